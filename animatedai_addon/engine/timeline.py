@@ -104,8 +104,11 @@ class BoxTrack:
     size: np.ndarray                # (3,) float: outer size along x, y, z
     key_frames: np.ndarray          # (T,) float32
     key_centers: np.ndarray         # (T, 3) float32 world centre; constant interpolation for windows (jumps per step)
+    # A box is hidden (size 0) before ``appear`` and from ``disappear`` on.
     appear: float = -np.inf
     disappear: float = np.inf
+    # windows: the tensors whose cells light up while inside this box (e.g. ("input", "input padding"))
+    targets: tuple[str, ...] = ()
     color: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
 
 
