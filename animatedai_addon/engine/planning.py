@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import SpecError
+from .values import _check_array, check_seed, make_input
+
 ORDERS = ("filter", "position")
 
 
@@ -87,3 +90,295 @@ class ChainPlan:
     @property
     def output(self) -> np.ndarray:
         return self.stages[-1].output
+
+
+# --- planning ----------------------------------------------------------------------
+
+#: Steps per chunk in :func:`assemble_output`: bounds memory to a few (CHUNK, R) arrays.
+CHUNK_STEPS = 8192
+
+
+def plan(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> Plan | ChainPlan:
+    """The numbers and the step order for ``spec``; ``Plan.output`` is assembled from the steps.
+
+    ``input``: None (seeded random), an array (C, H, W) or a path to a ``.npy`` or image file.
+    ``weights``: None (seeded standard normal) or an array in PyTorch's layout for the op
+    (conv2d: (C_out, C_in/groups, kh, kw); conv_transpose2d: (C_in, C_out/groups, kh, kw));
+    for a chain, None or one entry (None or an array) per stage.
+    """
+    from .spec import Chain, Spec
+
+    if order not in ORDERS:
+        raise SpecError("order", order, "one of " + ", ".join(repr(o) for o in ORDERS))
+    seed = check_seed(seed)
+    if isinstance(spec, Chain):
+        return plan_chain(spec, input, weights, seed, order)
+    if not isinstance(spec, Spec):
+        raise SpecError("spec", spec, "a spec (Conv2d, ConvTranspose2d, PixelShuffle, PixelUnshuffle, "
+                        "MaxPool2d, AvgPool2d or Chain)")
+    planner = PLANNERS[spec.op]
+    return planner(spec, input, weights, seed, order)
+
+
+def _input_values(spec, input, seed: int) -> np.ndarray:
+    return make_input(spec.input_shape, input, seed)
+
+
+def _weight_values(weights, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    if weights is None:
+        return np.random.default_rng(seed).standard_normal(shape)
+    return _check_array("weights", weights, shape, f"an array of shape {shape} (PyTorch's layout), or None")
+
+
+def _no_weights(spec, weights) -> None:
+    if weights is not None:
+        raise SpecError("weights", "an array" if isinstance(weights, np.ndarray) else weights,
+                        f"None: {spec.op} has no weights")
+
+
+def _axis_map(size: int, before: int, after: int, stride: int = 1) -> np.ndarray:
+    """Virtual -> input index along one axis: ``before`` padding cells, the input with ``stride - 1``
+    zeros between cells, then ``after`` padding cells; -1 where the virtual cell is not an input cell."""
+    spread = (size - 1) * stride + 1
+    index = np.arange(-before, spread + after)
+    hit = (index >= 0) & (index < spread) & (index % stride == 0)
+    return np.where(hit, index // stride, -1).astype(np.int32)
+
+
+def _window_steps(out_shape: tuple[int, int, int], stride: tuple[int, int], order: str) -> Steps:
+    """Steps of a windowed op: one per output cell, window at (oy*sh, ox*sw)."""
+    c_out, oh, ow = out_shape
+    if order == "filter":
+        f, oy, ox = (a.ravel() for a in np.indices((c_out, oh, ow), dtype=np.int32))
+    else:
+        oy, ox, f = (a.ravel() for a in np.indices((oh, ow, c_out), dtype=np.int32))
+    count = len(f)
+    return Steps(filter=f,
+                 out=np.stack([f, oy, ox], axis=1),
+                 window=np.stack([oy * np.int32(stride[0]), ox * np.int32(stride[1])], axis=1),
+                 src=np.full((count, 3), -1, np.int32))
+
+
+def _windowed_plan(spec, values, weights, filters, rows, cols, stride, order, reduce) -> Plan:
+    result = Plan(spec=spec, input=values, weights=weights, output=np.zeros(0),
+                  steps=_window_steps(spec.output_shape, stride, order), order=order,
+                  filters=filters, virtual_rows=rows, virtual_cols=cols,
+                  kernel_size=tuple(filters.shape[2:]), dilation=tuple(getattr(spec, "dilation", (1, 1))),
+                  channels_per_group=filters.shape[1], reduce=reduce)
+    result.output = assemble_output(result)
+    return result
+
+
+def plan_conv2d(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> Plan:
+    """Conv2d: each step is one filter at one window position, summing channels_per_group*kh*kw products."""
+    values = _input_values(spec, input, seed)
+    kh, kw = spec.kernel_size
+    weights = _weight_values(weights, (spec.out_channels, spec.in_channels // spec.groups, kh, kw), seed)
+    t, b, l, r = spec.pads
+    return _windowed_plan(spec, values, weights, weights,
+                          _axis_map(spec.height, t, b), _axis_map(spec.width, l, r), spec.stride, order, "sum")
+
+
+def transpose_kernel(weights: np.ndarray, groups: int) -> np.ndarray:
+    """ConvTranspose2d weights (C_in, C_out/g, kh, kw) -> the gather kernel (C_out, C_in/g, kh, kw):
+    regrouped so output channel ``o`` of group ``g`` reads that group's input channels, and flipped."""
+    c_in, out_per_group, kh, kw = weights.shape
+    in_per_group = c_in // groups
+    grouped = weights.reshape(groups, in_per_group, out_per_group, kh, kw)
+    swapped = grouped.transpose(0, 2, 1, 3, 4).reshape(groups * out_per_group, in_per_group, kh, kw)
+    return np.ascontiguousarray(swapped[:, :, ::-1, ::-1])
+
+
+def plan_conv_transpose2d(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> Plan:
+    """ConvTranspose2d as a stride-1 gather over the input with stride-1 zeros inserted, padded by
+    dilation*(k-1)-padding on each side and output_padding more at the bottom/right."""
+    values = _input_values(spec, input, seed)
+    kh, kw = spec.kernel_size
+    weights = _weight_values(weights, (spec.in_channels, spec.out_channels // spec.groups, kh, kw), seed)
+    maps = []
+    for size, k, s, d, p, extra in zip((spec.height, spec.width), spec.kernel_size, spec.stride, spec.dilation,
+                                      spec.padding, spec.output_padding):
+        edge = d * (k - 1) - p
+        maps.append(_axis_map(size, edge, edge + extra, s))
+    return _windowed_plan(spec, values, weights, transpose_kernel(weights, spec.groups), maps[0], maps[1],
+                          (1, 1), order, "sum")
+
+
+def plan_pool2d(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> Plan:
+    """MaxPool2d / AvgPool2d: step filter = the channel it pools (one channel per step)."""
+    _no_weights(spec, weights)
+    values = _input_values(spec, input, seed)
+    ph, pw = spec.padding
+    kernel = np.ones((spec.in_channels, 1) + spec.kernel_size)
+    reduce = "max" if spec.op == "max_pool2d" else "mean"
+    return _windowed_plan(spec, values, None, kernel, _axis_map(spec.height, ph, ph),
+                          _axis_map(spec.width, pw, pw), spec.stride, order, reduce)
+
+
+def _shuffle_plan(spec, values, out_cells: np.ndarray, src_cells: np.ndarray, order: str) -> Plan:
+    """One step per cell: ``src`` moves to ``out``. Order "filter": by input cell (channel by channel);
+    "position": by output position (row-major), every channel there before the next position."""
+    if order == "filter":
+        sort = np.lexsort((src_cells[:, 2], src_cells[:, 1], src_cells[:, 0]))
+    else:
+        sort = np.lexsort((out_cells[:, 0], out_cells[:, 2], out_cells[:, 1]))
+    count = len(sort)
+    steps = Steps(filter=np.full(count, -1, np.int32), out=out_cells[sort], window=np.full((count, 2), -1, np.int32),
+                  src=src_cells[sort])
+    result = Plan(spec=spec, input=values, weights=None, output=np.zeros(0), steps=steps, order=order,
+                  reduce="move")
+    result.output = assemble_output(result)
+    return result
+
+
+def _cells(shape) -> np.ndarray:
+    return np.indices(shape, dtype=np.int32).reshape(3, -1).T
+
+
+def plan_pixel_shuffle(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> Plan:
+    """PixelShuffle: input (c*r*r + i*r + j, y, x) lands on output (c, y*r + i, x*r + j)."""
+    _no_weights(spec, weights)
+    values = _input_values(spec, input, seed)
+    r = spec.upscale_factor
+    src = _cells(spec.input_shape)
+    c, rest = np.divmod(src[:, 0], r * r)
+    i, j = np.divmod(rest, r)
+    out = np.stack([c, src[:, 1] * r + i, src[:, 2] * r + j], axis=1).astype(np.int32)
+    return _shuffle_plan(spec, values, out, src, order)
+
+
+def plan_pixel_unshuffle(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> Plan:
+    """PixelUnshuffle: input (c, y*r + i, x*r + j) lands on output (c*r*r + i*r + j, y, x)."""
+    _no_weights(spec, weights)
+    values = _input_values(spec, input, seed)
+    r = spec.downscale_factor
+    src = _cells(spec.input_shape)
+    y, i = np.divmod(src[:, 1], r)
+    x, j = np.divmod(src[:, 2], r)
+    out = np.stack([src[:, 0] * r * r + i * r + j, y, x], axis=1).astype(np.int32)
+    return _shuffle_plan(spec, values, out, src, order)
+
+
+def plan_chain(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> ChainPlan:
+    """Stage i takes stage i-1's output as input; its weights (if given None) are seeded with seed + i."""
+    count = len(spec.stages)
+    if weights is None:
+        weights = [None] * count
+    elif isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)) or len(weights) != count:
+        raise SpecError("weights", "an array" if isinstance(weights, np.ndarray) else weights,
+                        f"None or a list of {count} entries (None or an array), one per stage")
+    stages = []
+    values = input
+    for i, (stage, stage_weights) in enumerate(zip(spec.stages, weights)):
+        stage_plan = plan(stage, values, stage_weights, seed + i, order)
+        stages.append(stage_plan)
+        values = stage_plan.output
+    return ChainPlan(spec=spec, stages=stages)
+
+
+PLANNERS = {
+    "conv2d": plan_conv2d,
+    "conv_transpose2d": plan_conv_transpose2d,
+    "max_pool2d": plan_pool2d,
+    "avg_pool2d": plan_pool2d,
+    "pixel_shuffle": plan_pixel_shuffle,
+    "pixel_unshuffle": plan_pixel_unshuffle,
+}
+
+
+# --- reading and assembling ----------------------------------------------------------
+
+def _as_step_indices(plan_: Plan, step_indices) -> np.ndarray:
+    indices = np.asarray(step_indices)
+    if indices.ndim == 0:
+        indices = indices[None]
+    if indices.size and (not np.issubdtype(indices.dtype, np.integer) or indices.ndim != 1):
+        raise SpecError("step_indices", step_indices, "a 1-D array of integer step indices")
+    count = len(plan_.steps)
+    if indices.size and (indices.min() < -count or indices.max() >= count):
+        raise SpecError("step_indices", step_indices, f"indices from 0 to {count - 1}")
+    return indices.astype(np.intp) % max(count, 1)
+
+
+def _kernel_offsets(plan_: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per read r (ci, ky, kx flattened): the channel offset within the group, and the row/column offsets."""
+    kh, kw = plan_.kernel_size
+    dh, dw = plan_.dilation
+    ci, ky, kx = np.indices((plan_.channels_per_group, kh, kw), dtype=np.int32).reshape(3, -1)
+    return ci, ky * np.int32(dh), kx * np.int32(dw)
+
+
+def _group_base(plan_: Plan, filters: np.ndarray) -> np.ndarray:
+    """First input channel of the group each filter reads."""
+    groups = plan_.input.shape[0] // plan_.channels_per_group
+    out_per_group = plan_.filters.shape[0] // groups
+    return (filters // out_per_group) * plan_.channels_per_group
+
+
+def read_cells(plan_: Plan, step_indices) -> Reads:
+    """The cells the given steps read, arrays of shape (n, R) (R = channels_per_group*kh*kw; 1 for shuffles)."""
+    indices = _as_step_indices(plan_, step_indices)
+    steps = plan_.steps
+    n = len(indices)
+    if not plan_.is_windowed:
+        src = steps.src[indices]
+        zeros = np.zeros((n, 1), bool)
+        return Reads(channel=src[:, :1].copy(), vy=src[:, 1:2].copy(), vx=src[:, 2:3].copy(),
+                     y=src[:, 1:2].copy(), x=src[:, 2:3].copy(), is_padding=zeros,
+                     kernel=np.full((n, 1), -1, np.int32))
+    ci, oy, ox = _kernel_offsets(plan_)
+    channel = (_group_base(plan_, steps.filter[indices])[:, None] + ci[None, :]).astype(np.int32)
+    vy = steps.window[indices, :1] + oy[None, :]
+    vx = steps.window[indices, 1:] + ox[None, :]
+    y = plan_.virtual_rows[vy]
+    x = plan_.virtual_cols[vx]
+    kernel = np.broadcast_to(np.arange(len(ci), dtype=np.int32), (n, len(ci))).copy()
+    return Reads(channel=channel, vy=vy, vx=vx, y=y, x=x, is_padding=(y < 0) | (x < 0), kernel=kernel)
+
+
+def _virtual_grid(plan_: Plan, fill: float) -> tuple[np.ndarray, np.ndarray]:
+    """The input laid on the virtual grid (``fill`` in padding cells), and the mask of real cells."""
+    rows, cols = plan_.virtual_rows, plan_.virtual_cols
+    real = (rows[:, None] >= 0) & (cols[None, :] >= 0)
+    grid = plan_.input[:, np.maximum(rows, 0)[:, None], np.maximum(cols, 0)[None, :]]
+    return np.where(real[None], grid, fill), np.broadcast_to(real, grid.shape)
+
+
+def assemble_output(plan_: Plan) -> np.ndarray:
+    """The output computed only from the steps, in chunks of CHUNK_STEPS: each step writes one output cell
+    from the cells it reads (windowed ops) or the one cell it moves (shuffles)."""
+    output = np.zeros(plan_.spec.output_shape)
+    steps = plan_.steps
+    if plan_.reduce == "move":
+        c, y, x = steps.src.T
+        output[tuple(steps.out.T)] = plan_.input[c, y, x]
+        return output
+    fill = -np.inf if plan_.reduce == "max" else 0.0
+    grid, real = _virtual_grid(plan_, fill)
+    flat_grid, flat_real = grid.ravel(), real.ravel()
+    _, vh, vw = grid.shape
+    ci, oy, ox = _kernel_offsets(plan_)
+    offsets = (ci * (vh * vw) + oy * vw + ox).astype(np.intp)    # flat offset of read r from the window corner
+    kernels = plan_.filters.reshape(plan_.filters.shape[0], -1)
+    for start in range(0, len(steps), CHUNK_STEPS):
+        part = slice(start, start + CHUNK_STEPS)
+        f = steps.filter[part]
+        corner = (_group_base(plan_, f).astype(np.intp) * (vh * vw) + steps.window[part, 0].astype(np.intp) * vw
+                  + steps.window[part, 1])
+        flat = corner[:, None] + offsets[None, :]
+        values = flat_grid[flat]
+        if plan_.reduce == "sum":
+            result = np.einsum("sr,sr->s", values, kernels[f])
+        elif plan_.reduce == "max":
+            result = values.max(axis=1)
+        else:
+            result = values.sum(axis=1) / _mean_divisor(plan_, flat_real[flat])
+        output[tuple(steps.out[part].T)] = result
+    return output
+
+
+def _mean_divisor(plan_: Plan, real: np.ndarray) -> np.ndarray:
+    """Average pooling divides by the whole window, or by its real cells when padding does not count."""
+    if getattr(plan_.spec, "count_include_pad", True):
+        return np.full(len(real), real.shape[1], np.float64)
+    return real.sum(axis=1).astype(np.float64)

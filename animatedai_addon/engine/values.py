@@ -1,0 +1,114 @@
+"""Input values: seeded random, a ``.npy`` array or an image; values -> shades.
+
+Pillow is imported only when an image is read, so the engine's one runtime
+dependency stays numpy.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SpecError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+#: Rec. 709 luma weights, for one-channel inputs made from colour images.
+LUMA = np.array([0.2126, 0.7152, 0.0722])
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**63:
+        raise SpecError("seed", seed, "an integer from 0 to 2**63 - 1")
+    return int(seed)
+
+
+def _check_shape(shape) -> tuple[int, int, int]:
+    ok = (isinstance(shape, (tuple, list)) and len(shape) == 3
+          and all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in shape))
+    if not ok:
+        raise SpecError("shape", shape, "three positive integers (C, H, W)")
+    return tuple(int(n) for n in shape)
+
+
+def _expected(shape: tuple[int, int, int]) -> str:
+    return f"shape (C, H, W) = {shape}"
+
+
+def make_input(shape, source=None, seed: int = 0) -> np.ndarray:
+    """The input tensor, float64 of ``shape`` (C, H, W).
+
+    ``source``: None (seeded random values in [-1, 1]), an array, or a path to a
+    ``.npy`` file or an image (resized to W x H, values 0..1; C=1 is luminance,
+    C=3 is RGB, other channel counts cycle R, G, B).
+    """
+    shape = _check_shape(shape)
+    if source is None:
+        rng = np.random.default_rng([check_seed(seed), 1])   # a stream apart from the weights' default_rng(seed)
+        return rng.uniform(-1.0, 1.0, size=shape)
+    if isinstance(source, (str, os.PathLike)):
+        return _read_file(shape, Path(source))
+    return _check_array("input", source, shape, "an array of " + _expected(shape))
+
+
+def _check_array(name: str, values, shape: tuple, allowed: str) -> np.ndarray:
+    """A finite float64 copy of ``values``, which must have ``shape``."""
+    if isinstance(values, (str, bytes, dict)) or values is None:
+        raise SpecError(name, values, allowed)
+    try:
+        array = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise SpecError(name, values, allowed) from None
+    if array.shape != tuple(shape):
+        raise SpecError(name, f"array of shape {array.shape}", allowed)
+    if not np.all(np.isfinite(array)):
+        raise SpecError(name, "array with NaN or inf", "finite values: " + allowed)
+    return array
+
+
+def _read_file(shape: tuple[int, int, int], path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise SpecError("input", str(path), "an existing .npy or image file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        allowed = "a .npy array of " + _expected(shape)
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise SpecError("input", str(path), allowed, str(exc)) from None
+        if loaded.shape != shape:
+            raise SpecError("input", str(path), allowed, f"the file holds shape {loaded.shape}")
+        return _check_array("input", loaded, shape, allowed)
+    if suffix in IMAGE_SUFFIXES:
+        return _read_image(shape, path)
+    raise SpecError("input", str(path), "a .npy file or an image (" + ", ".join(IMAGE_SUFFIXES) + ")")
+
+
+def _read_image(shape: tuple[int, int, int], path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    c, h, w = shape
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise SpecError("input", str(path), "a readable image file", str(exc)) from None
+    pixels = np.asarray(rgb, dtype=np.float64) / 255.0          # (H, W, 3)
+    if c == 1:
+        return (pixels @ LUMA)[None, :, :]
+    return np.ascontiguousarray(pixels[:, :, np.arange(c) % 3].transpose(2, 0, 1))
+
+
+def value_shade(values) -> np.ndarray:
+    """Brightness in [0, 1] for each value: min-max over the whole tensor; a constant tensor is 0.5."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.full(values.shape, 0.5, np.float32)
+    low, high = values[finite].min(), values[finite].max()
+    if high - low <= 0:
+        return np.full(values.shape, 0.5, np.float32)
+    shade = (np.clip(np.where(finite, values, low), low, high) - low) / (high - low)
+    return shade.astype(np.float32)
