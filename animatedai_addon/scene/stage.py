@@ -1,0 +1,341 @@
+"""The stage around a clip: camera, lights, floor and world, framed to the timeline.
+
+The stage is a *rig in unit space*: every stage object remembers where it sits
+for a scene whose centre is the origin and whose bounding sphere has radius 1
+(custom properties ``animatedai_unit_*``). :func:`frame_stage` scales that rig
+to the clip (``Timeline.camera_target`` / ``Timeline.extent``). A template
+(``blend_templates/<name>.blend``) is the same rig saved in a file, so editing
+a template in Blender changes the look without touching code.
+
+Re-running :func:`setup_stage` finds the stage objects by name and never makes
+a second camera or light. An object is moved only while it is still where the
+stage last put it (``animatedai_placed``): a camera or light the user moved
+stays where the user put it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from . import templates
+
+STAGE_COLLECTION = "AnimatedAI Stage"
+CAMERA = "AnimatedAI Camera"
+CAMERA_TARGET = "AnimatedAI Camera Target"
+FLOOR = "AnimatedAI Floor"
+FLOOR_MATERIAL = "AnimatedAI floor"
+WORLD = "AnimatedAI World"
+
+UNIT_LOCATION = "animatedai_unit_location"    # location in the unit rig
+UNIT_SIZE = "animatedai_unit_size"            # area light size / floor half-size in the unit rig
+UNIT_ENERGY = "animatedai_unit_energy"        # light power for a unit rig (scaled by radius**2)
+PLACED = "animatedai_placed"                  # world location the stage last gave the object
+TEMPLATE_TAG = "animatedai_template"          # which template (or "none") the object came from
+
+#: Three-quarter view from above and in front, a little from the left (Animated AI's camera).
+CAMERA_AZIMUTH_DEG = -28.0      # around z, from the -y axis (front) towards -x (left)
+CAMERA_ELEVATION_DEG = 30.0
+CAMERA_LENS_MM = 50.0
+FRAME_MARGIN = 1.08             # fraction of the tightest fit: a little air around everything
+FLOOR_CLEARANCE = 1.0           # metres between the lowest cube and the floor (cubes float, as in the reference)
+FLOOR_UNIT_SIZE = 40.0          # floor half-size in unit radii: reaches past the top of the frame
+
+
+@dataclass(frozen=True)
+class RigLight:
+    """One area light of the unit rig."""
+
+    name: str
+    unit_location: tuple[float, float, float]
+    unit_size: float            # edge of the square area light, in unit radii
+    unit_energy: float          # watts when the rig's radius is 1
+    color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+
+#: The default rig: a big soft key from the front left, a fill from the right, a wide top light and
+#: two tall strips behind that show up as the soft streaks in the glossy floor (as in the reference).
+DEFAULT_LIGHTS = (
+    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 2.2, 900.0),
+    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 2.4, 350.0),
+    RigLight("AnimatedAI Top Light", (0.0, 0.4, 3.4), 3.0, 500.0),
+    RigLight("AnimatedAI Back Light L", (-2.2, 4.5, 1.6), 1.4, 450.0),
+    RigLight("AnimatedAI Back Light R", (2.4, 4.5, 1.6), 1.4, 450.0),
+)
+
+
+# --- pure framing maths (numpy only) ---------------------------------------------
+
+def camera_direction(azimuth_deg: float = CAMERA_AZIMUTH_DEG, elevation_deg: float = CAMERA_ELEVATION_DEG) -> np.ndarray:
+    """Unit vector from the target towards the camera."""
+    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
+    return np.array([math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)])
+
+
+def box_corners(center, extent) -> np.ndarray:
+    """(8, 3) corners of an axis-aligned box."""
+    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
+    return np.asarray(center, float) + 0.5 * signs * np.asarray(extent, float)
+
+
+def fit_camera_distance(direction, center, extent, lens_mm: float, sensor_mm: float, aspect: float,
+                        margin: float = FRAME_MARGIN) -> float:
+    """Smallest distance along ``direction`` from ``center`` at which the whole box is in frame.
+
+    The camera looks at ``center``; ``aspect`` is width / height of the render. Blender's
+    AUTO sensor fit puts ``sensor_mm`` along the longer side.
+    """
+    w = np.asarray(direction, float) / np.linalg.norm(direction)
+    up = np.array([0.0, 0.0, 1.0])
+    right = np.cross(-w, up)
+    right /= np.linalg.norm(right)
+    cam_up = np.cross(right, -w)
+    half_long = 0.5 * sensor_mm / lens_mm
+    tan_x, tan_y = (half_long, half_long / aspect) if aspect >= 1 else (half_long * aspect, half_long)
+    tan_x, tan_y = tan_x / margin, tan_y / margin
+    offsets = box_corners(center, extent) - np.asarray(center, float)
+    along = offsets @ w                   # towards the camera: these corners are nearer
+    need = np.maximum(np.abs(offsets @ right) / tan_x, np.abs(offsets @ cam_up) / tan_y) + along
+    return float(max(need.max(), 1e-3))
+
+
+def stage_radius(extent) -> float:
+    """Radius of the bounding sphere: the unit rig's scale."""
+    return max(0.5 * float(np.linalg.norm(np.asarray(extent, float))), 1.0)
+
+
+# --- Blender data ---------------------------------------------------------------------
+
+def _stage_collection(scene) -> bpy.types.Collection:
+    coll = bpy.data.collections.get(STAGE_COLLECTION)
+    if coll is None:
+        coll = bpy.data.collections.new(STAGE_COLLECTION)
+    if coll.name not in scene.collection.children:
+        scene.collection.children.link(coll)
+    return coll
+
+
+def _link(obj, coll) -> None:
+    if obj.name not in coll.objects:
+        coll.objects.link(obj)
+
+
+def _node_tree(idblock):
+    """The shader tree of a material or world (4.2 makes it only on ``use_nodes``; 5.0 always has one)."""
+    if idblock.node_tree is None:
+        idblock.use_nodes = True
+    return idblock.node_tree
+
+
+def _track_to(obj, target) -> None:
+    con = next((c for c in obj.constraints if c.type == "TRACK_TO"), None)
+    if con is None:
+        con = obj.constraints.new("TRACK_TO")
+        con.track_axis = "TRACK_NEGATIVE_Z"
+        con.up_axis = "UP_Y"
+    con.target = target
+
+
+def _tag(obj, template_name: str, unit_location, unit_size: float = 0.0, unit_energy: float = 0.0) -> None:
+    obj[TEMPLATE_TAG] = template_name
+    obj[UNIT_LOCATION] = [float(v) for v in unit_location]
+    obj[UNIT_SIZE] = float(unit_size)
+    obj[UNIT_ENERGY] = float(unit_energy)
+
+
+def make_camera_rig(coll, template_name: str = "none", direction=None):
+    """Camera tracking an empty at the clip's centre; depth of field ready but off."""
+    target = bpy.data.objects.new(CAMERA_TARGET, None)
+    target.empty_display_type = "SPHERE"
+    target.empty_display_size = 0.3
+    _link(target, coll)
+    _tag(target, template_name, (0.0, 0.0, 0.0))
+    cam_data = bpy.data.cameras.new(CAMERA)
+    cam_data.lens = CAMERA_LENS_MM
+    cam_data.sensor_width = 36.0
+    cam_data.clip_start = 0.1
+    cam_data.clip_end = 2000.0
+    cam_data.dof.use_dof = False            # optional: turn on for a shallow look
+    cam_data.dof.focus_object = target
+    cam_data.dof.aperture_fstop = 4.0
+    camera = bpy.data.objects.new(CAMERA, cam_data)
+    _link(camera, coll)
+    d = camera_direction() if direction is None else np.asarray(direction, float)
+    _tag(camera, template_name, d * 4.0)  # the unit location only gives the direction; distance is fitted
+    _track_to(camera, target)
+    return camera, target
+
+
+def make_area_light(coll, light: RigLight, target, template_name: str = "none"):
+    data = bpy.data.lights.new(light.name, "AREA")
+    data.shape = "SQUARE"
+    data.color = light.color
+    obj = bpy.data.objects.new(light.name, data)
+    _link(obj, coll)
+    _tag(obj, template_name, light.unit_location, light.unit_size, light.unit_energy)
+    _track_to(obj, target)
+    return obj
+
+
+def make_floor_material(name: str = FLOOR_MATERIAL, color=(0.045, 0.047, 0.05), roughness: float = 0.12,
+                        specular: float = 0.5):
+    """A dark, glossy floor: reflects the cubes and the lights softly."""
+    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
+    tree = _node_tree(mat)
+    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
+    if bsdf is None:
+        bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
+        out = next(n for n in tree.nodes if n.type == "OUTPUT_MATERIAL")
+        tree.links.new(bsdf.outputs[0], out.inputs[0])
+    bsdf.inputs["Base Color"].default_value = (*color, 1.0)
+    bsdf.inputs["Roughness"].default_value = roughness
+    spec = bsdf.inputs.get("Specular IOR Level") or bsdf.inputs.get("Specular")
+    spec.default_value = specular
+    mat.diffuse_color = (*color, 1.0)       # Workbench and the viewport use this
+    mat.roughness = roughness
+    return mat
+
+
+def make_floor(coll, material, template_name: str = "none"):
+    mesh = bpy.data.meshes.new(FLOOR)
+    mesh.from_pydata([(-1, -1, 0), (1, -1, 0), (1, 1, 0), (-1, 1, 0)], [], [(0, 1, 2, 3)])
+    mesh.materials.append(material)
+    obj = bpy.data.objects.new(FLOOR, mesh)
+    _link(obj, coll)
+    _tag(obj, template_name, (0.0, 0.0, 0.0), FLOOR_UNIT_SIZE)
+    return obj
+
+
+def make_world(name: str = WORLD, color=(0.045, 0.045, 0.05), strength: float = 1.0):
+    world = bpy.data.worlds.get(name) or bpy.data.worlds.new(name)
+    tree = _node_tree(world)
+    bg = next((n for n in tree.nodes if n.type == "BACKGROUND"), None)
+    if bg is None:
+        bg = tree.nodes.new("ShaderNodeBackground")
+        out = next(n for n in tree.nodes if n.type == "OUTPUT_WORLD")
+        tree.links.new(bg.outputs[0], out.inputs[0])
+    bg.inputs["Color"].default_value = (*color, 1.0)
+    bg.inputs["Strength"].default_value = strength
+    world.color = color                     # Workbench's world colour
+    return world
+
+
+def build_default_stage(scene, template_name: str = "none") -> None:
+    """The plain stage in code: what ``template=None`` gives, and what the templates start from."""
+    coll = _stage_collection(scene)
+    camera = bpy.data.objects.get(CAMERA)
+    target = bpy.data.objects.get(CAMERA_TARGET)
+    if camera is None or target is None:
+        camera, target = make_camera_rig(coll, template_name)
+    for light in DEFAULT_LIGHTS:
+        if bpy.data.objects.get(light.name) is None:
+            make_area_light(coll, light, target, template_name)
+    if bpy.data.objects.get(FLOOR) is None:
+        make_floor(coll, make_floor_material(), template_name)
+    if bpy.data.worlds.get(WORLD) is None:
+        make_world()
+
+
+# --- framing ------------------------------------------------------------------------
+
+def _moved_by_user(obj) -> bool:
+    placed = obj.get(PLACED)
+    if placed is None:
+        return False
+    return not np.allclose(np.asarray(obj.location, float), np.asarray(placed, float), atol=1e-4)
+
+
+def _place(obj, location) -> None:
+    obj.location = [float(v) for v in location]
+    obj[PLACED] = [float(v) for v in location]
+
+
+def stage_objects(scene=None) -> list:
+    """Every object the stage manages (tagged with a unit location)."""
+    coll = bpy.data.collections.get(STAGE_COLLECTION)
+    if coll is None:
+        return []
+    return [o for o in coll.objects if UNIT_LOCATION in o]
+
+
+def frame_stage(scene, center, extent) -> None:
+    """Scale the unit rig to a clip centred at ``center`` with bounding box ``extent``.
+
+    Objects the user moved since the stage last placed them are left alone (lights
+    and camera still track the target, so they keep aiming at the clip).
+    """
+    center = np.asarray(center, float)
+    extent = np.maximum(np.asarray(extent, float), 1e-3)
+    radius = stage_radius(extent)
+    aspect = (scene.render.resolution_x * scene.render.pixel_aspect_x) / max(
+        scene.render.resolution_y * scene.render.pixel_aspect_y, 1e-6)
+    floor_z = center[2] - 0.5 * extent[2] - FLOOR_CLEARANCE
+    for obj in stage_objects(scene):
+        if _moved_by_user(obj):
+            continue
+        unit = np.asarray(obj[UNIT_LOCATION], float)
+        if obj.type == "CAMERA":
+            direction = unit / max(np.linalg.norm(unit), 1e-9)
+            cam = obj.data
+            sensor = cam.sensor_width if cam.sensor_fit != "VERTICAL" else cam.sensor_height
+            distance = fit_camera_distance(direction, center, extent, cam.lens, sensor, aspect)
+            _place(obj, center + direction * distance)
+            cam.clip_end = max(cam.clip_end, distance * 20.0)
+            cam.clip_start = min(max(distance * 0.01, 0.05), 1.0)
+        elif obj.name == FLOOR or (obj.type == "MESH" and obj.get(UNIT_SIZE, 0.0) >= 1.0):
+            _place(obj, (center[0], center[1], floor_z))
+            half = obj.get(UNIT_SIZE, FLOOR_UNIT_SIZE) * radius
+            obj.scale = (half, half, 1.0)
+        elif obj.type == "LIGHT":
+            location = center + unit * radius
+            location[2] = max(location[2], floor_z + 0.5)   # never under the floor
+            _place(obj, location)
+            if obj.data.type == "AREA":
+                obj.data.size = max(obj.get(UNIT_SIZE, 1.0) * radius, 0.1)
+            obj.data.energy = obj.get(UNIT_ENERGY, obj.data.energy) * radius * radius
+        else:  # the camera target and any other empty of the rig
+            _place(obj, center + unit * radius)
+
+
+def setup_stage(scene, timeline, template=None) -> bpy.types.Object:
+    """Camera, lights, floor and world for ``timeline``; returns the camera.
+
+    ``template``: None (the plain stage built in code) or a name in ``templates.TEMPLATES``.
+    Unknown names raise ``SpecError("template", …)`` before anything changes.
+    """
+    name = templates.check_template(template)
+    if name == "none":
+        _drop_other_template(name)
+        build_default_stage(scene, name)
+        world = bpy.data.worlds[WORLD]
+    else:
+        _drop_other_template(name)
+        world = templates.append_template(scene, name, _stage_collection(scene))
+        build_default_stage(scene, name)   # fills anything a hand-edited template lacks
+    camera = bpy.data.objects[CAMERA]
+    scene.camera = camera
+    scene.world = world
+    frame_stage(scene, timeline.camera_target, timeline.extent)
+    return camera
+
+
+def _drop_other_template(name: str) -> None:
+    """Switching template replaces the stage objects that came from another template."""
+    for obj in list(bpy.data.objects):
+        tag = obj.get(TEMPLATE_TAG)
+        if tag is not None and tag != name:
+            data = obj.data
+            bpy.data.objects.remove(obj, do_unlink=True)
+            if data is not None and data.users == 0:
+                _remove_data(data)
+
+
+def _remove_data(data) -> None:
+    for kind, collection in ((bpy.types.Camera, bpy.data.cameras), (bpy.types.Light, bpy.data.lights),
+                             (bpy.types.Mesh, bpy.data.meshes)):
+        if isinstance(data, kind):
+            collection.remove(data)
+            return
