@@ -1,0 +1,100 @@
+"""Drawing the settings: shared by the sidebar panels and the Generate operator's redo panel.
+
+Every function takes any object carrying the settings' properties (the scene's
+PropertyGroup or the operator itself).
+"""
+
+import textwrap
+
+from ..prefs import preferences
+from ..props import LOOK_FIELDS, OPERATION_PARAMETERS, TIMING_FIELDS, validation_message
+
+_FACTOR_LABELS = {"pixel_shuffle": "Upscale Factor", "pixel_unshuffle": "Downscale Factor",
+                  "shuffle_loop": "Factor"}
+
+
+def draw_operation(layout, settings):
+    layout.prop(settings, "operation")
+    op = settings.operation
+    if op == "chain":
+        layout.prop(settings, "chain_preset")
+        return
+    col = layout.column(align=True)
+    col.prop(settings, "in_channels")
+    col.prop(settings, "height")
+    col.prop(settings, "width")
+    for name in OPERATION_PARAMETERS[op]:
+        if name == "upscale_factor":
+            layout.prop(settings, name, text=_FACTOR_LABELS[op])
+        elif name == "padding_mode":
+            layout.prop(settings, name)
+            if settings.padding_mode == "explicit":
+                layout.prop(settings, "padding")
+        else:
+            layout.prop(settings, name)
+
+
+def draw_input(layout, settings):
+    layout.prop(settings, "input_source")
+    source = settings.input_source
+    if source == "npy":
+        layout.prop(settings, "npy_path")
+    elif source == "image":
+        layout.prop(settings, "image_path")
+    layout.prop(settings, "seed")
+    layout.prop(settings, "order")
+
+
+def draw_timing(layout, settings):
+    for name in TIMING_FIELDS:
+        layout.prop(settings, f"timing_{name}")
+
+
+def draw_look(layout, settings):
+    for name in LOOK_FIELDS:
+        layout.prop(settings, f"look_{name}")
+
+
+def draw_scene(layout, settings):
+    layout.prop(settings, "mode")
+    layout.prop(settings, "template")
+
+
+def status_lines(settings, context=None, width: int = 40) -> tuple[bool, list[str]]:
+    """(is_error, lines): the engine's message for invalid settings, else a summary of the clip."""
+    prefs = preferences(context)
+    message = validation_message(settings, prefs)
+    if message:
+        return True, textwrap.wrap(message, width)
+    request = settings.to_request(prefs)
+    spec = request.spec
+    return False, [f"{spec.label}",
+                   f"{_shape(spec.input_shape)} -> {_shape(spec.output_shape)}",
+                   f"{request.cube_count:,} cubes, {request.options['mode']} mode"]
+
+
+def _shape(shape) -> str:
+    return "x".join(str(n) for n in shape)
+
+
+def draw_status(layout, settings, context=None):
+    """The clip summary, or a red line naming the problem when the settings are invalid."""
+    width = 40
+    if context is not None and getattr(context, "region", None) is not None:
+        width = max(20, context.region.width // 7)   # about 7 px a character in the sidebar's font
+    is_error, lines = status_lines(settings, context, width)
+    col = layout.column(align=True)
+    col.alert = is_error
+    for i, line in enumerate(lines):
+        col.label(text=line, icon=("ERROR" if is_error else "INFO") if i == 0 else "BLANK1")
+
+
+def draw_settings(layout, settings, context=None):
+    """Everything, grouped: the Generate operator's redo panel."""
+    layout.use_property_split = True
+    draw_status(layout, settings, context)
+    for title, draw in (("Operation", draw_operation), ("Input", draw_input), ("Scene", draw_scene),
+                        ("Timing", draw_timing), ("Look", draw_look)):
+        box = layout.box()
+        box.label(text=title)
+        draw(box, settings)

@@ -1,0 +1,87 @@
+"""3D View ▸ Sidebar ▸ AnimatedAI: preset menu, parameters in sub-panels, Generate and Clear."""
+
+import functools
+
+import bpy
+
+from ..engine import presets
+from .layout import draw_input, draw_look, draw_operation, draw_scene, draw_status, draw_timing
+
+
+@functools.lru_cache(maxsize=1)
+def preset_entries() -> tuple[tuple[str, str], ...]:
+    """(name, title) of every preset, read once: the menu is drawn on every hover."""
+    return tuple((name, presets.load_preset_file(name).title or name) for name in presets.list_presets())
+
+
+class ANIMATEDAI_MT_presets(bpy.types.Menu):
+    bl_idname = "ANIMATEDAI_MT_presets"
+    bl_label = "Presets"
+
+    def draw(self, context):
+        for name, title in preset_entries():
+            self.layout.operator("animatedai.load_preset", text=title).name = name
+
+
+class _SidebarPanel:
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "AnimatedAI"
+
+
+class ANIMATEDAI_PT_main(_SidebarPanel, bpy.types.Panel):
+    bl_idname = "ANIMATEDAI_PT_main"
+    bl_label = "AnimatedAI"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.animatedai
+        layout.menu(ANIMATEDAI_MT_presets.bl_idname, text="Load Preset", icon='PRESET')
+        draw_status(layout, settings, context)
+        row = layout.row(align=True)
+        row.scale_y = 1.4
+        row.operator("animatedai.generate", text="Generate", icon='PLAY')
+        row.operator("animatedai.clear", text="Clear", icon='TRASH')
+
+
+class _SubPanel(_SidebarPanel):
+    bl_parent_id = "ANIMATEDAI_PT_main"
+    draw_body = None   # one of the layout module's draw functions
+
+    def draw(self, context):
+        self.layout.use_property_split = True
+        self.layout.use_property_decorate = False
+        type(self).draw_body(self.layout, context.scene.animatedai)
+
+
+class ANIMATEDAI_PT_operation(_SubPanel, bpy.types.Panel):
+    bl_label = "Operation"
+    draw_body = draw_operation
+
+
+class ANIMATEDAI_PT_input(_SubPanel, bpy.types.Panel):
+    bl_label = "Input"
+    draw_body = draw_input
+
+
+class ANIMATEDAI_PT_scene(_SubPanel, bpy.types.Panel):
+    bl_label = "Scene"
+    draw_body = draw_scene
+
+
+class ANIMATEDAI_PT_timing(_SubPanel, bpy.types.Panel):
+    bl_label = "Timing"
+    bl_options = {'DEFAULT_CLOSED'}
+    draw_body = draw_timing
+
+
+class ANIMATEDAI_PT_look(_SubPanel, bpy.types.Panel):
+    bl_label = "Look"
+    bl_options = {'DEFAULT_CLOSED'}
+    draw_body = draw_look
+
+
+classes = (ANIMATEDAI_MT_presets, ANIMATEDAI_PT_main, ANIMATEDAI_PT_operation, ANIMATEDAI_PT_input,
+           ANIMATEDAI_PT_scene, ANIMATEDAI_PT_timing, ANIMATEDAI_PT_look)
+
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -1,0 +1,413 @@
+"""The scene's AnimatedAI settings (``bpy.types.Scene.animatedai``) and their translation to ``api.generate``.
+
+The same properties serve two classes: the scene PropertyGroup the sidebar edits,
+and the Generate operator (so its redo panel shows them). :class:`SettingsMixin`
+holds what both need: building the spec through ``engine/spec.py``
+(:meth:`SettingsMixin.build_spec`), the whole request (:meth:`SettingsMixin.to_request`)
+and loading a preset back into the properties (:meth:`SettingsMixin.apply_preset`).
+Values are checked by the engine, not by property limits, so a bad value reaches
+the user as the engine's message (SpecError) instead of being clamped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from dataclasses import dataclass, field
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, \
+    IntVectorProperty, PointerProperty, StringProperty
+
+from .engine import spec as specs
+from .engine.errors import SpecError
+from .engine.timeline import EASINGS, Look, Timing
+from .prefs import TEMPLATE_ITEMS, Defaults
+
+OPERATION_ITEMS = (
+    ("conv2d", "Convolution", "2D convolution (torch.nn.functional.conv2d), with 'same' and 'full' padding"),
+    ("conv_transpose2d", "Transposed Convolution", "torch.nn.functional.conv_transpose2d"),
+    ("depthwise", "Depthwise Convolution", "One filter group per input channel (groups = in_channels)"),
+    ("depthwise_separable", "Depthwise-Separable", "Depthwise convolution, then a 1x1 convolution"),
+    ("pixel_shuffle", "Pixel Shuffle", "(C*r*r, H, W) -> (C, H*r, W*r)"),
+    ("pixel_unshuffle", "Pixel Unshuffle", "(C, H*r, W*r) -> (C*r*r, H, W)"),
+    ("shuffle_loop", "Shuffle Loop", "Pixel shuffle, then pixel unshuffle back to the input"),
+    ("max_pool2d", "Max Pool", "torch.nn.functional.max_pool2d"),
+    ("avg_pool2d", "Average Pool", "torch.nn.functional.avg_pool2d"),
+    ("chain", "Chain Preset", "A chain of operations from a preset (MobileNet block, ESPCN, ...)"),
+)
+
+#: The parameters each operation uses, in drawing order (besides the input shape).
+OPERATION_PARAMETERS = {
+    "conv2d": ("out_channels", "kernel_size", "stride", "padding_mode", "dilation", "groups"),
+    "conv_transpose2d": ("out_channels", "kernel_size", "stride", "padding_hw", "output_padding", "dilation",
+                         "groups"),
+    "depthwise": ("multiplier", "kernel_size", "stride", "padding_mode", "dilation"),
+    "depthwise_separable": ("out_channels", "kernel_size", "stride", "padding_mode"),
+    "pixel_shuffle": ("upscale_factor",),
+    "pixel_unshuffle": ("upscale_factor",),
+    "shuffle_loop": ("upscale_factor",),
+    "max_pool2d": ("kernel_size", "stride", "padding_hw", "dilation"),
+    "avg_pool2d": ("kernel_size", "stride", "padding_hw", "count_include_pad"),
+    "chain": ("chain_preset",),
+}
+
+PADDING_ITEMS = (
+    ("valid", "Valid", "No padding: the window stays inside the input"),
+    ("same", "Same", "Output = ceil(input / stride) (TensorFlow's rule; the odd cell at bottom/right)"),
+    ("full", "Full", "Every position where the window overlaps the input at all"),
+    ("explicit", "Explicit", "Padding cells given as top, bottom, left, right"),
+)
+ORDER_ITEMS = (
+    ("filter", "Filter by Filter", "One filter at a time over every position (Animated AI's order)"),
+    ("position", "Position by Position", "Every filter at one position, then the next position"),
+)
+INPUT_ITEMS = (
+    ("random", "Random", "Seeded random values in [-1, 1]"),
+    ("npy", ".npy File", "A NumPy array of shape (C, H, W)"),
+    ("image", "Image", "An image resized to the input's width and height"),
+)
+MODE_ITEMS = (
+    ("objects", "Objects", "One keyframed object per cube: editable by hand, fine up to tens of thousands"),
+    ("instanced", "Instanced", "One point cloud per tensor with Geometry Nodes: for millions of cubes"),
+    ("auto", "Auto", "Instanced from the preferences' threshold on, objects below it"),
+)
+SCENE_TEMPLATE_ITEMS = (("preferences", "Preferences", "The default template of the add-on's preferences"),
+                        *TEMPLATE_ITEMS)
+
+# Lower limits of the timing/look fields that the engine's dataclasses do not check themselves.
+_FIELD_MIN = {"frames_per_step": 1, "speedup": 1, "fps": 1, "cube_size": 0.001}
+_FIELD_MAX = {"value_shading": 1.0}
+_FIELD_HELP = {
+    "frames_per_step": "Frames between two steps",
+    "hold_frames": "Pause when the active filter (or stage) changes",
+    "intro_frames": "Still frames before the first step",
+    "outro_frames": "Still frames after the last step",
+    "pop_frames": "Length of an output cell's pop-in",
+    "move_frames": "Length of a travel (filters sliding in, shuffled cells)",
+    "easing": "Easing of travels",
+    "speedup_after_rows": "After this many output rows of each filter pass, go faster (0 = never)",
+    "speedup": "Steps per 'frames per step' once sped up",
+    "loop": "End the clip in its first frame's state, for seamless loops",
+    "fps": "Frames per second of the clip",
+    "cube_size": "Edge of one cube (metres)",
+    "gap": "Space between neighbouring cubes (metres)",
+    "tensor_gap": "Space between neighbouring tensors (metres)",
+    "value_shading": "0: one colour per role/filter; 1: brightness follows the cell's value",
+    "highlight_gain": "A highlighted cell is its own colour times this",
+    "input_color": "Colour of the input tensor's cells",
+}
+
+
+# --- properties -----------------------------------------------------------------------
+
+def _chain_preset_items(self, context):
+    return _chain_preset_enum()
+
+
+@functools.lru_cache(maxsize=1)
+def _chain_preset_enum():
+    # Blender keeps only pointers to these strings: the cache keeps them alive.
+    from .engine import presets
+    items = []
+    for name in presets.list_presets():
+        preset = presets.load_preset_file(name)
+        if isinstance(preset.spec, specs.Chain):
+            items.append((name, preset.title or name, preset.description or preset.spec.label))
+    return tuple(items) or (("", "(no chain presets)", ""),)
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").title()
+
+
+def _dataclass_property(prefix: str, f: dataclasses.Field, options: set):
+    """A Blender property for one field of Timing or Look, or None for a type the panel cannot edit."""
+    default = f.default
+    common = dict(name=_label(f.name), description=_FIELD_HELP.get(f.name, _label(f.name)), options=options)
+    if f.name == "easing":
+        items = tuple((e, _label(e), f"'{e}' easing") for e in EASINGS)
+        return EnumProperty(items=items, default=default, **common)
+    if isinstance(default, bool):
+        return BoolProperty(default=default, **common)
+    if isinstance(default, int):
+        return IntProperty(default=default, min=_FIELD_MIN.get(f.name, 0), **common)
+    if isinstance(default, float):
+        limits = dict(min=_FIELD_MIN.get(f.name, 0.0))
+        if f.name in _FIELD_MAX:
+            limits["max"] = _FIELD_MAX[f.name]
+        return FloatProperty(default=default, **limits, **common)
+    if isinstance(default, tuple) and len(default) in (3, 4) and f.name.endswith("color"):
+        return FloatVectorProperty(default=default, size=len(default), subtype="COLOR", min=0.0, max=1.0, **common)
+    return None
+
+
+def _dataclass_annotations(prefix: str, cls, options: set) -> dict:
+    out = {}
+    for f in dataclasses.fields(cls):
+        prop = _dataclass_property(prefix, f, options)
+        if prop is not None:
+            out[f"{prefix}_{f.name}"] = prop
+    return out
+
+
+#: Names of the Timing / Look fields that have a property (``timing_<field>``, ``look_<field>``).
+TIMING_FIELDS = tuple(name.removeprefix("timing_") for name in _dataclass_annotations("timing", Timing, set()))
+LOOK_FIELDS = tuple(name.removeprefix("look_") for name in _dataclass_annotations("look", Look, set()))
+
+
+def settings_annotations(options: set) -> dict:
+    """Every setting as a Blender property; ``options`` go to each (the operator passes {'SKIP_SAVE'})."""
+    o = dict(options=options)
+    pair = dict(size=2, min=0, soft_min=1, **o)   # min 0 so the engine, not a clamp, answers a 0
+    props = {
+        "operation": EnumProperty(name="Operation", items=OPERATION_ITEMS, default="conv2d", **o),
+        "chain_preset": EnumProperty(name="Chain", items=_chain_preset_items,
+                                     description="The chain preset to show", **o),
+        "in_channels": IntProperty(name="Channels", default=8, min=0, soft_min=1, description="Input channels", **o),
+        "height": IntProperty(name="Height", default=8, min=0, soft_min=1, description="Input height", **o),
+        "width": IntProperty(name="Width", default=8, min=0, soft_min=1, description="Input width", **o),
+        "out_channels": IntProperty(name="Out Channels", default=8, min=0, soft_min=1,
+                                    description="Output channels (number of filters)", **o),
+        "multiplier": IntProperty(name="Multiplier", default=1, min=0, soft_min=1,
+                                  description="Filters per input channel (out_channels = in_channels * this)", **o),
+        "kernel_size": IntVectorProperty(name="Kernel", default=(3, 3), description="Kernel (height, width)", **pair),
+        "stride": IntVectorProperty(name="Stride", default=(2, 2), description="Stride (height, width)", **pair),
+        "dilation": IntVectorProperty(name="Dilation", default=(1, 1), description="Dilation (height, width)", **pair),
+        "padding_mode": EnumProperty(name="Padding", items=PADDING_ITEMS, default="valid", **o),
+        "padding": IntVectorProperty(name="Explicit Padding", size=4, default=(1, 1, 1, 1), min=0,
+                                     description="Padding cells: top, bottom, left, right", **o),
+        "padding_hw": IntVectorProperty(name="Padding", size=2, default=(0, 0), min=0,
+                                        description="Padding cells (height, width) on both sides", **o),
+        "output_padding": IntVectorProperty(name="Output Padding", size=2, default=(0, 0), min=0,
+                                            description="Extra rows/columns at the bottom/right of the output", **o),
+        "groups": IntProperty(name="Groups", default=1, min=0, soft_min=1,
+                              description="Filter groups: must divide in and out channels", **o),
+        "upscale_factor": IntProperty(name="Factor", default=2, min=0, soft_min=1,
+                                      description="Upscale (shuffle) or downscale (unshuffle) factor", **o),
+        "count_include_pad": BoolProperty(name="Count Padding", default=True,
+                                          description="Average over padding cells too (PyTorch's default)", **o),
+        "order": EnumProperty(name="Order", items=ORDER_ITEMS, default="filter", **o),
+        "input_source": EnumProperty(name="Input", items=INPUT_ITEMS, default="random", **o),
+        "seed": IntProperty(name="Seed", default=0, min=0, description="Seed of the random input and weights", **o),
+        "npy_path": StringProperty(name="Array", subtype="FILE_PATH", description=".npy file of shape (C, H, W)",
+                                   **o),
+        "image_path": StringProperty(name="Image", subtype="FILE_PATH", description="Image file", **o),
+        "mode": EnumProperty(name="Mode", items=MODE_ITEMS, default="objects", **o),
+        "template": EnumProperty(name="Template", items=SCENE_TEMPLATE_ITEMS, default="preferences", **o),
+    }
+    props.update(_dataclass_annotations("timing", Timing, options))
+    props.update(_dataclass_annotations("look", Look, options))
+    return props
+
+
+# --- settings -> request ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """What ``api.generate`` is called with: ``api.generate(request.spec, **request.options)``."""
+
+    spec: object
+    options: dict = field(default_factory=dict)
+    cube_count: int = 0
+
+
+@functools.lru_cache(maxsize=4)
+def _read_input(path: str, mtime_ns: int, shape: tuple) -> object:
+    # Keyed by modification time so the panel's redraws do not re-read the file, yet see it change.
+    from .engine.values import make_input
+    return make_input(shape, source=path)
+
+
+class SettingsMixin:
+    """Shared by the scene PropertyGroup and the Generate operator (both carry :func:`settings_annotations`)."""
+
+    def build_spec(self):
+        """The spec these settings describe; raises SpecError naming the bad parameter."""
+        op = self.operation
+        c, h, w = self.in_channels, self.height, self.width
+        kernel, stride, dilation = tuple(self.kernel_size), tuple(self.stride), tuple(self.dilation)
+        padding = tuple(self.padding) if self.padding_mode == "explicit" else self.padding_mode
+        if op == "conv2d":
+            return specs.Conv2d(c, h, w, self.out_channels, kernel, stride, padding, dilation, self.groups)
+        if op == "conv_transpose2d":
+            return specs.ConvTranspose2d(c, h, w, self.out_channels, kernel, stride, tuple(self.padding_hw),
+                                         tuple(self.output_padding), dilation, self.groups)
+        if op == "depthwise":
+            return specs.depthwise(c, h, w, kernel, self.multiplier, stride=stride, padding=padding,
+                                   dilation=dilation)
+        if op == "depthwise_separable":
+            return specs.depthwise_separable(c, h, w, self.out_channels, kernel, padding, stride)
+        if op == "pixel_shuffle":
+            return specs.PixelShuffle(c, h, w, self.upscale_factor)
+        if op == "pixel_unshuffle":
+            return specs.PixelUnshuffle(c, h, w, self.upscale_factor)
+        if op == "shuffle_loop":
+            return specs.shuffle_loop(c, h, w, self.upscale_factor)
+        if op == "max_pool2d":
+            return specs.MaxPool2d(c, h, w, kernel, stride, tuple(self.padding_hw), dilation)
+        if op == "avg_pool2d":
+            return specs.AvgPool2d(c, h, w, kernel, stride, tuple(self.padding_hw), self.count_include_pad)
+        if op == "chain":
+            from .engine import presets
+            if not self.chain_preset:
+                raise SpecError("chain_preset", self.chain_preset, "one of the chain presets")
+            return presets.load_preset(self.chain_preset)
+        raise SpecError("operation", op, ", ".join(item[0] for item in OPERATION_ITEMS))
+
+    def build_timing(self) -> Timing:
+        return Timing(**{name: _plain(getattr(self, f"timing_{name}")) for name in TIMING_FIELDS})
+
+    def build_look(self) -> Look:
+        return Look(**{name: _plain(getattr(self, f"look_{name}")) for name in LOOK_FIELDS})
+
+    def build_input(self, spec):
+        """None for the seeded random input, else the array read from the file (checked against the shape)."""
+        if self.input_source == "random":
+            return None
+        path = bpy.path.abspath(self.npy_path if self.input_source == "npy" else self.image_path)
+        if not path or not os.path.isfile(path):
+            raise SpecError("input", path, f"an existing {'.npy' if self.input_source == 'npy' else 'image'} file")
+        return _read_input(path, os.stat(path).st_mtime_ns, spec.input_shape)
+
+    def to_request(self, preferences: Defaults = Defaults()) -> Request:
+        """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed."""
+        from .engine import count_cubes
+        spec = self.build_spec()
+        timing, look = self.build_timing(), self.build_look()
+        cubes = count_cubes(spec, look)
+        mode = self.mode
+        if mode == "auto":
+            mode = "instanced" if cubes >= preferences.instanced_threshold else "objects"
+        template = preferences.template if self.template == "preferences" else self.template
+        options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec), seed=self.seed,
+                       order=self.order, template=template, cube_budget=preferences.cube_budget)
+        return Request(spec, options, cubes)
+
+    def apply_preset(self, preset) -> None:
+        """Set every property from a preset (spec, timing, look); the rest keep their values."""
+        self.apply_spec(preset.spec, preset.name)
+        for name in TIMING_FIELDS:
+            setattr(self, f"timing_{name}", getattr(preset.timing, name))
+        for name in LOOK_FIELDS:
+            setattr(self, f"look_{name}", getattr(preset.look, name))
+
+    def apply_spec(self, spec, preset_name: str = "") -> None:
+        """Set the operation and its parameters so that :meth:`build_spec` gives ``spec`` back.
+
+        A chain that is not a depthwise-separable conv or a shuffle loop is shown
+        as its preset (``operation = 'chain'``)."""
+        for op, values in _candidate_settings(spec):
+            self._set_values(op, values)
+            if _same_spec(self, spec):
+                return
+        if isinstance(spec, specs.Chain) and preset_name in {item[0] for item in _chain_preset_enum()}:
+            self.operation = "chain"
+            self.chain_preset = preset_name
+            return
+        raise SpecError("spec", spec.label, "a spec the panel can show: a single operation, "
+                        "a depthwise-separable conv, a shuffle loop, or a chain preset")
+
+    def _set_values(self, op: str, values: dict) -> None:
+        self.operation = op
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def copy_from(self, other, only_unset: bool = False) -> None:
+        """Copy every setting from ``other`` (the scene's); with ``only_unset``, keep the ones set on self."""
+        for name in settings_annotations(set()):
+            if only_unset and self.properties.is_property_set(name):
+                continue
+            value = getattr(other, name)
+            if name == "chain_preset" and not value:
+                continue   # an enum cannot be set to its empty "no chain presets" item
+            setattr(self, name, tuple(value) if hasattr(value, "__len__") and not isinstance(value, str)
+                    else value)
+
+
+def _plain(value):
+    """Blender arrays to tuples, so Timing/Look get plain values."""
+    return tuple(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
+
+
+def _same_spec(settings, spec) -> bool:
+    try:
+        return settings.build_spec() == spec
+    except SpecError:
+        return False
+
+
+def _padding_values(padding) -> dict:
+    if isinstance(padding, str):
+        return {"padding_mode": padding}
+    return {"padding_mode": "explicit", "padding": tuple(padding)}
+
+
+def _shape_values(spec) -> dict:
+    c, h, w = spec.input_shape
+    return {"in_channels": c, "height": h, "width": w}
+
+
+def _candidate_settings(spec):
+    """(operation, property values) pairs that may rebuild ``spec``; the caller keeps the first that does."""
+    if isinstance(spec, specs.Conv2d):
+        conv = {**_shape_values(spec), "kernel_size": spec.kernel_size, "stride": spec.stride,
+                "dilation": spec.dilation, **_padding_values(spec.padding)}
+        if spec.is_depthwise and spec.out_channels % spec.in_channels == 0:
+            yield "depthwise", {**conv, "multiplier": spec.out_channels // spec.in_channels}
+        yield "conv2d", {**conv, "out_channels": spec.out_channels, "groups": spec.groups}
+    elif isinstance(spec, specs.ConvTranspose2d):
+        yield "conv_transpose2d", {**_shape_values(spec), "out_channels": spec.out_channels,
+                                   "kernel_size": spec.kernel_size, "stride": spec.stride,
+                                   "padding_hw": spec.padding, "output_padding": spec.output_padding,
+                                   "dilation": spec.dilation, "groups": spec.groups}
+    elif isinstance(spec, (specs.PixelShuffle, specs.PixelUnshuffle)):
+        factor = spec.upscale_factor if isinstance(spec, specs.PixelShuffle) else spec.downscale_factor
+        yield spec.op, {**_shape_values(spec), "upscale_factor": factor}
+    elif isinstance(spec, specs.MaxPool2d):
+        yield "max_pool2d", {**_shape_values(spec), "kernel_size": spec.kernel_size, "stride": spec.stride,
+                             "padding_hw": spec.padding, "dilation": spec.dilation}
+    elif isinstance(spec, specs.AvgPool2d):
+        yield "avg_pool2d", {**_shape_values(spec), "kernel_size": spec.kernel_size, "stride": spec.stride,
+                             "padding_hw": spec.padding, "count_include_pad": spec.count_include_pad}
+    elif isinstance(spec, specs.Chain):
+        first, last = spec.stages[0], spec.stages[-1]
+        if len(spec.stages) == 2 and isinstance(first, specs.Conv2d) and isinstance(last, specs.Conv2d):
+            yield "depthwise_separable", {**_shape_values(first), "out_channels": last.out_channels,
+                                          "kernel_size": first.kernel_size, "stride": first.stride,
+                                          **_padding_values(first.padding)}
+        if len(spec.stages) == 2 and isinstance(first, specs.PixelShuffle):
+            yield "shuffle_loop", {**_shape_values(first), "upscale_factor": first.upscale_factor}
+
+
+def validation_message(settings, preferences: Defaults = Defaults()) -> str:
+    """The engine's message for the first invalid setting, or "" when the settings can be generated."""
+    try:
+        settings.to_request(preferences)
+    except SpecError as exc:
+        return str(exc)
+    return ""
+
+
+# --- registration -----------------------------------------------------------------------
+
+class ANIMATEDAI_PG_settings(SettingsMixin, bpy.types.PropertyGroup):
+    """Everything the sidebar's Generate button uses."""
+
+
+ANIMATEDAI_PG_settings.__annotations__ = settings_annotations(set())
+
+classes = (ANIMATEDAI_PG_settings,)
+
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+
+
+def register():
+    _register_classes()
+    bpy.types.Scene.animatedai = PointerProperty(type=ANIMATEDAI_PG_settings, name="AnimatedAI")
+
+
+def unregister():
+    del bpy.types.Scene.animatedai
+    _unregister_classes()
