@@ -265,6 +265,10 @@ class ConvTranspose2d(Spec):
             if self.output_padding[i] >= max(s, d):
                 raise SpecError("output_padding", self.output_padding,
                                 f"smaller than stride or dilation (< {max(s, d)} per axis)")
+        for axis, extent in zip(("height", "width"), self.output_shape[1:]):
+            if extent < 1:
+                raise SpecError("padding", self.padding,
+                                f"small enough to leave an output: the output {axis} would be {extent}")
         _check_cells("output", self.output_shape)
 
     @property
@@ -360,9 +364,9 @@ class _Pool2d(Spec):
     def _check_shape(self, dilation: tuple[int, int]):
         for i, (axis, size) in enumerate((("height", self.height), ("width", self.width))):
             k, d, p = self.kernel_size[i], dilation[i], self.padding[i]
-            limit = (d * (k - 1) + 1) // 2
+            limit = k // 2   # PyTorch checks the kernel size, not the dilated window
             if p > limit:
-                raise SpecError("padding", self.padding, f"at most half the window, {limit}, per axis (PyTorch's rule)")
+                raise SpecError("padding", self.padding, f"at most half the kernel size, {limit}, per axis (PyTorch's rule)")
             if _windowed_extent(size, k, self.stride[i], d, p, p) < 1:
                 raise SpecError("kernel_size", self.kernel_size,
                                 f"a window no larger than the padded {axis} {size + 2 * p}")

@@ -1,0 +1,340 @@
+"""Plans against PyTorch: the output assembled from the steps equals torch.nn.functional's, float64."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from animatedai_addon.engine.errors import SpecError
+from animatedai_addon.engine.planning import ORDERS, ChainPlan, Plan, plan, read_cells
+from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
+                                          PixelUnshuffle)
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+pytestmark = pytest.mark.needs_torch
+
+SWEEP = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def torch_output(spec, values: np.ndarray, weights) -> np.ndarray:
+    """What PyTorch computes for one stage on (C, H, W) values."""
+    x = torch.from_numpy(np.ascontiguousarray(values))[None]
+    w = None if weights is None else torch.from_numpy(np.ascontiguousarray(weights))
+    if isinstance(spec, Conv2d):
+        t, b, l, r = spec.pads
+        y = F.conv2d(F.pad(x, (l, r, t, b)), w, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+    elif isinstance(spec, ConvTranspose2d):
+        y = F.conv_transpose2d(x, w, stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding,
+                               dilation=spec.dilation, groups=spec.groups)
+    elif isinstance(spec, MaxPool2d):
+        y = F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation)
+    elif isinstance(spec, AvgPool2d):
+        y = F.avg_pool2d(x, spec.kernel_size, spec.stride, spec.padding, count_include_pad=spec.count_include_pad)
+    elif isinstance(spec, PixelShuffle):
+        y = F.pixel_shuffle(x, spec.upscale_factor)
+    elif isinstance(spec, PixelUnshuffle):
+        y = F.pixel_unshuffle(x, spec.downscale_factor)
+    else:
+        raise AssertionError(f"no torch reference for {spec!r}")
+    return y[0].numpy()
+
+
+def plan_output_reference(result) -> np.ndarray:
+    """Torch's output for a whole plan (chains stage by stage from the first input)."""
+    stages = result.stages if isinstance(result, ChainPlan) else [result]
+    values = result.input
+    for stage in stages:
+        values = torch_output(stage.spec, values, stage.weights)
+    return values
+
+
+def check_steps(result: Plan) -> None:
+    """Steps write every output cell exactly once, in the order the plan names."""
+    steps = result.steps
+    shape = result.spec.output_shape
+    assert len(steps) == int(np.prod(shape))
+    flat = np.ravel_multi_index(tuple(steps.out.T), shape)
+    assert np.array_equal(np.sort(flat), np.arange(len(steps)))
+    for array in (steps.filter, steps.out, steps.window, steps.src):
+        assert array.dtype == np.int32 and len(array) == len(steps)
+    if result.reduce == "move":
+        assert (steps.filter == -1).all() and (steps.window == -1).all()
+        moved = np.ravel_multi_index(tuple(steps.src.T), result.spec.input_shape)
+        assert np.array_equal(np.sort(moved), np.arange(len(steps)))
+        return
+    assert (steps.src == -1).all()
+    assert np.array_equal(steps.filter, steps.out[:, 0])
+    if result.order == "filter":
+        key = np.ravel_multi_index(tuple(steps.out.T), shape)
+    else:
+        key = np.ravel_multi_index((steps.out[:, 1], steps.out[:, 2], steps.out[:, 0]),
+                                   (shape[1], shape[2], shape[0]))
+    assert (np.diff(key) > 0).all()
+
+
+def check_reads(result: Plan, rng: np.random.Generator) -> None:
+    """Each step's output value follows from read_cells alone (for a sample of steps)."""
+    picked = rng.choice(len(result.steps), size=min(40, len(result.steps)), replace=False)
+    reads = read_cells(result, picked)
+    out = result.output[tuple(result.steps.out[picked].T)]
+    if result.reduce == "move":
+        assert np.array_equal(out, result.input[reads.channel[:, 0], reads.y[:, 0], reads.x[:, 0]])
+        return
+    assert reads.channel.shape == (len(picked), result.channels_per_group * int(np.prod(result.kernel_size)))
+    assert np.array_equal(reads.is_padding, (reads.y < 0) | (reads.x < 0))
+    assert np.array_equal(reads.y, result.virtual_rows[reads.vy])
+    real = ~reads.is_padding
+    values = np.where(real, result.input[reads.channel, reads.y, reads.x], 0.0)
+    if result.reduce == "sum":
+        kernel = result.filters.reshape(result.filters.shape[0], -1)[result.steps.filter[picked][:, None],
+                                                                      reads.kernel]
+        expected = (values * kernel).sum(axis=1)
+    elif result.reduce == "max":
+        expected = np.where(real, values, -np.inf).max(axis=1)
+    elif result.spec.count_include_pad:
+        expected = values.sum(axis=1) / values.shape[1]
+    else:
+        expected = values.sum(axis=1) / real.sum(axis=1)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def check_against_torch(spec, seed: int) -> Plan:
+    by_filter = plan(spec, seed=seed, order="filter")
+    by_position = plan(spec, seed=seed, order="position")
+    np.testing.assert_allclose(by_filter.output, plan_output_reference(by_filter), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(by_position.output, by_filter.output, rtol=1e-12, atol=1e-12)
+    rng = np.random.default_rng(seed)
+    for result in (by_filter.stages if isinstance(by_filter, ChainPlan) else [by_filter]):
+        check_steps(result)
+        check_reads(result, rng)
+    for result in (by_position.stages if isinstance(by_position, ChainPlan) else [by_position]):
+        check_steps(result)
+    return by_filter
+
+
+def build(cls, *args, **kwargs):
+    """The spec, or a rejected example when the drawn combination is not valid."""
+    try:
+        return cls(*args, **kwargs)
+    except SpecError:
+        assume(False)
+
+
+# --- strategies ------------------------------------------------------------------------
+
+pair = st.tuples(st.integers(1, 3), st.integers(1, 3))
+paddings = st.one_of(st.sampled_from(["valid", "same", "full"]), st.integers(0, 3),
+                     st.tuples(st.integers(0, 3), st.integers(0, 3)),
+                     st.tuples(*[st.integers(0, 3)] * 4))
+
+
+@st.composite
+def conv2d_specs(draw):
+    groups = draw(st.integers(1, 3))
+    in_channels = groups * draw(st.integers(1, 3))
+    out_channels = groups * draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    dilation = draw(pair)
+    span = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    height = max(1, span[0] + draw(st.integers(-2, 5)))
+    width = max(1, span[1] + draw(st.integers(-2, 5)))
+    return build(Conv2d, in_channels, height, width, out_channels=out_channels, kernel_size=kernel,
+                 stride=draw(pair), padding=draw(paddings), dilation=dilation, groups=groups)
+
+
+@st.composite
+def conv_transpose2d_specs(draw):
+    groups = draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride, dilation = draw(pair), draw(pair)
+    padding = tuple(draw(st.integers(0, d * (k - 1))) for d, k in zip(dilation, kernel))
+    output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+    return build(ConvTranspose2d, groups * draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 6)),
+                 out_channels=groups * draw(st.integers(1, 3)), kernel_size=kernel, stride=stride,
+                 padding=padding, output_padding=output_padding, dilation=dilation, groups=groups)
+
+
+@st.composite
+def max_pool_specs(draw):
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    dilation = draw(pair)
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    return build(MaxPool2d, draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9)),
+                 kernel_size=kernel, stride=draw(st.one_of(st.none(), pair)), padding=padding, dilation=dilation)
+
+
+@st.composite
+def avg_pool_specs(draw):
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    return build(AvgPool2d, draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9)),
+                 kernel_size=kernel, stride=draw(st.one_of(st.none(), pair)), padding=padding,
+                 count_include_pad=draw(st.booleans()))
+
+
+@st.composite
+def pixel_shuffle_specs(draw):
+    r = draw(st.integers(1, 4))
+    return PixelShuffle(draw(st.integers(1, 3)) * r * r, draw(st.integers(1, 5)), draw(st.integers(1, 5)), r)
+
+
+@st.composite
+def pixel_unshuffle_specs(draw):
+    r = draw(st.integers(1, 4))
+    return PixelUnshuffle(draw(st.integers(1, 3)), r * draw(st.integers(1, 4)), r * draw(st.integers(1, 4)), r)
+
+
+@st.composite
+def chain_specs(draw):
+    """2-3 stages, each drawn to fit the shape the previous one makes."""
+    shape = (draw(st.integers(1, 4)), draw(st.integers(2, 6)), draw(st.integers(2, 6)))
+    stages = []
+    for _ in range(draw(st.integers(2, 3))):
+        c, h, w = shape
+        kinds = ["conv", "pool", "transpose"]
+        kinds += ["shuffle"] if c % 4 == 0 else []
+        kinds += ["unshuffle"] if h % 2 == 0 and w % 2 == 0 and c * 4 <= 16 else []
+        kind = draw(st.sampled_from(kinds))
+        if kind == "conv":
+            stage = Conv2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=draw(st.integers(1, 3)),
+                           padding="same", stride=draw(st.integers(1, 2)))
+        elif kind == "transpose":
+            stage = ConvTranspose2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=2, stride=2)
+        elif kind == "pool":
+            stage = MaxPool2d(c, h, w, kernel_size=1 if min(h, w) < 2 else 2)
+        elif kind == "shuffle":
+            stage = PixelShuffle(c, h, w, 2)
+        else:
+            stage = PixelUnshuffle(c, h, w, 2)
+        stages.append(stage)
+        shape = stage.output_shape
+        assume(max(shape[1:]) <= 24)
+    return Chain(tuple(stages))
+
+
+seeds = st.integers(0, 2**32)
+
+
+# --- the sweeps ------------------------------------------------------------------------------
+
+@SWEEP
+@given(conv2d_specs(), seeds)
+def test_conv2d_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    assert result.channels_per_group == spec.in_channels // spec.groups
+    assert result.virtual_shape[1:] == (spec.height + sum(spec.pads[:2]), spec.width + sum(spec.pads[2:]))
+
+
+@SWEEP
+@given(conv_transpose2d_specs(), seeds)
+def test_conv_transpose2d_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    assert result.weights.shape == (spec.in_channels, spec.out_channels // spec.groups) + spec.kernel_size
+    # the virtual grid holds every input cell once; everything else is an inserted zero or padding
+    assert (result.virtual_rows >= 0).sum() == spec.height and (result.virtual_cols >= 0).sum() == spec.width
+
+
+@settings(max_examples=40, deadline=None)
+@given(pixel_shuffle_specs(), seeds)
+def test_pixel_shuffle_matches_torch(spec, seed):
+    check_against_torch(spec, seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(pixel_unshuffle_specs(), seeds)
+def test_pixel_unshuffle_matches_torch(spec, seed):
+    check_against_torch(spec, seed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(max_pool_specs(), seeds)
+def test_max_pool_matches_torch(spec, seed):
+    check_against_torch(spec, seed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(avg_pool_specs(), seeds)
+def test_avg_pool_matches_torch(spec, seed):
+    check_against_torch(spec, seed)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(chain_specs(), seeds)
+def test_chain_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    for i, stage in enumerate(result.stages):
+        if i:
+            assert np.array_equal(stage.input, result.stages[i - 1].output)
+        if stage.weights is not None:
+            expected = np.random.default_rng(seed + i).standard_normal(stage.weights.shape)
+            assert np.array_equal(stage.weights, expected)
+
+
+# --- fixed cases ---------------------------------------------------------------------------------
+
+def test_plan_takes_given_input_and_weights():
+    spec = Conv2d(2, 4, 5, out_channels=3, kernel_size=(2, 3), padding=(1, 0, 2, 1))
+    values = np.arange(40, dtype=np.float32).reshape(2, 4, 5)
+    weights = np.linspace(-1, 1, 3 * 2 * 2 * 3).reshape(3, 2, 2, 3)
+    result = plan(spec, input=values, weights=weights)
+    assert result.input.dtype == np.float64 and np.array_equal(result.input, values)
+    assert np.array_equal(result.weights, weights)
+    np.testing.assert_allclose(result.output, torch_output(spec, result.input, weights), rtol=1e-12)
+
+
+def test_same_seed_same_plan_other_seed_other_values():
+    spec = Conv2d(3, 5, 5, out_channels=2)
+    a, b, c = plan(spec, seed=7), plan(spec, seed=7), plan(spec, seed=8)
+    assert np.array_equal(a.output, b.output) and np.array_equal(a.weights, b.weights)
+    assert not np.array_equal(a.input, c.input)
+    assert np.array_equal(a.weights, np.random.default_rng(7).standard_normal((2, 3, 3, 3)))
+
+
+def test_conv_transpose_virtual_grid_inserts_zeros_and_pads():
+    spec = ConvTranspose2d(1, 3, 2, out_channels=1, kernel_size=3, stride=2, padding=1, output_padding=1)
+    result = plan(spec)
+    # d*(k-1)-p = 1 cell each side, stride-1 = 1 zero between cells, output_padding 1 more at the end
+    assert result.virtual_rows.tolist() == [-1, 0, -1, 1, -1, 2, -1, -1]
+    assert result.virtual_cols.tolist() == [-1, 0, -1, 1, -1, -1]
+    assert result.output.shape == spec.output_shape == (1, 6, 4)
+
+
+def test_pool_steps_pool_their_own_channel():
+    result = plan(MaxPool2d(3, 4, 4, kernel_size=2))
+    reads = read_cells(result, np.arange(len(result.steps)))
+    assert (reads.channel == result.steps.filter[:, None]).all()
+    assert result.channels_per_group == 1 and result.weights is None and result.reduce == "max"
+
+
+def test_shuffle_orders():
+    spec = PixelShuffle(8, 2, 3, 2)
+    by_input = plan(spec, order="filter").steps
+    by_output = plan(spec, order="position").steps
+    src_key = np.ravel_multi_index(tuple(by_input.src.T), spec.input_shape)
+    assert (np.diff(src_key) > 0).all()
+    c, y, x = by_output.out.T
+    out_key = np.ravel_multi_index((y, x, c), spec.output_shape[1:] + spec.output_shape[:1])
+    assert (np.diff(out_key) > 0).all()
+
+
+def test_read_cells_of_one_step_and_negative_index():
+    result = plan(Conv2d(2, 3, 3, out_channels=2, kernel_size=3, padding="same"))
+    last = read_cells(result, -1)
+    assert last.channel.shape == (1, 18)
+    assert np.array_equal(last.vy, read_cells(result, [len(result.steps) - 1]).vy)
+    # the bottom-right window of a same-padded 3x3 over 3x3 sees 5 padding cells per channel
+    assert last.is_padding.sum() == 2 * 5
+    with pytest.raises(SpecError) as info:
+        read_cells(result, [len(result.steps)])
+    assert info.value.parameter == "step_indices"
+
+
+def test_large_plan_output():
+    """A 131,072-step plan (32x64x64, 3x3, 32 filters, same) assembles in chunks and matches torch."""
+    spec = Conv2d(32, 64, 64, out_channels=32, kernel_size=3, padding="same")
+    result = plan(spec, order="position")
+    assert len(result.steps) == 131072
+    np.testing.assert_allclose(result.output, torch_output(spec, result.input, result.weights), rtol=1e-9,
+                               atol=1e-9)
