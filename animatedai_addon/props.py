@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 
 import bpy
+import numpy as np
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, \
     IntVectorProperty, PointerProperty, StringProperty
 
@@ -122,7 +123,7 @@ def _label(name: str) -> str:
     return name.replace("_", " ").title()
 
 
-def _dataclass_property(prefix: str, f: dataclasses.Field, options: set):
+def _dataclass_property(f: dataclasses.Field, options: set):
     """A Blender property for one field of Timing or Look, or None for a type the panel cannot edit."""
     default = f.default
     common = dict(name=_label(f.name), description=_FIELD_HELP.get(f.name, _label(f.name)), options=options)
@@ -146,7 +147,7 @@ def _dataclass_property(prefix: str, f: dataclasses.Field, options: set):
 def _dataclass_annotations(prefix: str, cls, options: set) -> dict:
     out = {}
     for f in dataclasses.fields(cls):
-        prop = _dataclass_property(prefix, f, options)
+        prop = _dataclass_property(f, options)
         if prop is not None:
             out[f"{prefix}_{f.name}"] = prop
     return out
@@ -327,8 +328,13 @@ class SettingsMixin:
 
 
 def _plain(value):
-    """Blender arrays to tuples, so Timing/Look get plain values."""
-    return tuple(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
+    """Plain Python values for Timing/Look: arrays as tuples, and floats as the shortest decimal that
+    Blender's single-precision property holds (0.9, not 0.8999999761581421), so presets round-trip."""
+    if hasattr(value, "__len__") and not isinstance(value, str):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, float):
+        return float(repr(np.float32(value)))
+    return value
 
 
 def _same_spec(settings, spec) -> bool:
