@@ -32,12 +32,13 @@ WORLD = "AnimatedAI World"
 
 UNIT_LOCATION = "animatedai_unit_location"    # location in the unit rig
 UNIT_SIZE = "animatedai_unit_size"            # area light size / floor half-size in the unit rig
+UNIT_SIZE_Y = "animatedai_unit_size_y"        # rectangle area light height in the unit rig (0: square)
 UNIT_ENERGY = "animatedai_unit_energy"        # light power for a unit rig (scaled by radius**2)
 PLACED = "animatedai_placed"                  # world location the stage last gave the object
 TEMPLATE_TAG = "animatedai_template"          # which template (or "none") the object came from
 
 #: Three-quarter view from above and in front, a little from the left (Animated AI's camera).
-CAMERA_AZIMUTH_DEG = -28.0      # around z, from the -y axis (front) towards -x (left)
+CAMERA_AZIMUTH_DEG = 42.0      # around z, from the -y axis (front) towards +x (right), as in the reference
 CAMERA_ELEVATION_DEG = 30.0
 CAMERA_LENS_MM = 50.0
 FRAME_MARGIN = 1.08             # fraction of the tightest fit: a little air around everything
@@ -53,17 +54,19 @@ class RigLight:
     unit_location: tuple[float, float, float]
     unit_size: float            # edge of the square area light, in unit radii
     unit_energy: float          # watts when the rig's radius is 1
+    unit_size_y: float = 0.0    # > 0: a rectangle this tall (strip lights), else a square
     color: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    in_reflections: bool = True  # seen in glossy reflections (Cycles); big overhead lights would glare in the floor
 
 
 #: The default rig: a big soft key from the front left, a fill from the right, a wide top light and
 #: two tall strips behind that show up as the soft streaks in the glossy floor (as in the reference).
 DEFAULT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 2.2, 900.0),
-    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 2.4, 350.0),
-    RigLight("AnimatedAI Top Light", (0.0, 0.4, 3.4), 3.0, 500.0),
-    RigLight("AnimatedAI Back Light L", (-2.2, 4.5, 1.6), 1.4, 450.0),
-    RigLight("AnimatedAI Back Light R", (2.4, 4.5, 1.6), 1.4, 450.0),
+    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 1.6, 200.0, in_reflections=False),
+    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 1.6, 70.0, in_reflections=False),
+    RigLight("AnimatedAI Top Light", (0.3, -1.2, 3.4), 2.0, 120.0, in_reflections=False),
+    RigLight("AnimatedAI Back Light L", (-2.6, 5.0, 1.2), 0.6, 8.0, unit_size_y=2.4),
+    RigLight("AnimatedAI Back Light R", (1.8, 5.0, 1.2), 0.6, 8.0, unit_size_y=2.4),
 )
 
 
@@ -171,18 +174,20 @@ def make_camera_rig(coll, template_name: str = "none", direction=None):
 
 def make_area_light(coll, light: RigLight, target, template_name: str = "none"):
     data = bpy.data.lights.new(light.name, "AREA")
-    data.shape = "SQUARE"
+    data.shape = "RECTANGLE" if light.unit_size_y > 0 else "SQUARE"
     data.color = light.color
     obj = bpy.data.objects.new(light.name, data)
     _link(obj, coll)
     _tag(obj, template_name, light.unit_location, light.unit_size, light.unit_energy)
+    obj[UNIT_SIZE_Y] = float(light.unit_size_y)
+    obj.visible_glossy = light.in_reflections
     _track_to(obj, target)
     return obj
 
 
-def make_floor_material(name: str = FLOOR_MATERIAL, color=(0.045, 0.047, 0.05), roughness: float = 0.12,
-                        specular: float = 0.5):
-    """A dark, glossy floor: reflects the cubes and the lights softly."""
+def make_floor_material(name: str = FLOOR_MATERIAL, color=(0.3, 0.3, 0.32), roughness: float = 0.07,
+                        metallic: float = 0.75, specular: float = 0.5):
+    """A grey, glossy floor: a clear but soft mirror of the cubes and the lights (as in the reference)."""
     mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     tree = _node_tree(mat)
     bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
@@ -192,10 +197,12 @@ def make_floor_material(name: str = FLOOR_MATERIAL, color=(0.045, 0.047, 0.05), 
         tree.links.new(bsdf.outputs[0], out.inputs[0])
     bsdf.inputs["Base Color"].default_value = (*color, 1.0)
     bsdf.inputs["Roughness"].default_value = roughness
+    bsdf.inputs["Metallic"].default_value = metallic
     spec = bsdf.inputs.get("Specular IOR Level") or bsdf.inputs.get("Specular")
     spec.default_value = specular
     mat.diffuse_color = (*color, 1.0)       # Workbench and the viewport use this
     mat.roughness = roughness
+    mat.metallic = metallic
     return mat
 
 
@@ -209,7 +216,7 @@ def make_floor(coll, material, template_name: str = "none"):
     return obj
 
 
-def make_world(name: str = WORLD, color=(0.045, 0.045, 0.05), strength: float = 1.0):
+def make_world(name: str = WORLD, color=(0.14, 0.14, 0.15), strength: float = 1.0):
     world = bpy.data.worlds.get(name) or bpy.data.worlds.new(name)
     tree = _node_tree(world)
     bg = next((n for n in tree.nodes if n.type == "BACKGROUND"), None)
@@ -295,6 +302,7 @@ def frame_stage(scene, center, extent) -> None:
             _place(obj, location)
             if obj.data.type == "AREA":
                 obj.data.size = max(obj.get(UNIT_SIZE, 1.0) * radius, 0.1)
+                obj.data.size_y = max(obj.get(UNIT_SIZE_Y, 0.0) * radius, 0.1)
             obj.data.energy = obj.get(UNIT_ENERGY, obj.data.energy) * radius * radius
         else:  # the camera target and any other empty of the rig
             _place(obj, center + unit * radius)
