@@ -108,7 +108,7 @@ def plan(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -
     """
     from .spec import Chain, Spec
 
-    if order not in ORDERS:
+    if not isinstance(order, str) or order not in ORDERS:
         raise SpecError("order", order, "one of " + ", ".join(repr(o) for o in ORDERS))
     seed = check_seed(seed)
     if isinstance(spec, Chain):

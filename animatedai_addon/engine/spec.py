@@ -485,6 +485,7 @@ AnySpec = Spec | Chain
 
 def depthwise(in_channels: int, height: int, width: int, kernel_size=3, multiplier: int = 1, **kwargs) -> Conv2d:
     """Depthwise conv: one filter group per input channel (groups = in_channels)."""
+    in_channels = _check_int("in_channels", in_channels)
     multiplier = _check_int("multiplier", multiplier)
     return Conv2d(in_channels, height, width, out_channels=in_channels * multiplier,
                   kernel_size=kernel_size, groups=in_channels, **kwargs)
@@ -506,6 +507,7 @@ def depthwise_separable(in_channels: int, height: int, width: int, out_channels:
 def mobilenet_block(in_channels: int, height: int, width: int, expansion: int = 2,
                     out_channels: int | None = None, kernel_size=3, stride=1) -> Chain:
     """MobileNetV2 inverted residual body: pointwise expand, depthwise, pointwise project."""
+    in_channels = _check_int("in_channels", in_channels)
     expansion = _check_int("expansion", expansion)
     hidden = in_channels * expansion
     out_channels = in_channels if out_channels is None else out_channels
@@ -519,6 +521,7 @@ def espcn(in_channels: int, height: int, width: int, upscale_factor: int = 2, ou
           kernel_size=3) -> Chain:
     """ESPCN upscaler tail: conv to out_channels·r² channels, then pixel shuffle."""
     r = _check_int("upscale_factor", upscale_factor, 1, 64)
+    out_channels = _check_int("out_channels", out_channels)
     conv = Conv2d(in_channels, height, width, out_channels * r * r, kernel_size, padding="same")
     return Chain((conv, PixelShuffle(out_channels * r * r, height, width, r)), name=f"espcn x{r}")
 
@@ -536,7 +539,12 @@ def spec_from_dict(data: dict) -> AnySpec:
     """Build a spec from plain values; ``op`` picks the class. Unknown keys are errors."""
     if not isinstance(data, dict):
         raise SpecError("spec", data, "a table/dict with an 'op' key")
+    for key in data:
+        if not isinstance(key, str):
+            raise SpecError(repr(key), data[key], "parameter names are strings")
     op = data.get("op")
+    if not isinstance(op, str):
+        raise SpecError("op", op, "one of " + ", ".join(sorted(list(OPS) + [Chain.op])))
     if op == Chain.op:
         extra = set(data) - {"op", "stages", "name"}
         if extra:
