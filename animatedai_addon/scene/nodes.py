@@ -25,6 +25,8 @@ Blender's constant keyframes do).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import bpy
 
 from ..engine.timeline import EASINGS
@@ -163,30 +165,68 @@ class _Tree:
         return node
 
 
-def _fresh_group(name: str) -> tuple[bpy.types.NodeTree, bool]:
-    """The group called ``name``; emptied when its version tag is stale. Returns (tree, needs_building)."""
+@dataclass(frozen=True)
+class Socket:
+    """One interface socket of a node group."""
+
+    name: str
+    in_out: str                 # "INPUT" | "OUTPUT"
+    socket_type: str            # "NodeSocketFloat", ...
+    default: object = None
+    min_value: float | None = None
+
+
+def _group_users(tree) -> list:
+    return [modifier for obj in bpy.data.objects for modifier in obj.modifiers
+            if modifier.type == "NODES" and modifier.node_group == tree]
+
+
+def _interface_matches(tree, sockets: list[Socket]) -> bool:
+    items = [item for item in tree.interface.items_tree if item.item_type == "SOCKET"]
+    have = sorted((item.name, item.in_out, item.socket_type) for item in items)
+    return have == sorted((s.name, s.in_out, s.socket_type) for s in sockets)
+
+
+def _set_interface(tree, sockets: list[Socket]) -> None:
+    """Make the group's interface ``sockets``, keeping the values modifiers gave to inputs of the same name."""
+    if _interface_matches(tree, sockets):
+        return
+    kept = [(modifier, {name: modifier[key] for name, key in input_identifiers(tree).items() if key in modifier})
+            for modifier in _group_users(tree)]
+    tree.interface.clear()
+    for socket in sockets:
+        item = tree.interface.new_socket(socket.name, in_out=socket.in_out, socket_type=socket.socket_type)
+        if socket.default is not None:
+            item.default_value = socket.default
+        if socket.min_value is not None:
+            item.min_value = socket.min_value
+    identifiers = input_identifiers(tree)
+    for modifier, values in kept:
+        for name, value in values.items():
+            if name in identifiers:
+                modifier[identifiers[name]] = value
+
+
+def _fresh_group(name: str, sockets: list[Socket]) -> tuple[bpy.types.NodeTree, bool]:
+    """The group called ``name`` with this interface; emptied when its version tag is stale.
+
+    Returns (tree, needs_building). A stale group is rebuilt in place: the same
+    data-block, and inputs keep their identifiers (and modifiers their values)
+    when the interface is unchanged.
+    """
     tree = bpy.data.node_groups.get(name)
     if tree is not None and tree.bl_idname == "GeometryNodeTree" and tree.get(VERSION_KEY) == NODES_VERSION:
         return tree, False
     if tree is None or tree.bl_idname != "GeometryNodeTree":
         tree = bpy.data.node_groups.new(name, "GeometryNodeTree")
     tree.nodes.clear()
-    tree.interface.clear()
+    _set_interface(tree, sockets)
     return tree, True
 
 
 def _finish(tree: bpy.types.NodeTree) -> bpy.types.NodeTree:
     tree[VERSION_KEY] = NODES_VERSION
     return tree
-
-
-def _socket(tree, name: str, in_out: str, socket_type: str, default=None, min_value=None):
-    item = tree.interface.new_socket(name, in_out=in_out, socket_type=socket_type)
-    if default is not None:
-        item.default_value = default
-    if min_value is not None:
-        item.min_value = min_value
-    return item
 
 
 def _io(tree):
@@ -199,12 +239,13 @@ def _io(tree):
 
 def ease_group() -> bpy.types.NodeTree:
     """``AnimatedAI ease``: Progress (any float) and Easing code -> eased value in [0, 1]."""
-    tree, build = _fresh_group(EASE_GROUP)
+    tree, build = _fresh_group(EASE_GROUP, [
+        Socket("Progress", "INPUT", "NodeSocketFloat"),
+        Socket("Easing", "INPUT", "NodeSocketInt", default=easing_code("ease"), min_value=0),
+        Socket("Eased", "OUTPUT", "NodeSocketFloat"),
+    ])
     if not build:
         return tree
-    _socket(tree, "Progress", "INPUT", "NodeSocketFloat")
-    _socket(tree, "Easing", "INPUT", "NodeSocketInt", default=easing_code("ease"), min_value=0)
-    _socket(tree, "Eased", "OUTPUT", "NodeSocketFloat")
     b = _Tree(tree)
     group_in, group_out = _io(tree)
     t = b.math("MINIMUM", b.math("MAXIMUM", group_in.outputs["Progress"], 0.0), 1.0)
@@ -231,12 +272,13 @@ def inside_box_group() -> bpy.types.NodeTree:
     move. A hidden box has scale 0, and nothing is strictly inside it. Box
     rotation is not supported (the timeline never rotates boxes).
     """
-    tree, build = _fresh_group(INSIDE_BOX_GROUP)
+    tree, build = _fresh_group(INSIDE_BOX_GROUP, [
+        Socket("Position", "INPUT", "NodeSocketVector"),
+        Socket("Box", "INPUT", "NodeSocketObject"),
+        Socket("Inside", "OUTPUT", "NodeSocketBool"),
+    ])
     if not build:
         return tree
-    _socket(tree, "Position", "INPUT", "NodeSocketVector")
-    _socket(tree, "Box", "INPUT", "NodeSocketObject")
-    _socket(tree, "Inside", "OUTPUT", "NodeSocketBool")
     b = _Tree(tree)
     group_in, group_out = _io(tree)
     info = b.node("GeometryNodeObjectInfo", transform_space="RELATIVE")
@@ -255,13 +297,14 @@ def inside_box_group() -> bpy.types.NodeTree:
 
 def time_window_group() -> bpy.types.NodeTree:
     """``AnimatedAI time window``: Start <= Frame < End (half-open, like the timeline's intervals)."""
-    tree, build = _fresh_group(TIME_WINDOW_GROUP)
+    tree, build = _fresh_group(TIME_WINDOW_GROUP, [
+        Socket("Frame", "INPUT", "NodeSocketFloat"),
+        Socket("Start", "INPUT", "NodeSocketFloat"),
+        Socket("End", "INPUT", "NodeSocketFloat"),
+        Socket("Inside", "OUTPUT", "NodeSocketBool"),
+    ])
     if not build:
         return tree
-    _socket(tree, "Frame", "INPUT", "NodeSocketFloat")
-    _socket(tree, "Start", "INPUT", "NodeSocketFloat")
-    _socket(tree, "End", "INPUT", "NodeSocketFloat")
-    _socket(tree, "Inside", "OUTPUT", "NodeSocketBool")
     b = _Tree(tree)
     group_in, group_out = _io(tree)
     frame = group_in.outputs["Frame"]
@@ -289,18 +332,19 @@ def cells_group(moves: int = 0, highlights: int = 0, windows: int = 0) -> bpy.ty
     ease = ease_group()
     inside_box = inside_box_group()
     time_window = time_window_group()
-    tree, build = _fresh_group(cells_group_name(moves, highlights, windows))
+    sockets = [
+        Socket("Geometry", "INPUT", "NodeSocketGeometry"),
+        Socket("Cube", "INPUT", "NodeSocketObject"),
+        Socket("Material", "INPUT", "NodeSocketMaterial"),
+        Socket("Cube scale", "INPUT", "NodeSocketFloat", default=1.0, min_value=0.0),
+        Socket("Pop frames", "INPUT", "NodeSocketFloat", default=3.0, min_value=0.0),
+        Socket("Move easing", "INPUT", "NodeSocketInt", default=easing_code("ease"), min_value=0),
+        *(Socket(f"Window {w + 1}", "INPUT", "NodeSocketObject") for w in range(windows)),
+        Socket("Geometry", "OUTPUT", "NodeSocketGeometry"),
+    ]
+    tree, build = _fresh_group(cells_group_name(moves, highlights, windows), sockets)
     if not build:
         return tree
-    _socket(tree, "Geometry", "INPUT", "NodeSocketGeometry")
-    _socket(tree, "Cube", "INPUT", "NodeSocketObject")
-    _socket(tree, "Material", "INPUT", "NodeSocketMaterial")
-    _socket(tree, "Cube scale", "INPUT", "NodeSocketFloat", default=1.0, min_value=0.0)
-    _socket(tree, "Pop frames", "INPUT", "NodeSocketFloat", default=3.0, min_value=0.0)
-    _socket(tree, "Move easing", "INPUT", "NodeSocketInt", default=easing_code("ease"), min_value=0)
-    for w in range(windows):
-        _socket(tree, f"Window {w + 1}", "INPUT", "NodeSocketObject")
-    _socket(tree, "Geometry", "OUTPUT", "NodeSocketGeometry")
 
     b = _Tree(tree)
     group_in, group_out = _io(tree)
