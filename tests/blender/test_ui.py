@@ -1,0 +1,332 @@
+"""The add-on's Blender UI: registration, scene settings, operators, panels, undo and redo (real bpy)."""
+
+import types
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+import animatedai_addon  # noqa: E402
+from animatedai_addon.engine import presets, spec as specs  # noqa: E402
+from animatedai_addon.engine.errors import SpecError  # noqa: E402
+
+pytestmark = pytest.mark.blender
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def addon_type_names() -> set[str]:
+    return {name for name in dir(bpy.types) if name.startswith("ANIMATEDAI_")}
+
+
+def data_counts() -> dict[str, int]:
+    """Length of every bpy.data collection (objects, meshes, materials, actions, collections, ...)."""
+    counts = {}
+    for name in dir(bpy.data):
+        value = getattr(bpy.data, name, None)
+        if isinstance(value, bpy.types.bpy_prop_collection):
+            counts[name] = len(value)
+    return counts
+
+
+def clip_collections() -> list[str]:
+    return sorted(c.name for c in bpy.data.collections if c.name.startswith("AnimatedAI ") and " / " not in c.name)
+
+
+class RecordingLayout:
+    """Stands in for bpy.types.UILayout: records labels (with the alert state) and checks every
+    ``prop(data, name)`` names a real property of ``data``."""
+
+    def __init__(self, root=None, alert=False):
+        self._root = root or self
+        self.alert = alert
+        if root is None:
+            self.labels, self.props, self.operators, self.menus = [], [], [], []
+
+    def _child(self):
+        return RecordingLayout(self._root, self.alert)
+
+    def row(self, **kwargs):
+        return self._child()
+
+    column = box = split = row
+
+    def label(self, text="", **kwargs):
+        self._root.labels.append((text, self.alert))
+
+    def prop(self, data, name, **kwargs):
+        assert name in data.bl_rna.properties, f"{name!r} is not a property of {data}"
+        self._root.props.append(name)
+
+    def operator(self, idname, **kwargs):
+        self._root.operators.append(idname)
+        return types.SimpleNamespace()
+
+    def menu(self, idname, **kwargs):
+        self._root.menus.append(idname)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered():
+    was_registered = animatedai_addon.is_registered()
+    animatedai_addon.ensure_registered()
+    yield
+    if not was_registered:
+        animatedai_addon.unregister()
+
+
+@pytest.fixture(autouse=True)
+def fresh_scene():
+    bpy.ops.wm.read_homefile(app_template="")
+    yield
+
+
+@pytest.fixture
+def settings():
+    return bpy.context.scene.animatedai
+
+
+def small_conv(settings, **changes):
+    """A 2-channel 4x4 input, 3x3 valid conv with 2 filters: a clip of a few dozen cubes."""
+    values = dict(operation="conv2d", in_channels=2, height=4, width=4, out_channels=2, kernel_size=(3, 3),
+                  stride=(1, 1), padding_mode="valid", dilation=(1, 1), groups=1, template="none", mode="objects",
+                  input_source="random")
+    values.update(changes)
+    for name, value in values.items():
+        setattr(settings, name, value)
+
+
+# --- registration ---------------------------------------------------------------------------
+
+def test_register_unregister_reregister_leaves_nothing_behind():
+    animatedai_addon.unregister()
+    assert addon_type_names() == set()
+    assert "animatedai" not in bpy.types.Scene.bl_rna.properties
+    assert not hasattr(bpy.types.Scene, "animatedai")
+
+    animatedai_addon.register()
+    names = addon_type_names()
+    assert {"ANIMATEDAI_OT_generate", "ANIMATEDAI_OT_clear", "ANIMATEDAI_OT_load_preset", "ANIMATEDAI_PT_main",
+            "ANIMATEDAI_MT_presets", "ANIMATEDAI_PG_settings"} <= names
+    assert bpy.context.scene.animatedai.operation == "conv2d"
+
+    animatedai_addon.unregister()
+    assert addon_type_names() == set()
+    assert "animatedai" not in bpy.types.Scene.bl_rna.properties
+
+    animatedai_addon.register()
+    assert addon_type_names() == names
+    animatedai_addon.ensure_registered()   # already registered: a no-op, not an error
+    assert addon_type_names() == names
+
+
+def test_default_settings_are_the_default_clip(settings):
+    assert settings.build_spec() == presets.load_preset("conv-3x3-stride2-valid")
+
+
+# --- presets ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", presets.list_presets())
+def test_load_preset_operator_round_trips_every_preset(settings, name):
+    assert bpy.ops.animatedai.load_preset(name=name) == {'FINISHED'}
+    preset = presets.load_preset_file(name)
+    assert settings.build_spec() == preset.spec
+    assert settings.build_timing() == preset.timing
+    assert settings.build_look() == preset.look
+
+
+def test_preset_menu_lists_every_preset():
+    layout = RecordingLayout()
+    menu = types.SimpleNamespace(layout=layout)
+    bpy.types.ANIMATEDAI_MT_presets.draw(menu, bpy.context)
+    assert layout.operators == ["animatedai.load_preset"] * len(presets.list_presets())
+
+
+# --- generate -----------------------------------------------------------------------------
+
+def test_generate_builds_the_clip_and_clear_removes_it(settings):
+    small_conv(settings)
+    before = data_counts()
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    label = settings.build_spec().label
+    assert clip_collections() == [f"AnimatedAI {label}"]
+    assert data_counts()["objects"] > before["objects"]
+
+    assert bpy.ops.animatedai.clear() == {'FINISHED'}
+    assert clip_collections() == []
+
+
+def test_operator_arguments_override_scene_settings(settings):
+    small_conv(settings)
+    assert bpy.ops.animatedai.generate(out_channels=1) == {'FINISHED'}
+    assert settings.out_channels == 2   # the scene's settings are not changed by the call
+    assert clip_collections() == [f"AnimatedAI {specs.Conv2d(2, 4, 4, 1, 3).label}"]
+
+
+SMALLEST_PRESETS = sorted(presets.list_presets(), key=lambda n: int(np.prod(presets.load_preset(n).input_shape)))
+
+
+@pytest.mark.parametrize("name", presets.list_presets())
+def test_generate_every_preset_instanced(settings, name):
+    assert bpy.ops.animatedai.load_preset(name=name) == {'FINISHED'}
+    settings.mode, settings.template = "instanced", "none"
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert clip_collections() == [f"AnimatedAI {presets.load_preset(name).label}"]
+
+
+@pytest.mark.parametrize("name", SMALLEST_PRESETS[:3])
+def test_generate_smallest_presets_as_objects(settings, name):
+    assert bpy.ops.animatedai.load_preset(name=name) == {'FINISHED'}
+    settings.mode, settings.template = "objects", "none"
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert clip_collections() == [f"AnimatedAI {presets.load_preset(name).label}"]
+
+
+# --- bad input: CANCELLED with the engine's message, nothing created --------------------------
+
+def _wrong_shape_npy(tmp_path):
+    path = tmp_path / "wrong.npy"
+    np.save(path, np.zeros((3, 4, 4)))
+    return dict(input_source="npy", npy_path=str(path))
+
+
+BAD_SETTINGS = {
+    "groups 3 with 8 input channels": (lambda tmp: dict(in_channels=8, out_channels=6, groups=3), "groups=3"),
+    "stride 0": (lambda tmp: dict(stride=(0, 1)), "stride="),
+    "kernel larger than the padded input": (lambda tmp: dict(kernel_size=(5, 5), padding_mode="explicit",
+                                                             padding=(0, 0, 0, 0)), "kernel_size="),
+    "upscale factor not dividing the channels": (lambda tmp: dict(operation="pixel_shuffle", in_channels=8,
+                                                                  upscale_factor=3), "upscale_factor=3"),
+    "npy of the wrong shape": (_wrong_shape_npy, "input="),
+}
+
+
+def _engine_message(settings) -> str:
+    with pytest.raises(SpecError) as caught:
+        settings.to_request()
+    return str(caught.value)
+
+
+def _assert_cancelled_untouched(call, message, before):
+    ops_before = len(bpy.context.window_manager.operators)
+    with pytest.raises(RuntimeError) as caught:
+        call()
+    # bpy.ops turns the operator's ERROR report into RuntimeError("Error: <message>")
+    assert message in str(caught.value)
+    assert data_counts() == before
+    assert clip_collections() == []
+    # a FINISHED operator called like the UI (undo=True) is registered; a CANCELLED one is not
+    assert len(bpy.context.window_manager.operators) == ops_before
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SETTINGS))
+def test_bad_scene_settings_cancel_with_the_engine_message(settings, tmp_path, case):
+    make, fragment = BAD_SETTINGS[case]
+    small_conv(settings, **make(tmp_path))
+    message = _engine_message(settings)
+    assert fragment in message
+    before = data_counts()
+    _assert_cancelled_untouched(lambda: bpy.ops.animatedai.generate('EXEC_DEFAULT', True), message, before)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SETTINGS))
+def test_bad_operator_arguments_cancel_with_the_engine_message(settings, tmp_path, case):
+    make, fragment = BAD_SETTINGS[case]
+    small_conv(settings)
+    bad = make(tmp_path)
+    for name, value in bad.items():
+        setattr(settings, name, value)
+    message = _engine_message(settings)
+    small_conv(settings)   # the scene's settings are valid again: the bad values come as arguments
+    before = data_counts()
+    _assert_cancelled_untouched(lambda: bpy.ops.animatedai.generate('EXEC_DEFAULT', True, **bad), message, before)
+
+
+def test_unknown_preset_cancels_with_the_engine_message(settings):
+    with pytest.raises(SpecError) as caught:
+        presets.load_preset_file("conv-9x9-nope")
+    before_spec = settings.build_spec()
+    before = data_counts()
+    _assert_cancelled_untouched(lambda: bpy.ops.animatedai.load_preset('EXEC_DEFAULT', True, name="conv-9x9-nope"),
+                                str(caught.value), before)
+    assert settings.build_spec() == before_spec
+
+
+# --- panel ----------------------------------------------------------------------------------
+
+def _draw_main_panel():
+    layout = RecordingLayout()
+    bpy.types.ANIMATEDAI_PT_main.draw(types.SimpleNamespace(layout=layout), bpy.context)
+    return layout
+
+
+def test_panel_shows_the_engine_message_in_red_for_invalid_settings(settings):
+    small_conv(settings, in_channels=8, out_channels=8, groups=3)
+    message = _engine_message(settings)
+    layout = _draw_main_panel()
+    shown = " ".join(text for text, alert in layout.labels if alert)
+    assert " ".join(shown.split()) == " ".join(message.split())
+    assert layout.operators == ["animatedai.generate", "animatedai.clear"]
+    assert layout.menus == ["ANIMATEDAI_MT_presets"]
+
+
+def test_panel_shows_no_red_line_for_valid_settings(settings):
+    small_conv(settings)
+    layout = _draw_main_panel()
+    assert layout.labels and not any(alert for _, alert in layout.labels)
+    assert any("2x4x4 -> 2x2x2" in text for text, _ in layout.labels)
+
+
+@pytest.mark.parametrize("operation", [item[0] for item in animatedai_addon.props.OPERATION_ITEMS])
+def test_every_sub_panel_draws_real_properties(settings, operation):
+    settings.operation = operation
+    for padding_mode, source in (("explicit", "npy"), ("same", "image")):
+        settings.padding_mode, settings.input_source = padding_mode, source
+        for panel in ("operation", "input", "scene", "timing", "look"):
+            layout = RecordingLayout()
+            getattr(bpy.types, f"ANIMATEDAI_PT_{panel}").draw(types.SimpleNamespace(layout=layout), bpy.context)
+            assert layout.props, panel
+    layout = RecordingLayout()
+    animatedai_addon.panels.layout.draw_settings(layout, settings)   # the redo panel's drawing
+    assert {"operation", "mode", "timing_fps", "look_gap"} <= set(layout.props)
+
+
+# --- undo and redo ----------------------------------------------------------------------------
+# Background Blender has no undo stack until ``ed.undo_push`` creates one, and ``bpy.ops`` calls push
+# undo and register the operator (as a click does) only with undo=True: ``op('EXEC_DEFAULT', True)``.
+
+def test_generate_is_one_undo_step(settings):
+    small_conv(settings)
+    bpy.ops.ed.undo_push(message="before generate")
+    before = data_counts()
+    assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True) == {'FINISHED'}
+    assert bpy.context.window_manager.operators[-1].bl_idname == "ANIMATEDAI_OT_generate"
+    made = data_counts()
+    assert made["objects"] > before["objects"] and clip_collections()
+
+    assert bpy.ops.ed.undo() == {'FINISHED'}   # one step back: everything Generate made is gone
+    assert data_counts() == before
+    assert clip_collections() == []
+    assert bpy.ops.ed.redo() == {'FINISHED'}
+    assert data_counts() == made
+
+
+def test_redo_re_executes_with_the_changed_operator_properties(settings):
+    small_conv(settings)
+    bpy.ops.ed.undo_push(message="before generate")
+    assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True) == {'FINISHED'}
+    op = bpy.context.window_manager.operators[-1]
+    names = animatedai_addon.props.settings_annotations(set())
+    # After the first run every parameter is set on the operator, so a re-execution reads the
+    # operator's (redo panel's) values, not the scene's.
+    assert all(op.properties.is_property_set(name) for name in names if name != "chain_preset")
+    redo = {name: getattr(op.properties, name) for name in names if op.properties.is_property_set(name)}
+    redo = {k: tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v for k, v in redo.items()}
+    redo["out_channels"] = 1
+    settings.out_channels = 2
+    # What the redo panel does (ED_undo_operator_repeat): undo the last step, run the operator again
+    # with its edited properties. (``ed.undo_redo`` itself needs a real window's HUD region.)
+    assert bpy.ops.ed.undo() == {'FINISHED'}
+    assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True, **redo) == {'FINISHED'}
+    assert clip_collections() == [f"AnimatedAI {specs.Conv2d(2, 4, 4, 1, 3).label}"]
