@@ -203,6 +203,10 @@ def settings_annotations(options: set) -> dict:
     return props
 
 
+#: Names of every setting, in drawing-independent order.
+SETTING_NAMES = tuple(settings_annotations(set()))
+
+
 # --- settings -> request ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -317,7 +321,7 @@ class SettingsMixin:
 
     def copy_from(self, other, only_unset: bool = False) -> None:
         """Copy every setting from ``other`` (the scene's); with ``only_unset``, keep the ones set on self."""
-        for name in settings_annotations(set()):
+        for name in SETTING_NAMES:
             if only_unset and self.properties.is_property_set(name):
                 continue
             value = getattr(other, name)
@@ -333,7 +337,7 @@ def _plain(value):
     if hasattr(value, "__len__") and not isinstance(value, str):
         return tuple(_plain(v) for v in value)
     if isinstance(value, float):
-        return float(repr(np.float32(value)))
+        return float(str(np.float32(value)))
     return value
 
 

@@ -317,7 +317,7 @@ def test_redo_re_executes_with_the_changed_operator_properties(settings):
     bpy.ops.ed.undo_push(message="before generate")
     assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True) == {'FINISHED'}
     op = bpy.context.window_manager.operators[-1]
-    names = animatedai_addon.props.settings_annotations(set())
+    names = animatedai_addon.props.SETTING_NAMES
     # After the first run every parameter is set on the operator, so a re-execution reads the
     # operator's (redo panel's) values, not the scene's.
     assert all(op.properties.is_property_set(name) for name in names if name != "chain_preset")
