@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from animatedai_addon.engine.errors import SpecError
-from animatedai_addon.engine.planning import ORDERS, ChainPlan, Plan, plan, read_cells
+from animatedai_addon.engine.planning import ChainPlan, Plan, plan, read_cells
 from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
                                           PixelUnshuffle)
 

@@ -1,0 +1,195 @@
+"""Presets: every bundled one loads and computes what PyTorch computes; TOML round trips; overrides."""
+
+import dataclasses
+import tomllib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from animatedai_addon.engine.errors import SpecError
+from animatedai_addon.engine.planning import ChainPlan, plan
+from animatedai_addon.engine.presets import (PRESET_DIR, Preset, apply_overrides, list_presets, load_preset,
+                                             load_preset_file, preset_from_dict, preset_to_toml, save_preset)
+from animatedai_addon.engine.spec import (Chain, Conv2d, PixelShuffle, PixelUnshuffle, depthwise_separable, espcn,
+                                          shuffle_loop)
+from animatedai_addon.engine.timeline import Look, Timing
+
+NAMES = ["conv-3x3-valid", "conv-3x3-same", "conv-3x3-stride2-valid", "conv-3x3-stride2-same", "conv-3x3-groups2",
+         "conv-3x3-depthwise", "depthwise-separable", "pixel-shuffle-2x2", "pixel-shuffle-3x3", "pixel-unshuffle-2x2",
+         "pixel-unshuffle-3x3", "shuffle-loop-2x2", "shuffle-loop-3x3", "conv-3x3-dilation2",
+         "conv-transpose-3x3-stride2", "max-pool-2x2", "avg-pool-3x3-stride2", "mobilenet-block", "espcn-x2"]
+
+
+def test_the_bundled_presets():
+    assert list_presets() == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_preset_loads_with_title_and_description(name):
+    preset = load_preset_file(name)
+    assert preset.name == name and preset.spec == load_preset(name)
+    for text in (preset.title, preset.description):
+        assert text.strip() and "\n" not in text
+    assert isinstance(preset.timing, Timing) and isinstance(preset.look, Look)
+
+
+@pytest.mark.needs_torch
+@pytest.mark.parametrize("name", NAMES)
+def test_preset_output_matches_torch(name):
+    from tests.engine.test_plan_torch import check_against_torch
+    check_against_torch(load_preset(name), seed=3)
+
+
+def test_animated_ai_shapes():
+    for name in NAMES[:7]:
+        spec = load_preset(name)
+        first = spec.stages[0] if isinstance(spec, Chain) else spec
+        assert first.input_shape == (8, 8, 8)
+        if isinstance(first, Conv2d) and not first.is_depthwise:
+            assert first.out_channels == 8
+    assert load_preset("conv-3x3-stride2-valid") == Conv2d(8, 8, 8, 8, 3, stride=2, padding="valid")
+    assert load_preset("conv-3x3-depthwise").is_depthwise
+    assert load_preset("pixel-shuffle-2x2") == PixelShuffle(12, 5, 5, 2)
+    assert load_preset("pixel-shuffle-3x3").output_shape == (3, 12, 12)
+    assert load_preset("pixel-unshuffle-2x2") == PixelUnshuffle(3, 10, 10, 2)
+    assert load_preset("pixel-unshuffle-3x3").output_shape == (27, 4, 4)
+    assert load_preset("shuffle-loop-2x2") == shuffle_loop(12, 5, 5, 2)
+    assert load_preset("shuffle-loop-3x3") == shuffle_loop(27, 4, 4, 3)
+    assert load_preset_file("shuffle-loop-2x2").timing.loop
+    assert load_preset("depthwise-separable") == depthwise_separable(8, 8, 8, 8, padding="valid")
+    assert load_preset("espcn-x2") == espcn(8, 5, 5, 2)
+    assert load_preset("conv-transpose-3x3-stride2").output_shape == (8, 8, 8)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_round_trip_of_every_preset(name, tmp_path):
+    preset = load_preset_file(name)
+    text = preset_to_toml(preset)
+    assert preset_from_dict(name, tomllib.loads(text)) == preset
+    path = save_preset(preset, tmp_path / f"{name}.toml")
+    assert load_preset_file(path) == preset
+    assert load_preset_file(str(path)) == preset
+
+
+titles = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
+timings = st.builds(Timing, frames_per_step=st.integers(1, 9), hold_frames=st.integers(0, 30),
+                    easing=st.sampled_from(["linear", "ease", "constant"]), loop=st.booleans(),
+                    fps=st.sampled_from([12, 24, 30, 60]), speedup_after_rows=st.integers(0, 4))
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+looks = st.builds(Look, cube_size=st.floats(0.01, 10), gap=st.floats(0, 1), value_shading=st.floats(0, 1),
+                  input_color=st.tuples(finite, finite, finite, finite))
+
+
+@settings(max_examples=60, deadline=None)
+@given(titles, titles, st.sampled_from(NAMES), timings, looks)
+def test_round_trip_of_any_preset(title, description, name, timing, look):
+    preset = Preset(name="x", title=title, description=description, spec=load_preset(name), timing=timing,
+                    look=look)
+    assert preset_from_dict("x", tomllib.loads(preset_to_toml(preset))) == preset
+
+
+def test_preset_file_errors(tmp_path):
+    def error_for(text):
+        path = tmp_path / "p.toml"
+        path.write_text(text)
+        with pytest.raises(SpecError) as info:
+            load_preset_file(path)
+        return info.value
+
+    spec = '[spec]\nop = "max_pool2d"\nin_channels = 1\nheight = 4\nwidth = 4\n'
+    assert error_for(spec + "[timing]\nframes_per_stp = 2\n").parameter == "timing.frames_per_stp"
+    assert error_for(spec + "[look]\ncolour = 1\n").parameter == "look.colour"
+    assert error_for(spec + "[timing]\nfps = 2.5\n").parameter == "timing.fps"
+    assert error_for(spec + "[timing]\neasing = \"bounce\"\n").parameter == "timing.easing"
+    assert error_for(spec + "[look]\ninput_color = [1, 0]\n").parameter == "look.input_color"
+    assert error_for('titel = "x"\n' + spec).parameter == "titel"
+    assert error_for('title = "x"\n').parameter == "spec"
+    assert error_for("[spec\n").parameter == "preset"
+    assert error_for(spec.replace("height = 4", "height = 0")).parameter == "height"
+    with pytest.raises(SpecError) as info:
+        load_preset_file(tmp_path / "missing.toml")
+    assert info.value.parameter == "preset"
+
+
+def test_unknown_preset_name():
+    with pytest.raises(SpecError) as info:
+        load_preset_file("max-pool-3x3")
+    assert info.value.parameter == "preset" and "did you mean max-pool-2x2" in str(info.value)
+    with pytest.raises(SpecError) as info:
+        load_preset("zzzz")
+    assert "did you mean" not in str(info.value) and "conv-3x3-valid" in str(info.value)
+
+
+def test_title_defaults_to_label():
+    preset = preset_from_dict("p", {"spec": {"op": "pixel_shuffle", "in_channels": 4, "height": 2, "width": 2}})
+    assert preset.title == "pixel shuffle 2x2" and preset.description == ""
+
+
+# --- overrides -------------------------------------------------------------------------------
+
+def test_overrides_of_spec_timing_and_look():
+    base = load_preset_file("conv-3x3-valid")
+    changed = apply_overrides(base, ["kernel_size=[3,5]", 'padding="same"', "timing.fps=30", "look.gap=0.2",
+                                     "timing.loop=true", "spec.stride=2"])
+    assert changed.spec.kernel_size == (3, 5) and changed.spec.padding == "same" and changed.spec.stride == (2, 2)
+    assert changed.timing.fps == 30 and changed.timing.loop and changed.look.gap == 0.2
+    assert changed.title == base.title and base.spec.kernel_size == (3, 3)   # the original is untouched
+    assert apply_overrides(base, ["padding=same"]).spec.padding == "same"
+    assert apply_overrides(base, "groups=2").spec.groups == 2
+    assert apply_overrides(base, []) == base
+
+
+def test_overrides_keep_earlier_changes():
+    base = load_preset_file("shuffle-loop-2x2")
+    changed = apply_overrides(base, ["timing.fps=30"])
+    assert changed.timing.loop and changed.timing.fps == 30
+
+
+def test_chain_overrides():
+    base = load_preset_file("depthwise-separable")
+    changed = apply_overrides(base, ["stages.1.kernel_size=3", "stages.0.padding=same", "stages.1.height=8",
+                                     "stages.1.width=8", "name=sep"])
+    assert changed.spec.stages[1].kernel_size == (3, 3) and changed.spec.stages[0].padding == "same"
+    assert changed.spec.label == "sep" and changed.spec.output_shape == (8, 6, 6)
+    with pytest.raises(SpecError) as info:
+        apply_overrides(base, ["stages.0.padding=same"])   # the next stage no longer fits
+    assert info.value.parameter == "stages[1]"
+
+
+@pytest.mark.parametrize("item", ["kernel_size", "=3", "kernel_size=", "timing.nope=1", "look=1", "timing.fps.x=1",
+                                  "stages.0.kernel_size=3", "op=max_pool2d", 7, "spec.a.b=1"])
+def test_malformed_override(item):
+    with pytest.raises(SpecError) as info:
+        apply_overrides(load_preset_file("conv-3x3-valid"), [item])
+    assert info.value.parameter == "set"
+    assert "key=value with key one of" in str(info.value) and "timing.fps" in info.value.allowed
+
+
+def test_chain_override_index_out_of_range():
+    with pytest.raises(SpecError) as info:
+        apply_overrides(load_preset_file("espcn-x2"), ["stages.2.kernel_size=1"])
+    assert info.value.parameter == "set" and "stages.1.upscale_factor" in info.value.allowed
+
+
+def test_override_with_a_bad_value_names_the_parameter():
+    base = load_preset_file("conv-3x3-valid")
+    for item, parameter in (("stride=0", "stride"), ("kernel_sise=3", "kernel_sise"), ("timing.fps=fast", "timing.fps"),
+                            ("look.gap=[1", "look.gap"), ("groups=3", "groups")):
+        with pytest.raises(SpecError) as info:
+            apply_overrides(base, [item])
+        assert info.value.parameter == parameter, item
+
+
+def test_overridden_preset_plans():
+    preset = apply_overrides(load_preset_file("max-pool-2x2"), ["kernel_size=3", "stride=1", "padding=1"])
+    result = plan(preset.spec)
+    assert result.output.shape == (8, 8, 8) and not isinstance(result, ChainPlan)
+    assert dataclasses.replace(preset, name="y").name == "y"
+
+
+def test_preset_files_are_toml_in_the_package():
+    assert sorted(p.name for p in PRESET_DIR.glob("*.toml")) == sorted(n + ".toml" for n in NAMES)
+    ops = {tomllib.loads(p.read_text())["spec"]["op"] for p in PRESET_DIR.glob("*.toml")}
+    assert ops == {"conv2d", "conv_transpose2d", "pixel_shuffle", "pixel_unshuffle", "max_pool2d", "avg_pool2d",
+                   "chain"}
