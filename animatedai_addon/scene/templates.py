@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import bpy
-
 from ..engine.errors import SpecError
+
+# bpy is imported inside the functions that need it: check_template serves the render scripts'
+# argument checks, which run before (and without) Blender.
 
 TEMPLATES = ("studio", "flat")
 ALLOWED = "one of studio, flat, none"
@@ -78,12 +79,13 @@ def world_name(name: str) -> str:
     return f"{STAGE_PREFIX}{name} World"
 
 
-def append_template(scene, name: str, collection) -> bpy.types.World:
+def append_template(scene, name: str, collection):
     """Append the rig, the world and the look of template ``name`` into ``scene``; returns the world.
 
     Rig objects already in the file (same names, same template) are kept as they are,
     so a light the user moved is not replaced.
     """
+    import bpy
     path = str(template_path(name))
     with bpy.data.libraries.load(path, link=False) as (src, dst):
         dst.objects = [n for n in src.objects if n.startswith(STAGE_PREFIX) and n not in bpy.data.objects]
@@ -98,6 +100,7 @@ def append_template(scene, name: str, collection) -> bpy.types.World:
 
 def _retarget_constraints(collection) -> None:
     """Appending a camera whose target is already here brings a second target along: point at ours."""
+    import bpy
     target = bpy.data.objects.get(CAMERA_TARGET)
     for obj in collection.objects:
         for con in obj.constraints:
@@ -114,6 +117,7 @@ def _retarget_constraints(collection) -> None:
 
 def copy_look(path: str, scene, name: str) -> None:
     """Copy LOOK_SETTINGS from the template's scene, linked only for the copy."""
+    import bpy
     before = set(bpy.data.libraries)
     with bpy.data.libraries.load(path, link=True) as (src, dst):
         dst.scenes = [scene_name(name)] if scene_name(name) in src.scenes else []

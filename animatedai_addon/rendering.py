@@ -1,0 +1,636 @@
+"""Rendering clips: a job, its scene, its frames (resumable, atomic) and its videos.
+
+One :class:`RenderJob` says what to render and how. The steps are separate
+functions so that a render farm can spread them (``farm.py``):
+
+* :func:`prepare_scene` builds the job's scene through ``api.generate`` and sets
+  the render settings; it saves the generated ``.blend`` beside the renders.
+* :func:`render_frames` renders an inclusive frame range. A frame that already
+  exists complete is skipped, and every frame is written under a temporary name
+  in the same folder and then ``os.replace``'d, so a killed render leaves no
+  truncated frame and a re-run picks up where it stopped.
+* :func:`assemble_videos` makes the MP4 (Blender's own FFmpeg, H.264, yuv420p)
+  and the GIF (Pillow, one palette for all frames) from the finished frames.
+* :func:`render` does all three (``api.render``).
+
+Output layout under ``job.out``: ``frames/<clip>_0001.png``…, ``<clip>.mp4``,
+``<clip>.gif``, ``<clip>.blend``. ``bpy`` is imported only where Blender is
+needed: a job can be made and checked in plain Python (the scripts' argument
+checks run before Blender starts rendering anything).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engine.errors import SpecError
+
+ENGINES = ("cycles", "eevee", "workbench")
+FORMATS = ("png", "mp4", "gif")
+DEVICES = ("cpu", "gpu")
+MODES = ("objects", "instanced", "auto")
+DEFAULT_PRESET = "conv-3x3-stride2-valid"
+GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
+MAX_RESOLUTION = 16384
+JOB_PROPERTY = "animatedai_job"          # scene custom property: the key of the job the scene was built for
+PARTIAL_MARK = ".partial-"               # temporary frame names: .<name>.partial-<pid>.png
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"IEND\xaeB`\x82"
+
+
+# --------------------------------------------------------------------------------------------- the job
+
+@dataclass(frozen=True)
+class RenderJob:
+    """What to render and how. Checked when made: a bad value raises SpecError naming the argument."""
+
+    preset: str | None = None                 # a bundled preset name (default: the DEFAULT clip) ...
+    spec_file: str | None = None              # ... or a preset/spec TOML file
+    overrides: tuple[str, ...] = ()           # "key=value" items (engine.presets.apply_overrides)
+    template: str | None = "studio"           # stage template: studio, flat or none
+    engine: str = "cycles"                    # cycles | eevee | workbench
+    samples: int = 32
+    resolution: tuple[int, int] = (960, 540)
+    fps: int | None = None                    # None: the preset's timing.fps
+    frames: tuple[int, int] | None = None     # inclusive; None: the clip's whole range
+    out: str = "out/render"
+    formats: tuple[str, ...] = ("png", "mp4", "gif")
+    device: str = "cpu"                       # cpu | gpu (Cycles)
+    mode: str = "objects"                     # objects | instanced | auto
+    persistent_data: bool = True              # Cycles keeps the scene between frames
+
+    def __post_init__(self):
+        for name, value in normalised_fields(self).items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def clip(self) -> str:
+        """The clip's name in file names: the preset name or the spec file's stem."""
+        return self.preset if self.preset else Path(self.spec_file).stem
+
+    def replace(self, **changes) -> "RenderJob":
+        return dataclasses.replace(self, **changes)
+
+
+def _choice(name: str, value, allowed: tuple[str, ...]) -> str:
+    word = value.strip().lower() if isinstance(value, str) else value
+    if word not in allowed:
+        raise SpecError(name, value, "one of " + ", ".join(allowed))
+    return word
+
+
+def _whole(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SpecError(name, value, f"a whole number from {low} to {high}")
+    return value
+
+
+def normalised_fields(job: RenderJob) -> dict:
+    """Every field checked and in its canonical form (tuples, lower-case words)."""
+    if job.preset and job.spec_file:
+        raise SpecError("spec", job.spec_file, "either a preset or a spec file, not both",
+                        hint=f"preset {job.preset!r} was given too")
+    preset = job.preset if job.preset or job.spec_file else DEFAULT_PRESET
+    if preset is not None and not isinstance(preset, str):
+        raise SpecError("preset", preset, "a preset name")
+    spec_file = str(job.spec_file) if job.spec_file else None
+    overrides = (job.overrides,) if isinstance(job.overrides, str) else tuple(job.overrides or ())
+    for item in overrides:
+        if not isinstance(item, str) or "=" not in item:
+            raise SpecError("set", item, "key=value")
+    from .scene.templates import check_template
+    template = check_template(job.template)
+    resolution = tuple(job.resolution) if isinstance(job.resolution, (list, tuple)) else job.resolution
+    if not isinstance(resolution, tuple) or len(resolution) != 2:
+        raise SpecError("resolution", job.resolution, "WIDTHxHEIGHT, e.g. 960x540")
+    for side in resolution:
+        _whole("resolution", side, 2, MAX_RESOLUTION)
+    formats = tuple(f.strip().lower() for f in job.formats.split(",")) if isinstance(job.formats, str) \
+        else tuple(job.formats or ())
+    if not formats or any(f not in FORMATS for f in formats) or len(set(formats)) != len(formats):
+        raise SpecError("formats", job.formats, "a non-empty list of distinct items from " + ", ".join(FORMATS))
+    if "mp4" in formats and (resolution[0] % 2 or resolution[1] % 2):
+        raise SpecError("resolution", f"{resolution[0]}x{resolution[1]}",
+                        "even width and height when making mp4 (H.264 yuv420p)")
+    frames = tuple(job.frames) if isinstance(job.frames, (list, tuple)) else job.frames
+    if frames is not None:
+        if not isinstance(frames, tuple) or len(frames) != 2 or any(
+                isinstance(f, bool) or not isinstance(f, int) for f in frames) or frames[0] > frames[1]:
+            raise SpecError("frames", job.frames, "A-B with whole numbers A <= B (inclusive), e.g. 1-48")
+    if job.fps is not None:
+        _whole("fps", job.fps, 1, 240)
+    if not isinstance(job.out, (str, os.PathLike)) or not str(job.out).strip():
+        raise SpecError("out", job.out, "an output folder")
+    return dict(preset=preset, spec_file=spec_file, overrides=overrides, template=template,
+                engine=_choice("engine", job.engine, ENGINES), samples=_whole("samples", job.samples, 1, 65536),
+                resolution=resolution, fps=job.fps, frames=frames, out=str(job.out), formats=formats,
+                device=_choice("device", job.device, DEVICES), mode=_choice("mode", job.mode, MODES),
+                persistent_data=bool(job.persistent_data))
+
+
+def as_job(job=None, **kwargs) -> RenderJob:
+    if job is None:
+        return RenderJob(**kwargs)
+    if not isinstance(job, RenderJob):
+        raise SpecError("job", job, "a RenderJob")
+    return job.replace(**kwargs) if kwargs else job
+
+
+def load_job_preset(job: RenderJob):
+    """The job's preset with its overrides and fps applied (engine.presets.Preset); raises SpecError."""
+    from .engine import presets
+    if job.spec_file and not Path(job.spec_file).is_file():
+        raise SpecError("spec", job.spec_file, "an existing .toml spec file")
+    preset = presets.load_preset_file(job.spec_file or job.preset)
+    items = list(job.overrides) + ([f"timing.fps={job.fps}"] if job.fps else [])
+    return presets.apply_overrides(preset, items) if items else preset
+
+
+def check_job(job: RenderJob):
+    """Everything that can be checked before rendering (the preset loads, the overrides apply)."""
+    return load_job_preset(job)
+
+
+def clip_range(job: RenderJob) -> tuple[int, int]:
+    """The clip's inclusive frame range, from the engine (no Blender needed)."""
+    from .engine import build_timeline, plan
+    preset = load_job_preset(job)
+    timeline = build_timeline(plan(preset.spec), preset.timing, preset.look)
+    return int(timeline.frame_start), int(timeline.frame_end)
+
+
+def job_key(job: RenderJob) -> str:
+    """Identity of the pixels a job renders (not of which frames or formats it asks for)."""
+    fields = dataclasses.asdict(job.replace(frames=None, formats=("png",), out=".", persistent_data=True))
+    if job.spec_file:
+        fields["spec_file_sha1"] = hashlib.sha1(Path(job.spec_file).read_bytes()).hexdigest()
+    return json.dumps(fields, sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------------- paths
+
+def out_dir(job: RenderJob) -> Path:
+    return Path(job.out)
+
+
+def frames_dir(job: RenderJob) -> Path:
+    return out_dir(job) / "frames"
+
+
+def frame_path(job: RenderJob, frame: int) -> Path:
+    return frames_dir(job) / f"{job.clip}_{frame:04d}.png"
+
+
+def video_path(job: RenderJob, fmt: str) -> Path:
+    return out_dir(job) / f"{job.clip}.{fmt}"
+
+
+def blend_path(job: RenderJob) -> Path:
+    return out_dir(job) / f"{job.clip}.blend"
+
+
+def signature_path(job: RenderJob) -> Path:
+    return frames_dir(job) / f".{job.clip}.job.json"
+
+
+def _temporary(path: Path) -> Path:
+    """A name in the same folder (so os.replace is atomic) that no finished output ever has."""
+    return path.with_name(f".{path.stem}{PARTIAL_MARK}{os.getpid()}{path.suffix}")
+
+
+def is_complete_png(path: Path) -> bool:
+    """A PNG with its signature and its end chunk: what os.replace leaves, never a cut-off write."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            handle.seek(-8, os.SEEK_END)
+            tail = handle.read(8)
+    except OSError:
+        return False
+    return head == PNG_SIGNATURE and tail == PNG_END
+
+
+def _remove_dead_partials(folder: Path) -> None:
+    """Temporary files of renders that were killed (their process is gone)."""
+    pattern = re.compile(re.escape(PARTIAL_MARK) + r"(\d+)\.")
+    for path in folder.glob(f".*{PARTIAL_MARK}*"):
+        match = pattern.search(path.name)
+        if match and not _process_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim_output_folder(job: RenderJob) -> None:
+    """Frames of an earlier, different job of the same clip are stale: remove them before rendering."""
+    folder = frames_dir(job)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = job_key(job)
+    signature = signature_path(job)
+    if signature.is_file() and signature.read_text() == key:
+        return
+    for old in folder.glob(f"{glob_escape(job.clip)}_*.png"):
+        if re.fullmatch(re.escape(job.clip) + r"_\d+\.png", old.name):
+            old.unlink()
+    _write_atomically(signature, key.encode())
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = _temporary(path)
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------- the scene
+
+def prepare_scene(job: RenderJob, fresh: bool | None = None):
+    """Build the job's scene (``api.generate``), set its render settings, save its ``.blend``.
+
+    ``fresh`` (default: when Blender runs without a window) starts from an empty file so
+    every job renders the same; otherwise the clip is built in a new scene of the open file.
+    Returns ``api.generate``'s result (``frame_start``/``frame_end`` are the clip's range).
+    """
+    import bpy
+    from . import api
+    job = as_job(job)
+    preset = check_job(job)
+    fresh = bpy.app.background if fresh is None else fresh
+    if fresh:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        scene = bpy.context.scene
+    else:
+        scene = bpy.data.scenes.new(f"AnimatedAI render {job.clip}")
+    set_output_settings(scene, job, preset.timing.fps)     # before generate: the stage frames for this aspect
+    result = api.generate(preset.spec, mode=job.mode, timing=preset.timing, look=preset.look,
+                          template=None if job.template == "none" else job.template, scene=scene)
+    scene.frame_start, scene.frame_end = int(result.frame_start), int(result.frame_end)
+    set_render_settings(scene, job)                        # after generate: a template's look, then our choices
+    scene[JOB_PROPERTY] = job_key(job)
+    _claim_output_folder(job)
+    save_blend(blend_path(job))
+    return result
+
+
+def prepared_scene(job: RenderJob):
+    """The scene built for ``job`` in this Blender session, building it when there is none."""
+    import bpy
+    key = job_key(job)
+    for scene in bpy.data.scenes:
+        if scene.get(JOB_PROPERTY) == key:
+            return scene
+    prepare_scene(job)
+    return next(s for s in bpy.data.scenes if s.get(JOB_PROPERTY) == key)
+
+
+def save_blend(path: Path) -> None:
+    """Save a copy of the open file (compressed: a keyframed scene is ~20x smaller), atomically."""
+    import bpy
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True, copy=True, check_existing=False)
+    os.replace(tmp, path)
+
+
+def set_output_settings(scene, job: RenderJob, fps: int) -> None:
+    render = scene.render
+    render.resolution_x, render.resolution_y = job.resolution
+    render.resolution_percentage = 100
+    render.pixel_aspect_x = render.pixel_aspect_y = 1.0
+    render.fps, render.fps_base = int(job.fps or fps), 1.0
+    render.use_file_extension = True
+    image = render.image_settings
+    if hasattr(image, "media_type"):     # 5.0 groups formats by media type; 4.2 has no such setting
+        image.media_type = "IMAGE"
+    image.file_format = "PNG"
+    image.color_mode = "RGB"
+    image.color_depth = "8"
+    image.compression = 15
+
+
+def set_render_settings(scene, job: RenderJob) -> None:
+    """Engine, samples and device. Noise is seeded the same on every frame and every run."""
+    set_engine(scene, job.engine)
+    scene.render.use_persistent_data = job.persistent_data
+    if job.engine == "cycles":
+        cycles = scene.cycles
+        cycles.samples = job.samples
+        cycles.seed = 0
+        cycles.use_animated_seed = False
+        if job.device == "gpu":
+            enable_gpu(scene)
+        else:
+            cycles.device = "CPU"
+    elif job.engine == "eevee":
+        scene.eevee.taa_render_samples = job.samples
+    else:
+        scene.display.render_aa = workbench_aa(job.samples)
+        scene.display.shading.color_type = "OBJECT"      # the cell colours live in the objects' colour
+
+
+ENGINE_IDS = {"cycles": ("CYCLES",), "workbench": ("BLENDER_WORKBENCH",),
+              "eevee": ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")}    # 5.0, then 4.2-4.5
+
+
+def _compat():
+    try:
+        from .scene import compat
+    except ImportError:
+        return None
+    return compat
+
+
+def set_engine(scene, engine: str) -> None:
+    """Select the engine. Eevee's id differs between versions: compat knows it; without compat,
+    the first id this Blender accepts is taken (a feature test, not a version test)."""
+    compat = _compat()
+    known = getattr(compat, "eevee_engine_id", None) if compat else None
+    candidates = (known(),) if engine == "eevee" and known else ENGINE_IDS[engine]
+    for engine_id in candidates:
+        try:
+            scene.render.engine = engine_id
+            return
+        except TypeError:
+            continue
+    raise SpecError("engine", engine, "an engine this Blender has: " + ", ".join(ENGINES))
+
+
+def workbench_aa(samples: int) -> str:
+    """Workbench's anti-aliasing setting nearest to a sample count."""
+    steps = (("OFF", 1), ("FXAA", 2), ("5", 5), ("8", 8), ("11", 11), ("16", 16), ("32", 32))
+    return min(steps, key=lambda s: abs(s[1] - samples))[0]
+
+
+def enable_gpu(scene) -> str:
+    """Turn on every GPU of the first Cycles backend that has one; SpecError when there is none."""
+    import bpy
+    addon = bpy.context.preferences.addons.get("cycles")
+    if addon is None:
+        raise SpecError("device", "gpu", "Cycles with a GPU backend; the Cycles add-on is not enabled")
+    prefs = addon.preferences
+    for backend in GPU_BACKENDS:
+        try:
+            prefs.compute_device_type = backend
+        except TypeError:           # this build of Cycles lacks the backend
+            continue
+        prefs.refresh_devices()
+        devices = [d for d in prefs.devices if d.type == backend]
+        if devices:
+            for device in prefs.devices:
+                device.use = device.type == backend
+            scene.cycles.device = "GPU"
+            return backend
+    raise SpecError("device", "gpu", "a machine with a " + ", ".join(GPU_BACKENDS) + " device",
+                    hint="none was found; use --device cpu")
+
+
+# --------------------------------------------------------------------------------------------- frames
+
+@dataclass
+class Progress:
+    """Reports frames on a stream (stderr): done/total, this frame's time, ETA."""
+
+    label: str = ""
+    stream: object = None
+    started: float = field(default_factory=time.perf_counter)
+    rendered_seconds: list = field(default_factory=list)
+
+    def __call__(self, done: int, total: int, frame: int, seconds: float | None) -> None:
+        stream = self.stream or sys.stderr
+        if seconds is None:
+            text = f"frame {frame} exists, skipped"
+        else:
+            self.rendered_seconds.append(seconds)
+            mean = sum(self.rendered_seconds) / len(self.rendered_seconds)
+            text = f"frame {frame} in {seconds:.2f} s, ETA {format_seconds(mean * (total - done))}"
+        prefix = f"[{self.label}] " if self.label else ""
+        print(f"{prefix}{done}/{total} {text}", file=stream, flush=True)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def render_frames(job: RenderJob, first: int, last: int, progress=None) -> list[Path]:
+    """Render frames ``first..last`` (inclusive) to PNG; frames already complete are skipped.
+
+    Each frame is rendered to a temporary name in its folder and renamed when whole.
+    ``progress(done, total, frame, seconds_or_None)`` is called after every frame.
+    """
+    import bpy
+    job = as_job(job)
+    if isinstance(first, bool) or isinstance(last, bool) or not (isinstance(first, int) and isinstance(last, int)) \
+            or first > last:
+        raise SpecError("frames", (first, last), "whole numbers first <= last")
+    scene = prepared_scene(job)
+    _claim_output_folder(job)
+    folder = frames_dir(job)
+    _remove_dead_partials(folder)
+    paths, total = [], last - first + 1
+    for done, frame in enumerate(range(first, last + 1), start=1):
+        path = frame_path(job, frame)
+        paths.append(path)
+        if is_complete_png(path):
+            if progress:
+                progress(done, total, frame, None)
+            continue
+        started = time.perf_counter()
+        render_one_frame(scene, frame, path)
+        if progress:
+            progress(done, total, frame, time.perf_counter() - started)
+    return paths
+
+
+def render_one_frame(scene, frame: int, path: Path) -> None:
+    import bpy
+    scene.frame_set(frame)
+    tmp = _temporary(path)
+    scene.render.filepath = str(tmp)
+    bpy.ops.render.render(write_still=True, scene=scene.name)
+    if not is_complete_png(tmp):
+        raise RuntimeError(f"Blender did not write frame {frame} to {tmp}")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------- videos
+
+def job_frame_range(job: RenderJob) -> tuple[int, int]:
+    if job.frames:
+        return job.frames
+    import bpy
+    key = job_key(job)
+    for scene in bpy.data.scenes:
+        if scene.get(JOB_PROPERTY) == key:
+            return scene.frame_start, scene.frame_end
+    return clip_range(job)
+
+
+def job_fps(job: RenderJob) -> int:
+    return int(job.fps or load_job_preset(job).timing.fps)
+
+
+def assemble_videos(job: RenderJob) -> list[Path]:
+    """The job's MP4 and/or GIF from its finished frames; returns the files written."""
+    job = as_job(job)
+    first, last = job_frame_range(job)
+    frames = [frame_path(job, f) for f in range(first, last + 1)]
+    missing = [p for p in frames if not is_complete_png(p)]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of {len(frames)} frames are not rendered yet, "
+                                f"first missing: {missing[0]}")
+    fps = job_fps(job)
+    written = []
+    if "mp4" in job.formats:
+        written.append(write_mp4(frames, video_path(job, "mp4"), fps, job.resolution))
+    if "gif" in job.formats:
+        written.append(write_gif(frames, video_path(job, "gif"), fps))
+    return written
+
+
+def write_mp4(frames: list[Path], path: Path, fps: int, resolution: tuple[int, int]) -> Path:
+    """H.264 in MP4 (yuv420p, web-friendly) through Blender's FFmpeg: a sequencer scene of the PNGs."""
+    import bpy
+    scene = bpy.data.scenes.new("AnimatedAI assemble")
+    try:
+        editor = scene.sequence_editor_create()
+        strips = editor.strips if hasattr(editor, "strips") else editor.sequences   # 5.0 renamed it
+        strip = strips.new_image("frames", str(frames[0]), 1, 1)
+        for frame in frames[1:]:
+            strip.elements.append(frame.name)
+        scene.frame_start, scene.frame_end = 1, len(frames)
+        render = scene.render
+        render.resolution_x, render.resolution_y = resolution
+        render.resolution_percentage = 100
+        render.fps, render.fps_base = fps, 1.0
+        # The frames are already display-referred: pass them through without a second view transform.
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
+        scene.view_settings.exposure, scene.view_settings.gamma = 0.0, 1.0
+        set_ffmpeg_output(scene, fps)
+        tmp = _temporary(path)
+        render.filepath = str(tmp)
+        bpy.ops.render.render(animation=True, scene=scene.name)
+        if not tmp.is_file():
+            raise RuntimeError(f"Blender's FFmpeg did not write {tmp}")
+        os.replace(tmp, path)
+    finally:
+        bpy.data.scenes.remove(scene)
+    return path
+
+
+def set_ffmpeg_output(scene, fps: int) -> None:
+    """H.264 MP4 settings; the version difference (5.0's media_type) sits in compat when it has it."""
+    compat = _compat()
+    helper = getattr(compat, "set_ffmpeg_output", None) if compat else None
+    if helper is not None:
+        helper(scene)
+    else:
+        image = scene.render.image_settings
+        if hasattr(image, "media_type"):
+            image.media_type = "VIDEO"
+        image.file_format = "FFMPEG"
+        ffmpeg = scene.render.ffmpeg
+        ffmpeg.format = "MPEG4"
+        ffmpeg.codec = "H264"
+    image = scene.render.image_settings
+    image.color_mode = "RGB"                     # no alpha: H.264 then writes yuv420p, which browsers play
+    ffmpeg = scene.render.ffmpeg
+    ffmpeg.constant_rate_factor = "HIGH"
+    ffmpeg.ffmpeg_preset = "GOOD"
+    ffmpeg.gopsize = max(1, fps)                 # a keyframe a second: seeking on the web stays quick
+    ffmpeg.max_b_frames = 0
+    ffmpeg.audio_codec = "NONE"
+
+
+def gif_durations(count: int, fps: int) -> list[int]:
+    """Per-frame durations in ms: GIF counts in 10 ms ticks, so 24 fps alternates 40 and 50 ms and
+    the clip keeps its length (the running sum never drifts more than 5 ms from frame * 1000/fps)."""
+    ticks = [round(i * 100 / fps) for i in range(count + 1)]
+    return [10 * (b - a) for a, b in zip(ticks, ticks[1:])]
+
+
+def write_gif(frames: list[Path], path: Path, fps: int) -> Path:
+    """GIF with one palette shared by every frame (no flicker between frames), no dithering, looping."""
+    from PIL import Image
+    images = [Image.open(p).convert("RGB") for p in frames]
+    palette = shared_palette(images)
+    indexed = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
+    tmp = _temporary(path)
+    indexed[0].save(tmp, format="GIF", save_all=True, append_images=indexed[1:], loop=0,
+                    duration=gif_durations(len(indexed), fps), optimize=False, disposal=1)
+    os.replace(tmp, path)
+    return path
+
+
+def shared_palette(images, colors: int = 256, sample_size: int = 256):
+    """One adaptive palette for all frames: quantize a mosaic of (shrunken) frames together."""
+    from PIL import Image
+    step = max(1, len(images) // 64)             # a few dozen frames represent the clip's colours
+    picked = images[::step]
+    thumbs = [im.resize((min(sample_size, im.width), max(1, round(im.height * min(sample_size, im.width) / im.width))))
+              for im in picked]
+    mosaic = Image.new("RGB", (thumbs[0].width, sum(t.height for t in thumbs)))
+    y = 0
+    for thumb in thumbs:
+        mosaic.paste(thumb, (0, y))
+        y += thumb.height
+    return mosaic.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+
+
+# --------------------------------------------------------------------------------------------- all of it
+
+@dataclass
+class RenderResult:
+    job: RenderJob
+    frames: list[Path]
+    videos: list[Path]
+    blend: Path
+    seconds: float
+
+    @property
+    def outputs(self) -> list[Path]:
+        return ([*self.frames] if "png" in self.job.formats else []) + self.videos + [self.blend]
+
+
+def render(job: RenderJob | None = None, progress=None, **kwargs) -> RenderResult:
+    """Render a clip: ``render(RenderJob(...))`` or ``render(preset="conv-3x3-valid", engine="workbench")``.
+
+    Frames are the job's ``frames`` or the clip's whole range. PNG frames are kept only when
+    ``png`` is among the formats (they are the resumable intermediate of the videos).
+    """
+    started = time.perf_counter()
+    job = as_job(job, **kwargs)
+    check_job(job)
+    result = prepare_scene(job)
+    first, last = job.frames or (int(result.frame_start), int(result.frame_end))
+    frames = render_frames(job, first, last, progress=progress)
+    videos = assemble_videos(job.replace(frames=(first, last)))
+    if "png" not in job.formats:
+        for path in frames:
+            path.unlink(missing_ok=True)
+        frames = []
+    return RenderResult(job=job, frames=frames, videos=videos, blend=blend_path(job),
+                        seconds=time.perf_counter() - started)
