@@ -316,7 +316,8 @@ def _group_base(plan_: Plan, filters: np.ndarray) -> np.ndarray:
 
 
 def read_cells(plan_: Plan, step_indices) -> Reads:
-    """The cells the given steps read, arrays of shape (n, R) (R = channels_per_group*kh*kw; 1 for shuffles)."""
+    """The cells the given steps read, arrays of shape (n, R) (R = channels_per_group*kh*kw; 1 for shuffles,
+    where ``kernel`` is -1). Seven (n, R) arrays: read big plans a chunk of steps at a time."""
     indices = _as_step_indices(plan_, step_indices)
     steps = plan_.steps
     n = len(indices)

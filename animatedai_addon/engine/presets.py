@@ -241,7 +241,10 @@ def _override_keys(preset: Preset) -> list[str]:
 
 def apply_overrides(preset: Preset, items) -> Preset:
     """A new preset with ``key=value`` items applied: spec keys (``kernel_size=[3,5]``, ``spec.padding=same``,
-    for chains ``stages.1.kernel_size=5``), ``timing.key=value`` and ``look.key=value``."""
+    for chains ``stages.1.kernel_size=5``), ``timing.key=value`` and ``look.key=value``.
+
+    Spec keys change the spec's normalised values, so a pooling preset's stride (stored explicitly) stays
+    as it was when only ``kernel_size`` is set."""
     if isinstance(items, str):
         items = [items]
     spec = preset.spec.to_dict()
