@@ -605,7 +605,9 @@ def shared_palette(images, colors: int = 256, sample_size: int = 256):
 @dataclass
 class RenderResult:
     job: RenderJob
-    frames: list[Path]
+    first: int                  # the inclusive frame range rendered
+    last: int
+    frames: list[Path]          # PNG frames kept (empty when png is not among the formats)
     videos: list[Path]
     blend: Path
     seconds: float
@@ -632,5 +634,86 @@ def render(job: RenderJob | None = None, progress=None, **kwargs) -> RenderResul
         for path in frames:
             path.unlink(missing_ok=True)
         frames = []
-    return RenderResult(job=job, frames=frames, videos=videos, blend=blend_path(job),
+    return RenderResult(job=job, first=first, last=last, frames=frames, videos=videos, blend=blend_path(job),
                         seconds=time.perf_counter() - started)
+
+
+# --------------------------------------------------------------------------------------------- command line
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text or "")
+    if not match:
+        raise SpecError("resolution", text, "WIDTHxHEIGHT, e.g. 960x540")
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_frames(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text or "")
+    if not match:
+        raise SpecError("frames", text, "A-B (inclusive), e.g. 1-48, or one frame A")
+    first = int(match.group(1))
+    return first, int(match.group(2)) if match.group(2) else first
+
+
+def add_render_arguments(parser, clip_arguments: bool = True) -> None:
+    """The render options shared by scripts/render.py and scripts/render_catalog.py."""
+    if clip_arguments:
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument("--preset", metavar="NAME", help=f"a bundled preset (default: {DEFAULT_PRESET})")
+        which.add_argument("--spec", metavar="FILE.toml", help="a preset/spec TOML file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a spec, timing or look value (repeatable): kernel_size=5, "
+                             "timing.frames_per_step=1, look.gap=0.2")
+    parser.add_argument("--template", default="studio", metavar="NAME", help="stage: studio (default), flat, none")
+    parser.add_argument("--engine", default="cycles", help="cycles (default), eevee, workbench")
+    parser.add_argument("--samples", default="32", metavar="N", help="render samples (default 32)")
+    parser.add_argument("--resolution", default="960x540", metavar="WxH", help="default 960x540")
+    parser.add_argument("--fps", default=None, metavar="N", help="frames per second (default: the preset's)")
+    parser.add_argument("--frames", default=None, metavar="A-B", help="inclusive frame range (default: all)")
+    parser.add_argument("--out", default=None, metavar="DIR", help="output folder (default: out/<clip>)")
+    parser.add_argument("--formats", default="png,mp4,gif", metavar="LIST", help="any of png,mp4,gif")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or gpu (Cycles)")
+    parser.add_argument("--mode", default="objects", help="objects (default), instanced, auto")
+
+
+def _whole_text(name: str, text):
+    if text is None:
+        return None
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise SpecError(name, text, "a whole number") from None
+
+
+def job_from_args(args, preset: str | None = None, out: str | None = None) -> RenderJob:
+    """A checked RenderJob from parsed arguments (SpecError names the bad argument)."""
+    preset = preset or getattr(args, "preset", None)
+    spec_file = getattr(args, "spec", None)
+    job = RenderJob(preset=preset, spec_file=spec_file, overrides=tuple(args.overrides), template=args.template,
+                    engine=args.engine, samples=_whole_text("samples", args.samples),
+                    resolution=parse_resolution(args.resolution), fps=_whole_text("fps", args.fps),
+                    frames=parse_frames(args.frames) if args.frames else None,
+                    out=out or args.out or "out", formats=args.formats, device=args.device, mode=args.mode)
+    if not (out or args.out):
+        job = job.replace(out=str(Path("out") / job.clip))
+    check_job(job)
+    if job.frames:
+        check_frames_in_clip(job)
+    return job
+
+
+def check_frames_in_clip(job: RenderJob) -> None:
+    first, last = clip_range(job)
+    if job.frames[0] < first or job.frames[1] > last:
+        raise SpecError("frames", f"{job.frames[0]}-{job.frames[1]}", f"a range within the clip's {first}-{last}")
+
+
+def script_argv(argv=None) -> list[str]:
+    """The script's own arguments: after ``--`` when Blender runs it (``blender -b -P script -- args``)."""
+    argv = sys.argv if argv is None else argv
+    return argv[argv.index("--") + 1:] if "--" in argv else argv[1:]
+
+
+def presets_help() -> str:
+    from .engine import presets
+    return "presets:\n  " + "\n  ".join(presets.list_presets())

@@ -1,0 +1,82 @@
+"""Render every preset (or a selection) with the same options, then print a summary table.
+
+    python scripts/render_catalog.py --engine workbench --resolution 480x270 --out out/catalog
+    python scripts/render_catalog.py --presets conv-3x3-valid,pixel-shuffle-2x2 --formats gif
+    blender -b -P scripts/render_catalog.py -- --presets max-pool-2x2
+
+Each clip goes to <out>/<preset>/. A clip that fails is reported and the others still render;
+the exit status is non-zero if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:          # the repository's package, wherever the script is run from
+    sys.path.insert(0, str(REPO))
+
+from animatedai_addon import rendering  # noqa: E402
+from animatedai_addon.engine import presets  # noqa: E402
+from animatedai_addon.engine.errors import SpecError  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="render_catalog.py", description="Render many AnimatedAI presets with the same options.",
+        epilog=rendering.presets_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--presets", default=None, metavar="A,B",
+                        help="comma-separated preset names (default: every preset)")
+    rendering.add_render_arguments(parser, clip_arguments=False)
+    parser.set_defaults(out="out/catalog")
+    return parser
+
+
+def selected_presets(text: str | None) -> list[str]:
+    names = presets.list_presets()
+    if text is None:
+        return names
+    chosen = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in names]
+    if not chosen or unknown:
+        raise SpecError("presets", text, "comma-separated names from: " + ", ".join(names))
+    return chosen
+
+
+def summary_table(rows: list[tuple[str, str, str, str]]) -> str:
+    header = ("clip", "frames", "seconds", "outputs")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    line = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()   # noqa: E731
+    return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(rendering.script_argv(argv))
+    try:
+        names = selected_presets(args.presets)
+        jobs = [rendering.job_from_args(args, preset=name, out=str(Path(args.out) / name)) for name in names]
+    except SpecError as error:
+        parser.error(str(error))           # exit status 2, nothing written
+    rows, failed = [], 0
+    for job in jobs:
+        started = time.perf_counter()
+        try:
+            result = rendering.render(job, progress=rendering.Progress(job.clip))
+        except Exception:                  # one broken clip must not stop the catalog; reported below
+            failed += 1
+            traceback.print_exc()
+            rows.append((job.clip, "-", f"{time.perf_counter() - started:.1f}", "FAILED (see above)"))
+            continue
+        outputs = [p.name for p in result.videos] + (["frames/"] if result.frames else [])
+        rows.append((job.clip, f"{result.first}-{result.last}", f"{result.seconds:.1f}", ", ".join(outputs)))
+    print(summary_table(rows))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
