@@ -185,24 +185,41 @@ def make_area_light(coll, light: RigLight, target, template_name: str = "none"):
     return obj
 
 
-def make_floor_material(name: str = FLOOR_MATERIAL, color=(0.3, 0.3, 0.32), roughness: float = 0.07,
-                        metallic: float = 0.75, specular: float = 0.5):
-    """A grey, glossy floor: a clear but soft mirror of the cubes and the lights (as in the reference)."""
-    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
+@dataclass(frozen=True)
+class FloorLook:
+    """The floor's material. The default: a grey, glossy, slightly metallic floor that mirrors the
+    cubes and the lights softly (the reference's look)."""
+
+    material: str = FLOOR_MATERIAL
+    color: tuple[float, float, float] = (0.3, 0.3, 0.32)
+    roughness: float = 0.07
+    metallic: float = 0.75
+    specular: float = 0.5
+
+
+@dataclass(frozen=True)
+class WorldLook:
+    name: str = WORLD
+    color: tuple[float, float, float] = (0.14, 0.14, 0.15)
+    strength: float = 1.0
+
+
+def make_floor_material(look: FloorLook = FloorLook()):
+    mat = bpy.data.materials.get(look.material) or bpy.data.materials.new(look.material)
     tree = _node_tree(mat)
     bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
     if bsdf is None:
         bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
         out = next(n for n in tree.nodes if n.type == "OUTPUT_MATERIAL")
         tree.links.new(bsdf.outputs[0], out.inputs[0])
-    bsdf.inputs["Base Color"].default_value = (*color, 1.0)
-    bsdf.inputs["Roughness"].default_value = roughness
-    bsdf.inputs["Metallic"].default_value = metallic
+    bsdf.inputs["Base Color"].default_value = (*look.color, 1.0)
+    bsdf.inputs["Roughness"].default_value = look.roughness
+    bsdf.inputs["Metallic"].default_value = look.metallic
     spec = bsdf.inputs.get("Specular IOR Level") or bsdf.inputs.get("Specular")
-    spec.default_value = specular
-    mat.diffuse_color = (*color, 1.0)       # Workbench and the viewport use this
-    mat.roughness = roughness
-    mat.metallic = metallic
+    spec.default_value = look.specular
+    mat.diffuse_color = (*look.color, 1.0)       # Workbench and the viewport use these
+    mat.roughness = look.roughness
+    mat.metallic = look.metallic
     return mat
 
 
@@ -216,34 +233,39 @@ def make_floor(coll, material, template_name: str = "none"):
     return obj
 
 
-def make_world(name: str = WORLD, color=(0.14, 0.14, 0.15), strength: float = 1.0):
-    world = bpy.data.worlds.get(name) or bpy.data.worlds.new(name)
+def make_world(look: WorldLook = WorldLook()):
+    world = bpy.data.worlds.get(look.name) or bpy.data.worlds.new(look.name)
     tree = _node_tree(world)
     bg = next((n for n in tree.nodes if n.type == "BACKGROUND"), None)
     if bg is None:
         bg = tree.nodes.new("ShaderNodeBackground")
         out = next(n for n in tree.nodes if n.type == "OUTPUT_WORLD")
         tree.links.new(bg.outputs[0], out.inputs[0])
-    bg.inputs["Color"].default_value = (*color, 1.0)
-    bg.inputs["Strength"].default_value = strength
-    world.color = color                     # Workbench's world colour
+    bg.inputs["Color"].default_value = (*look.color, 1.0)
+    bg.inputs["Strength"].default_value = look.strength
+    world.color = look.color                     # Workbench's world colour
     return world
 
 
-def build_default_stage(scene, template_name: str = "none") -> None:
-    """The plain stage in code: what ``template=None`` gives, and what the templates start from."""
+def build_stage(scene, template_name: str = "none", lights=DEFAULT_LIGHTS, floor: FloorLook | None = FloorLook(),
+                world: WorldLook | None = WorldLook()):
+    """Make the stage objects that are missing (found by name); returns the world when one is asked for.
+
+    ``template=None`` uses the defaults; ``scripts/build_templates.py`` builds the templates with
+    their own lights, floor and world; after appending a template, only an essential piece a
+    hand-edited template lacks (camera rig, floor) is made.
+    """
     coll = _stage_collection(scene)
     camera = bpy.data.objects.get(CAMERA)
     target = bpy.data.objects.get(CAMERA_TARGET)
     if camera is None or target is None:
         camera, target = make_camera_rig(coll, template_name)
-    for light in DEFAULT_LIGHTS:
+    for light in lights:
         if bpy.data.objects.get(light.name) is None:
             make_area_light(coll, light, target, template_name)
-    if bpy.data.objects.get(FLOOR) is None:
-        make_floor(coll, make_floor_material(), template_name)
-    if bpy.data.worlds.get(WORLD) is None:
-        make_world()
+    if floor is not None and bpy.data.objects.get(FLOOR) is None:
+        make_floor(coll, make_floor_material(floor), template_name)
+    return make_world(world) if world is not None else None
 
 
 # --- framing ------------------------------------------------------------------------
@@ -315,14 +337,12 @@ def setup_stage(scene, timeline, template=None) -> bpy.types.Object:
     Unknown names raise ``SpecError("template", …)`` before anything changes.
     """
     name = templates.check_template(template)
+    _drop_other_template(name)
     if name == "none":
-        _drop_other_template(name)
-        build_default_stage(scene, name)
-        world = bpy.data.worlds[WORLD]
+        world = build_stage(scene, name)
     else:
-        _drop_other_template(name)
         world = templates.append_template(scene, name, _stage_collection(scene))
-        build_default_stage(scene, name)   # fills anything a hand-edited template lacks
+        build_stage(scene, name, lights=(), world=None)
     camera = bpy.data.objects[CAMERA]
     scene.camera = camera
     scene.world = world

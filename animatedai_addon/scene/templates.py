@@ -87,6 +87,7 @@ def append_template(scene, name: str, collection):
     """
     import bpy
     path = str(template_path(name))
+    copy_look(path, scene, name)
     with bpy.data.libraries.load(path, link=False) as (src, dst):
         dst.objects = [n for n in src.objects if n.startswith(STAGE_PREFIX) and n not in bpy.data.objects]
         dst.worlds = [n for n in src.worlds if n == world_name(name) and n not in bpy.data.worlds]
@@ -94,8 +95,16 @@ def append_template(scene, name: str, collection):
         if obj is not None and obj.name not in collection.objects:
             collection.objects.link(obj)
     _retarget_constraints(collection)
-    copy_look(path, scene, name)
+    _release_library(path)      # appended data is local; the file's Library entry is only a leftover
     return bpy.data.worlds[world_name(name)]
+
+
+def _release_library(path: str) -> None:
+    import bpy
+    wanted = Path(path).resolve()
+    for lib in list(bpy.data.libraries):
+        if Path(bpy.path.abspath(lib.filepath)).resolve() == wanted:
+            bpy.data.libraries.remove(lib)
 
 
 def _retarget_constraints(collection) -> None:
@@ -118,7 +127,7 @@ def _retarget_constraints(collection) -> None:
 def copy_look(path: str, scene, name: str) -> None:
     """Copy LOOK_SETTINGS from the template's scene, linked only for the copy."""
     import bpy
-    before = set(bpy.data.libraries)
+    _release_library(path)
     with bpy.data.libraries.load(path, link=True) as (src, dst):
         dst.scenes = [scene_name(name)] if scene_name(name) in src.scenes else []
     try:
@@ -126,8 +135,7 @@ def copy_look(path: str, scene, name: str) -> None:
             if source is not None:
                 copy_settings(source, scene)
     finally:
-        for lib in set(bpy.data.libraries) - before:
-            bpy.data.libraries.remove(lib)
+        _release_library(path)      # the linked scene and everything it brought go with it
 
 
 def _resolve(scene, dotted: str):
