@@ -62,7 +62,7 @@ LOOKS = {
     ),
     "flat": dict(
         lights=FLAT_LIGHTS,
-        floor=FloorLook(material="AnimatedAI flat floor", color=(0.8, 0.8, 0.8), roughness=1.0, metallic=0.0,
+        floor=FloorLook(material="AnimatedAI flat floor", color=(0.9, 0.9, 0.9), roughness=1.0, metallic=0.0,
                         specular=0.0),
         world=WorldLook(name=templates.world_name("flat"), color=(1.0, 1.0, 1.0), strength=0.9),
         view=("Standard", "None"),

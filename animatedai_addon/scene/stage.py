@@ -65,8 +65,8 @@ DEFAULT_LIGHTS = (
     RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 1.6, 200.0, in_reflections=False),
     RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 1.6, 70.0, in_reflections=False),
     RigLight("AnimatedAI Top Light", (0.3, -1.2, 3.4), 2.0, 120.0, in_reflections=False),
-    RigLight("AnimatedAI Back Light L", (-2.6, 5.0, 1.2), 0.6, 8.0, unit_size_y=2.4),
-    RigLight("AnimatedAI Back Light R", (1.8, 5.0, 1.2), 0.6, 8.0, unit_size_y=2.4),
+    RigLight("AnimatedAI Back Light L", (-2.6, 5.0, 1.2), 0.9, 2.5, unit_size_y=2.4),
+    RigLight("AnimatedAI Back Light R", (1.8, 5.0, 1.2), 0.9, 2.5, unit_size_y=2.4),
 )
 
 
