@@ -305,3 +305,383 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
         inputs[f"Window {w + 1}"] = box
     set_modifier_inputs(modifier, inputs)
     return obj
+
+
+# --------------------------------------------------------------------------- reading points back ("Make cells editable")
+
+
+def _from_finite(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames, np.float32).copy()
+    frames[frames <= -FAR_FRAME * 0.5] = -np.inf
+    frames[frames >= FAR_FRAME * 0.5] = np.inf
+    return frames
+
+
+def is_point_object(obj) -> bool:
+    return obj is not None and obj.type == "MESH" and obj.get(PROP_MODE) == "instanced"
+
+
+def read_tensor_points(obj: bpy.types.Object) -> TensorTrack:
+    """The TensorTrack a point object carries (highlights from its own slots only, not from window boxes)."""
+    mesh = obj.data
+    n = len(mesh.vertices)
+    shape = tuple(int(s) for s in obj[PROP_SHAPE])
+    read = lambda name: read_attribute(mesh, name)  # noqa: E731
+    position = np.empty(n * 3, np.float32)
+    mesh.vertices.foreach_get("co", position)
+    position = position.reshape(n, 3)
+    flat = read("cell").astype(np.int64)
+    cells = np.stack(np.unravel_index(flat, shape), 1).astype(np.int32)
+
+    # travels: slot k moves the cell by its offset; "to" accumulates the offsets
+    move_rows = []
+    current = position.astype(np.float64).copy()
+    k = 0
+    while mesh.attributes.get(f"move{k}_offset") is not None:
+        start, end, offset = read(f"move{k}_start"), read(f"move{k}_end"), read(f"move{k}_offset")
+        used = ~((start == 0) & (end == 0) & np.all(offset == 0, axis=1))
+        current = current + offset
+        cell = np.flatnonzero(used)
+        move_rows.append((cell, start[used], end[used], current[used].astype(np.float32), np.full(len(cell), k)))
+        k += 1
+    highlight_rows = []
+    k = 0
+    while mesh.attributes.get(f"hl{k}_start") is not None:
+        start, end = read(f"hl{k}_start"), read(f"hl{k}_end")
+        used = start < end
+        highlight_rows.append((np.flatnonzero(used), start[used], end[used]))
+        k += 1
+
+    track = TensorTrack(name=obj[PROP_TENSOR], role=obj[PROP_ROLE], shape=shape, cells=cells,
+                        origin=np.zeros(3), position=position, color=read("color"),
+                        highlight_color=read("highlight_color"), value=read("value"),
+                        appear=_from_finite(read("appear")), disappear=_from_finite(read("disappear")))
+    if move_rows:
+        cell, start, end, to, slot = (np.concatenate(parts) for parts in zip(*move_rows))
+        order = np.lexsort((slot, cell))
+        track.move_cell, track.move_start = cell[order].astype(np.int32), _from_finite(start[order])
+        track.move_end, track.move_to = _from_finite(end[order]), to[order]
+    if highlight_rows:
+        cell, start, end = (np.concatenate(parts) for parts in zip(*highlight_rows))
+        set_highlights(track, cell, start, end)
+    return track
+
+
+def set_highlights(track: TensorTrack, cell: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+    """Give the track these highlight intervals, sorted by (cell, start) and merged where they overlap or touch."""
+    order = np.lexsort((start, cell))
+    cell, start, end = np.asarray(cell, np.int64)[order], np.asarray(start, np.float64)[order], \
+        np.asarray(end, np.float64)[order]
+    if len(cell):
+        # running maximum of the ends within each cell, vectorised: rank the ends, then offset each
+        # cell's ranks above every earlier cell's so that one cumulative maximum never crosses cells
+        values, rank = np.unique(end, return_inverse=True)
+        stride = len(values)
+        reach = values[np.maximum.accumulate(cell * stride + rank) - cell * stride]
+        # an interval starting at or before the reach of the ones before it continues their run
+        new_run = np.r_[True, (cell[1:] != cell[:-1]) | (start[1:] > reach[:-1])]
+        first = np.flatnonzero(new_run)
+        last = np.r_[first[1:], len(cell)] - 1
+        cell, start, end = cell[first], start[first], reach[last]
+    track.highlight_cell = cell.astype(np.int32)
+    track.highlight_start = start.astype(np.float32)
+    track.highlight_end = end.astype(np.float32)
+
+
+def subset_track(track: TensorTrack, keep: np.ndarray) -> TensorTrack:
+    """The cells where ``keep`` is True, with their travels and highlights (cell indices renumbered)."""
+    keep = np.asarray(keep, bool)
+    new_index = np.full(len(track), -1, np.int64)
+    new_index[keep] = np.arange(int(keep.sum()))
+    moves = keep[track.move_cell] if len(track.move_cell) else np.zeros(0, bool)
+    lights = keep[track.highlight_cell] if len(track.highlight_cell) else np.zeros(0, bool)
+    return TensorTrack(
+        name=track.name, role=track.role, shape=track.shape, cells=track.cells[keep], origin=track.origin,
+        position=track.position[keep], color=track.color[keep], highlight_color=track.highlight_color[keep],
+        value=track.value[keep], appear=track.appear[keep], disappear=track.disappear[keep],
+        move_cell=new_index[track.move_cell[moves]].astype(np.int32), move_start=track.move_start[moves],
+        move_end=track.move_end[moves], move_to=track.move_to[moves],
+        key_frames=track.key_frames, key_locations=track.key_locations,
+        highlight_cell=new_index[track.highlight_cell[lights]].astype(np.int32),
+        highlight_start=track.highlight_start[lights], highlight_end=track.highlight_end[lights])
+
+
+def box_highlights(positions: np.ndarray, box_frames: np.ndarray, box_centres: np.ndarray,
+                   box_sizes: np.ndarray, chunk: int = 4096):
+    """Highlight intervals of cells lit by a box that holds still between its keys.
+
+    ``positions`` (n, 3): the cells, in the box's space (cells lit by windows
+    do not travel while the window moves); the box has centre/size
+    ``box_centres[i]`` / ``box_sizes[i]`` from ``box_frames[i]`` (sorted) until
+    the next key; size 0 = hidden. Returns (cell, start, end) arrays sorted by
+    (cell, start); a cell lit at the last key stays lit (end = +inf).
+    """
+    positions = np.asarray(positions, np.float64)
+    frames = np.asarray(box_frames, np.float64)
+    cells, starts, ends = [], [], []
+    lit_before = np.zeros(len(positions), bool)
+    for first in range(0, len(frames), chunk):
+        centres = np.asarray(box_centres[first:first + chunk], np.float64)[:, None, :]
+        half = np.asarray(box_sizes[first:first + chunk], np.float64)[:, None, :] / 2
+        lit = np.all(np.abs(positions[None] - centres) < half, axis=2)        # (keys, cells)
+        changes = np.diff(np.vstack([lit_before[None], lit]).astype(np.int8), axis=0)
+        key, cell = np.nonzero(changes > 0)
+        cells.append(cell)
+        starts.append(frames[first + key])
+        key, cell = np.nonzero(changes < 0)
+        ends.append((cell, frames[first + key]))
+        lit_before = lit[-1]
+    still = np.flatnonzero(lit_before)
+    ends.append((still, np.full(len(still), np.inf)))
+    start_cell, start_frame = np.concatenate(cells + [np.zeros(0, np.int64)]), np.concatenate(starts + [np.zeros(0)])
+    end_cell = np.concatenate([c for c, _ in ends])
+    end_frame = np.concatenate([f for _, f in ends])
+    # the k-th start of a cell pairs with its k-th end
+    start_order, end_order = np.lexsort((start_frame, start_cell)), np.lexsort((end_frame, end_cell))
+    return start_cell[start_order], start_frame[start_order], end_frame[end_order]
+
+
+def window_boxes_of(obj: bpy.types.Object) -> list[bpy.types.Object]:
+    """The window box objects the point object's modifier reads."""
+    modifier = obj.modifiers.get(MODIFIER_NAME)
+    identifiers = nodes.input_identifiers(modifier.node_group)
+    boxes = [modifier.get(identifiers[name]) for name in sorted(identifiers) if name.startswith("Window ")]
+    return [box for box in boxes if box is not None]
+
+
+def modifier_inputs(obj: bpy.types.Object) -> dict:
+    """The point object's modifier inputs, by socket name."""
+    modifier = obj.modifiers.get(MODIFIER_NAME)
+    return {name: modifier.get(key) for name, key in nodes.input_identifiers(modifier.node_group).items()}
+
+
+def _fcurves_of(obj) -> list:
+    """The F-curves animating ``obj`` (empty list when it is not animated).
+
+    Layered actions (4.4+) keep them in the slot's channel bag; older ones in
+    ``action.fcurves``. Kept here until scene/compat.py offers this.
+    """
+    animation = obj.animation_data
+    if animation is None or animation.action is None:
+        return []
+    action = animation.action
+    if getattr(action, "is_action_layered", False):
+        from bpy_extras.anim_utils import action_get_channelbag_for_slot
+        channelbag = action_get_channelbag_for_slot(action, animation.action_slot)
+        return list(channelbag.fcurves) if channelbag is not None else []
+    return list(action.fcurves)
+
+
+def _key_frames(fcurves) -> np.ndarray:
+    frames = [np.empty(len(fc.keyframe_points) * 2, np.float32) for fc in fcurves]
+    for fc, co in zip(fcurves, frames):
+        fc.keyframe_points.foreach_get("co", co)
+    return np.unique(np.concatenate([co[0::2] for co in frames] + [np.zeros(0, np.float32)]))
+
+
+def _sample_vector(obj, data_path: str, fcurves, frames: np.ndarray) -> np.ndarray:
+    """obj.<data_path> (3 floats) at ``frames``: its F-curves where animated, its value elsewhere."""
+    values = np.tile(np.asarray(getattr(obj, data_path), np.float64), (len(frames), 1))
+    for fc in fcurves:
+        if fc.data_path != data_path:
+            continue
+        count = len(fc.keyframe_points)
+        co = np.empty(count * 2, np.float32)
+        fc.keyframe_points.foreach_get("co", co)
+        kinds = np.empty(count, np.int32)
+        fc.keyframe_points.foreach_get("interpolation", kinds)
+        if count and np.all(kinds == 0):      # CONSTANT: the last key at or before the frame
+            index = np.clip(np.searchsorted(co[0::2], frames, side="right") - 1, 0, count - 1)
+            values[:, fc.array_index] = co[1::2][index]
+        else:
+            values[:, fc.array_index] = [fc.evaluate(float(f)) for f in frames]
+    return values
+
+
+def box_keys_relative(box: bpy.types.Object, tensor: bpy.types.Object):
+    """(frames, centres, sizes) of a window box at its keys, in the space of ``tensor`` (the point object).
+
+    Assumes unrotated, unparented boxes and a tensor empty that only translates.
+    """
+    box_curves = _fcurves_of(box)
+    frames = _key_frames(box_curves).astype(np.float64)
+    if len(frames) == 0:
+        frames = np.zeros(1)
+    centres = _sample_vector(box, "location", box_curves, frames)
+    sizes = _sample_vector(box, "scale", box_curves, frames)
+    holder = tensor.parent
+    if holder is not None:
+        centres -= _sample_vector(holder, "location", _fcurves_of(holder), frames)
+    # before its first key a box holds that key's pose (constant extrapolation), as does a box without keys
+    frames[0] = -np.inf
+    return frames, centres, sizes
+
+
+def remove_points(obj: bpy.types.Object, remove: np.ndarray) -> None:
+    """Drop the points where ``remove`` is True, keeping every attribute of the others (bulk rebuild)."""
+    mesh = obj.data
+    keep = ~np.asarray(remove, bool)
+    co = np.empty(len(mesh.vertices) * 3, np.float32)
+    mesh.vertices.foreach_get("co", co)
+    attributes = {a.name: (a.data_type, read_attribute(mesh, a.name)[keep]) for a in mesh.attributes
+                  if a.domain == "POINT" and a.data_type in _WIDTH and a.name != "position"
+                  and not a.name.startswith(".")}
+    name = mesh.name
+    replacement = build_point_mesh(name + " (new)", co.reshape(-1, 3)[keep], attributes)
+    obj.data = replacement
+    bpy.data.meshes.remove(mesh)
+    replacement.name = name
+
+
+# --------------------------------------------------------------------------- a minimal objects-mode writer
+
+
+_CONSTANT, _LINEAR, _BEZIER = 0, 1, 2
+_EASING_INTERPOLATION = {"constant": _CONSTANT, "linear": _LINEAR, "ease": _BEZIER}
+_FRAME_LIMIT = 1e6     # +-inf frames become keys this far away (a frame of its own, never reached)
+
+
+def _keyed_fcurves(obj, channels: list[tuple[str, int]]) -> list:
+    """A new action on ``obj`` with one F-curve per (data_path, index). See _fcurves_of on versions."""
+    action = bpy.data.actions.new(obj.name)
+    animation = obj.animation_data_create()
+    animation.action = action
+    if hasattr(action, "fcurves"):                      # legacy actions (4.2/4.3; proxied in 4.4/4.5)
+        return [action.fcurves.new(path, index=index) for path, index in channels]
+    from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
+    slot = action.slots.new("OBJECT", obj.name)
+    animation.action_slot = slot
+    channelbag = action_ensure_channelbag_for_slot(action, slot)
+    return [channelbag.fcurves.new(path, index=index) for path, index in channels]
+
+
+def fill_fcurve(fcurve, frames, values, interpolation) -> None:
+    """Keys at ``frames`` with ``values``; BEZIER segments get flat handles at a third (smoothstep)."""
+    frames = np.clip(np.asarray(frames, np.float64), -_FRAME_LIMIT, _FRAME_LIMIT)
+    values = np.asarray(values, np.float64)
+    count = len(frames)
+    points = fcurve.keyframe_points
+    points.add(count)
+    points.foreach_set("co", np.column_stack([frames, values]).astype(np.float32).ravel())
+    points.foreach_set("interpolation", np.asarray(interpolation, np.int32))
+    gaps = np.diff(frames) / 3.0
+    left = np.column_stack([frames - np.r_[1.0, gaps], values])
+    right = np.column_stack([frames + np.r_[gaps, 1.0], values])
+    points.foreach_set("handle_left_type", np.zeros(count, np.int32))     # FREE
+    points.foreach_set("handle_right_type", np.zeros(count, np.int32))
+    points.foreach_set("handle_left", left.astype(np.float32).ravel())
+    points.foreach_set("handle_right", right.astype(np.float32).ravel())
+    fcurve.update()
+
+
+def cell_keys(track: TensorTrack, i: int, *, pop_frames: float, easing: str, cube_scale: float):
+    """Keys of cell i: {(data_path, index): (frames, values, interpolations)}; static channels are absent."""
+    keys = {}
+    appear, disappear = float(track.appear[i]), float(track.disappear[i])
+    frames, sizes, kinds = [], [], []
+    if np.isfinite(appear):
+        if pop_frames > 0:
+            frames, sizes, kinds = [appear, appear + pop_frames], [0.0, 1.0], [_BEZIER, _CONSTANT]
+        else:
+            frames, sizes, kinds = [appear - 1.0, appear], [0.0, 1.0], [_CONSTANT, _CONSTANT]
+    if np.isfinite(disappear):
+        if not frames:
+            frames, sizes, kinds = [disappear - 1.0], [1.0], [_CONSTANT]
+        frames, sizes, kinds = frames + [disappear], sizes + [0.0], kinds + [_CONSTANT]
+    if frames:
+        for axis in range(3):
+            keys[("scale", axis)] = (frames, np.asarray(sizes) * cube_scale, kinds)
+    rows = np.flatnonzero(track.move_cell == i)
+    if len(rows):
+        previous = track.position[i].astype(np.float64)
+        frames, places, kinds = [], [], []
+        for row in rows:
+            frames += [float(track.move_start[row]), float(track.move_end[row])]
+            places += [previous, track.move_to[row].astype(np.float64)]
+            kinds += [_EASING_INTERPOLATION[easing], _CONSTANT]
+            previous = track.move_to[row].astype(np.float64)
+        places = np.asarray(places)
+        for axis in range(3):
+            keys[("location", axis)] = (frames, places[:, axis], kinds)
+    rows = np.flatnonzero(track.highlight_cell == i)
+    if len(rows):
+        frames = np.ravel(np.column_stack([track.highlight_start[rows], track.highlight_end[rows]]))
+        colors = np.tile(np.stack([track.highlight_color[i], track.color[i]]), (len(rows), 1))
+        if np.isfinite(frames[0]):      # the base colour before the first highlight (keys extrapolate flat)
+            frames, colors = np.r_[-np.inf, frames], np.vstack([track.color[i], colors])
+        finite = np.isfinite(frames) | (frames < 0)     # no key at an endless end; -inf becomes a far key
+        for channel in range(4):
+            keys[("color", channel)] = (frames[finite], colors[finite, channel], [_CONSTANT] * int(finite.sum()))
+    return keys
+
+
+def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, material, pop_frames: float,
+                       easing: str, cube_scale: float = 1.0) -> list[bpy.types.Object]:
+    """One keyframed object per cell, as the objects mode makes them (a small subset: a Python loop per cell)."""
+    objects = []
+    for i, name in enumerate(track.cell_names()):
+        obj = bpy.data.objects.new(name, cube_mesh)
+        collection.objects.link(obj)
+        if parent is not None:
+            obj.parent = parent
+            obj.matrix_parent_inverse.identity()
+        obj.location = track.position[i]
+        obj.scale = (cube_scale,) * 3
+        obj.color = track.color[i]
+        if material is not None and len(obj.material_slots):
+            obj.material_slots[0].link = "OBJECT"
+            obj.material_slots[0].material = material
+        keys = cell_keys(track, i, pop_frames=pop_frames, easing=easing, cube_scale=cube_scale)
+        if keys:
+            for fcurve, (frames, values, kinds) in zip(_keyed_fcurves(obj, list(keys)), keys.values()):
+                fill_fcurve(fcurve, frames, values, kinds)
+        objects.append(obj)
+    return objects
+
+
+# --------------------------------------------------------------------------- make cells editable
+
+
+def editable_track(obj: bpy.types.Object, keep: np.ndarray) -> TensorTrack:
+    """The kept cells of a point object as a TensorTrack, with the highlights its window boxes give them."""
+    track = subset_track(read_tensor_points(obj), keep)
+    cells, starts, ends = [track.highlight_cell], [track.highlight_start], [track.highlight_end]
+    for box in window_boxes_of(obj):
+        frames, centres, sizes = box_keys_relative(box, obj)
+        cell, start, end = box_highlights(track.position, frames, centres, sizes)
+        cells.append(cell), starts.append(start), ends.append(end)
+    set_highlights(track, np.concatenate(cells), np.concatenate(starts), np.concatenate(ends))
+    return track
+
+
+def make_cells_editable(obj: bpy.types.Object, channels: tuple[int, int] | None = None,
+                        writer=None) -> list[bpy.types.Object]:
+    """Turn the cells of a point object (those of channels first..last, inclusive) into keyframed objects.
+
+    The new objects go into the point object's collection, under its parent,
+    and look the same at every frame; their points are removed. ``writer``
+    (default :func:`write_cell_objects`) takes the track subset and the
+    keyword arguments of write_cell_objects.
+    """
+    if not is_point_object(obj):
+        raise SpecError("object", getattr(obj, "name", obj), "an instanced AnimatedAI tensor (its point object)")
+    track = read_tensor_points(obj)
+    if channels is None:
+        keep = np.ones(len(track), bool)
+    else:
+        first, last = channels
+        if not 0 <= first <= last:
+            raise SpecError("channels", channels, "first <= last, both >= 0")
+        keep = (track.cells[:, 0] >= first) & (track.cells[:, 0] <= last)
+    if not keep.any():
+        return []
+    inputs = modifier_inputs(obj)
+    subset = editable_track(obj, keep)
+    cube = inputs.get("Cube")
+    objects = (writer or write_cell_objects)(
+        subset, collection=obj.users_collection[0], parent=obj.parent,
+        cube_mesh=cube.data if cube is not None else None, material=inputs.get("Material"),
+        pop_frames=float(inputs["Pop frames"]), easing=EASINGS[int(inputs["Move easing"])],
+        cube_scale=float(inputs["Cube scale"]))
+    remove_points(obj, keep)
+    return objects

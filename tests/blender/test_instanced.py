@@ -340,3 +340,118 @@ def test_modifier_has_no_warnings(scene, clip, cube_mesh):
     warnings = getattr(obj.modifiers[0], "node_warnings", None)   # 4.3+ only
     if warnings is not None:
         assert [w.message for w in warnings] == []
+
+
+# --------------------------------------------------------------------------- make cells editable
+
+
+def object_cells(objects):
+    """Evaluated keyframed cell objects: local centre, size, colour (as expected_cells)."""
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    evaluated = [obj.evaluated_get(depsgraph) for obj in objects]
+    centre = np.array([e.matrix_local.translation[:] for e in evaluated]).reshape(-1, 3)
+    size = np.array([e.matrix_local.to_scale()[0] for e in evaluated])
+    color = np.array([e.color[:] for e in evaluated]).reshape(-1, 4)
+    return centre, size, color
+
+
+def nonzero(*parts):
+    """Concatenate cell sets, leaving out cubes of size 0 (invisible in both modes)."""
+    centre, size, color = (np.concatenate(p) for p in zip(*parts))
+    shown = size > 1e-6
+    return centre[shown], size[shown], color[shown]
+
+
+def keyed_box(clip, keys):
+    """A window box keyed at (frame, centre, size) with constant interpolation."""
+    box = box_object(clip)
+    for frame, centre, size in keys:
+        box.location, box.scale = centre, size
+        box.keyframe_insert("location", frame=frame)
+        box.keyframe_insert("scale", frame=frame)
+    for fcurve in instanced._fcurves_of(box):
+        for point in fcurve.keyframe_points:
+            point.interpolation = "CONSTANT"
+    return box
+
+
+FRAMES = (0, 3, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 21, 22, 24, 30)
+
+
+@pytest.mark.parametrize("easing", ["ease", "linear", "constant"])
+def test_make_editable_keeps_every_frame_the_same(scene, clip, cube_mesh, easing):
+    track = lively_track()
+    empty = bpy.data.objects.new("input", None)
+    clip.objects.link(empty)
+    obj = write(track, timeline_of(track, easing=easing), clip, cube_mesh, parent=empty)
+    objects = instanced.make_cells_editable(obj, channels=(1, 1))
+    assert len(objects) == 12 and len(obj.data.vertices) == 12
+    assert {o.name for o in objects} == {f"input[c1,y{y},x{x}]" for y in range(3) for x in range(4)}
+    assert all(o.parent == empty and o.data == cube_mesh for o in objects)
+    assert (instanced.read_attribute(obj.data, "cell") < 12).all()   # channel 0 stays instanced
+    for frame in FRAMES:
+        scene.frame_set(frame)
+        got = nonzero(evaluated_cells(obj), object_cells(objects))
+        assert_same_cells(got, nonzero(expected_cells(track, frame, easing=easing)))
+
+
+def test_make_editable_bakes_the_window_highlights(scene, clip, cube_mesh):
+    track = grid_track()
+    keys = [(4, (1.0, 0.5, -1.0), (3.2, 2.2, 3.2)), (6, (2.0, 0.5, -1.0), (3.2, 2.2, 3.2)),
+            (8, (2.0, 0.5, -1.0), (0.0, 0.0, 0.0)), (11, (0.0, 1.0, 0.0), (1.1, 1.1, 1.1))]
+    box = keyed_box(clip, keys)
+    obj = write(track, timeline_of(track), clip, cube_mesh, boxes=[box])
+    objects = instanced.make_cells_editable(obj)
+    assert len(obj.data.vertices) == 0
+    for frame in (0, 3, 4, 5, 6, 7, 8, 9, 11, 20):
+        scene.frame_set(frame)
+        key = max((k for k in keys if k[0] <= frame), default=keys[0], key=lambda k: k[0])
+        want = expected_cells(track, frame, boxes=[(np.array(key[1]), key[2])])
+        assert_same_cells(nonzero(object_cells(objects)), nonzero(want))
+
+
+def test_make_editable_operator(scene, clip, cube_mesh):
+    pytest.importorskip("animatedai_addon.api")        # the ops package imports it
+    from animatedai_addon.ops import editable
+    editable.register()
+    try:
+        track = grid_track()
+        obj = write(track, timeline_of(track), clip, cube_mesh)
+        bpy.context.view_layer.objects.active = obj
+        obj.select_set(True)
+        with bpy.context.temp_override(active_object=obj, selected_objects=[obj]):
+            assert bpy.ops.animatedai.make_editable(use_channel_range=True, channel_first=0, channel_last=0) \
+                == {"FINISHED"}
+        assert len(obj.data.vertices) == 12
+        assert len([o for o in clip.objects if o.name.startswith("input[c0,")]) == 12
+    finally:
+        editable.unregister()
+
+
+def test_make_editable_refuses_other_objects(clip, cube_mesh):
+    other = bpy.data.objects.new("not a tensor", cube_mesh)
+    with pytest.raises(SpecError, match="object"):
+        instanced.make_cells_editable(other)
+    track = grid_track()
+    obj = write(track, timeline_of(track), clip, cube_mesh)
+    with pytest.raises(SpecError, match="channels"):
+        instanced.make_cells_editable(obj, channels=(2, 1))
+    assert len(obj.data.vertices) == len(track)
+
+
+def test_merged_highlights():
+    track = grid_track()
+    instanced.set_highlights(track, np.array([3, 1, 3, 3, 1]), np.array([5, 0, 1, 9, 2]),
+                             np.array([9, 2, 6, np.inf, 4]))
+    assert track.highlight_cell.tolist() == [1, 3]
+    assert track.highlight_start.tolist() == [0, 1]
+    assert track.highlight_end.tolist() == [4, np.inf]
+
+
+def test_box_highlights_pair_starts_with_ends():
+    positions = np.array([[0.0, 0, 0], [1.0, 0, 0], [2.0, 0, 0]])
+    frames = np.array([0.0, 2.0, 4.0, 6.0])
+    centres = np.array([[0.0, 0, 0], [1.0, 0, 0], [2.0, 0, 0], [9.0, 0, 0]])
+    sizes = np.full((4, 3), 1.5)
+    cell, start, end = instanced.box_highlights(positions, frames, centres, sizes, chunk=3)
+    assert cell.tolist() == [0, 1, 2] and start.tolist() == [0, 2, 4] and end.tolist() == [2, 4, 6]
