@@ -155,8 +155,12 @@ def load_job_preset(job: RenderJob):
 
 
 def check_job(job: RenderJob):
-    """Everything that can be checked before rendering (the preset loads, the overrides apply)."""
-    return load_job_preset(job)
+    """Everything that can be checked before rendering: the preset loads, the overrides apply,
+    and a GPU is there when one is asked for. Returns the preset."""
+    preset = load_job_preset(job)
+    if job.device == "gpu" and job.engine == "cycles":
+        gpu_backend()
+    return preset
 
 
 def clip_range(job: RenderJob) -> tuple[int, int]:
@@ -320,10 +324,9 @@ def set_output_settings(scene, job: RenderJob, fps: int) -> None:
     render.pixel_aspect_x = render.pixel_aspect_y = 1.0
     render.fps, render.fps_base = int(job.fps or fps), 1.0
     render.use_file_extension = True
+    from .scene import compat
+    compat.set_image_output(scene, "PNG")
     image = render.image_settings
-    if hasattr(image, "media_type"):     # 5.0 groups formats by media type; 4.2 has no such setting
-        image.media_type = "IMAGE"
-    image.file_format = "PNG"
     image.color_mode = "RGB"
     image.color_depth = "8"
     image.compression = 15
@@ -349,31 +352,10 @@ def set_render_settings(scene, job: RenderJob) -> None:
         scene.display.shading.color_type = "OBJECT"      # the cell colours live in the objects' colour
 
 
-ENGINE_IDS = {"cycles": ("CYCLES",), "workbench": ("BLENDER_WORKBENCH",),
-              "eevee": ("BLENDER_EEVEE", "BLENDER_EEVEE_NEXT")}    # 5.0, then 4.2-4.5
-
-
-def _compat():
-    try:
-        from .scene import compat
-    except ImportError:
-        return None
-    return compat
-
-
 def set_engine(scene, engine: str) -> None:
-    """Select the engine. Eevee's id differs between versions: compat knows it; without compat,
-    the first id this Blender accepts is taken (a feature test, not a version test)."""
-    compat = _compat()
-    known = getattr(compat, "eevee_engine_id", None) if compat else None
-    candidates = (known(),) if engine == "eevee" and known else ENGINE_IDS[engine]
-    for engine_id in candidates:
-        try:
-            scene.render.engine = engine_id
-            return
-        except TypeError:
-            continue
-    raise SpecError("engine", engine, "an engine this Blender has: " + ", ".join(ENGINES))
+    from .scene import compat
+    scene.render.engine = {"cycles": "CYCLES", "workbench": "BLENDER_WORKBENCH",
+                           "eevee": compat.eevee_engine_id()}[engine]
 
 
 def workbench_aa(samples: int) -> str:
@@ -382,7 +364,7 @@ def workbench_aa(samples: int) -> str:
     return min(steps, key=lambda s: abs(s[1] - samples))[0]
 
 
-def enable_gpu(scene) -> str:
+def gpu_backend() -> str:
     """Turn on every GPU of the first Cycles backend that has one; SpecError when there is none."""
     import bpy
     addon = bpy.context.preferences.addons.get("cycles")
@@ -395,14 +377,19 @@ def enable_gpu(scene) -> str:
         except TypeError:           # this build of Cycles lacks the backend
             continue
         prefs.refresh_devices()
-        devices = [d for d in prefs.devices if d.type == backend]
-        if devices:
+        if any(d.type == backend for d in prefs.devices):
             for device in prefs.devices:
                 device.use = device.type == backend
-            scene.cycles.device = "GPU"
             return backend
+    prefs.compute_device_type = "NONE"
     raise SpecError("device", "gpu", "a machine with a " + ", ".join(GPU_BACKENDS) + " device",
                     hint="none was found; use --device cpu")
+
+
+def enable_gpu(scene) -> str:
+    backend = gpu_backend()
+    scene.cycles.device = "GPU"
+    return backend
 
 
 # --------------------------------------------------------------------------------------------- frames
@@ -542,19 +529,9 @@ def write_mp4(frames: list[Path], path: Path, fps: int, resolution: tuple[int, i
 
 
 def set_ffmpeg_output(scene, fps: int) -> None:
-    """H.264 MP4 settings; the version difference (5.0's media_type) sits in compat when it has it."""
-    compat = _compat()
-    helper = getattr(compat, "set_ffmpeg_output", None) if compat else None
-    if helper is not None:
-        helper(scene)
-    else:
-        image = scene.render.image_settings
-        if hasattr(image, "media_type"):
-            image.media_type = "VIDEO"
-        image.file_format = "FFMPEG"
-        ffmpeg = scene.render.ffmpeg
-        ffmpeg.format = "MPEG4"
-        ffmpeg.codec = "H264"
+    """H.264 in MP4, web-friendly."""
+    from .scene import compat
+    compat.set_ffmpeg_output(scene, container="MPEG4", codec="H264")
     image = scene.render.image_settings
     image.color_mode = "RGB"                     # no alpha: H.264 then writes yuv420p, which browsers play
     ffmpeg = scene.render.ffmpeg

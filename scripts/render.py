@@ -36,7 +36,10 @@ def main(argv=None) -> int:
         job = rendering.job_from_args(args)
     except SpecError as error:
         parser.error(str(error))           # exit status 2, nothing written
-    result = rendering.render(job, progress=rendering.Progress(job.clip))
+    try:
+        result = rendering.render(job, progress=rendering.Progress(job.clip))
+    except SpecError as error:             # e.g. a value only the built scene can check
+        parser.error(str(error))
     print(f"{job.clip}: {len(result.frames) or 'no'} PNG frames kept, {result.seconds:.1f} s", file=sys.stderr)
     for path in result.outputs:
         print(path)

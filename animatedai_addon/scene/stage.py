@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from . import templates
+from . import compat, templates
 
 STAGE_COLLECTION = "AnimatedAI Stage"
 CAMERA = "AnimatedAI Camera"
@@ -127,10 +127,8 @@ def _link(obj, coll) -> None:
 
 
 def _node_tree(idblock):
-    """The shader tree of a material or world (4.2 makes it only on ``use_nodes``; 5.0 always has one)."""
-    if idblock.node_tree is None:
-        idblock.use_nodes = True
-    return idblock.node_tree
+    """The shader tree of a material or world (compat: 4.2 makes it only on ``use_nodes``)."""
+    return compat.ensure_node_tree(idblock)
 
 
 def _track_to(obj, target) -> None:

@@ -253,6 +253,15 @@ def test_bad_arguments_exit_with_the_reason_and_write_nothing(tmp_path, args, pa
     assert not out.exists()
 
 
+def test_gpu_is_found_or_refused_clearly():
+    try:
+        backend = rendering.gpu_backend()
+    except SpecError as error:
+        assert error.parameter == "device" and "use --device cpu" in str(error)
+    else:
+        assert backend in rendering.GPU_BACKENDS
+
+
 def test_job_checks_name_the_argument():
     with pytest.raises(SpecError) as caught:
         rendering.RenderJob(preset=CONV, fps=0)
