@@ -1,0 +1,126 @@
+"""Every Blender-version difference the add-on meets, in one place.
+
+Nothing else in the package tests ``bpy.app.version``. Supported: 4.2 LTS to 5.0.
+
+* Actions: 4.4 brought slotted actions (layers, strips, channel bags; one action
+  can animate many data-blocks, each through its own slot) and 5.0 removed the
+  legacy ``Action.fcurves``. :class:`ActionPool` hides both: on 4.4+ up to
+  ``objects_per_action`` objects share an action, one slot each (creating a slot
+  through ``fcurve_ensure_for_datablock`` stays cheap, unlike ``slots.new``
+  whose cost grows with the number of data-blocks in the file); on 4.2/4.3 every
+  animation gets an action of its own.
+* Eevee's engine id: ``BLENDER_EEVEE_NEXT`` on 4.2-4.5, ``BLENDER_EEVEE`` on 5.0.
+* FFmpeg output: 5.0 groups file formats by ``image_settings.media_type``.
+* Materials: 5.0 gives every new material a node tree (``use_nodes`` is deprecated).
+"""
+
+from __future__ import annotations
+
+import bpy
+
+VERSION = tuple(bpy.app.version)
+
+#: Slotted actions (4.4+): one action animates many objects, one slot each.
+SLOTTED_ACTIONS = VERSION >= (4, 4)
+#: ``Action.fcurves`` is gone (5.0+).
+LEGACY_FCURVES_REMOVED = VERSION >= (5, 0)
+#: ``ImageFormatSettings.media_type`` exists (5.0+).
+HAS_MEDIA_TYPE = VERSION >= (5, 0)
+
+
+def eevee_engine_id() -> str:
+    """``scene.render.engine`` value for Eevee on this Blender."""
+    return "BLENDER_EEVEE" if VERSION >= (5, 0) else "BLENDER_EEVEE_NEXT"
+
+
+def set_ffmpeg_output(scene, container: str = "MPEG4", codec: str = "H264") -> None:
+    """Make ``scene`` render a video file (H.264 in MP4 unless told otherwise)."""
+    image = scene.render.image_settings
+    if HAS_MEDIA_TYPE:
+        image.media_type = "VIDEO"
+    image.file_format = "FFMPEG"
+    scene.render.ffmpeg.format = container
+    scene.render.ffmpeg.codec = codec
+
+
+def set_image_output(scene, file_format: str = "PNG") -> None:
+    """Make ``scene`` render still images (PNG unless told otherwise)."""
+    image = scene.render.image_settings
+    if HAS_MEDIA_TYPE:
+        image.media_type = "IMAGE"
+    image.file_format = file_format
+
+
+def ensure_node_tree(material) -> bpy.types.NodeTree:
+    """The material's shader node tree (4.2 needs ``use_nodes``; 5.0 always has one)."""
+    if material.node_tree is None:
+        material.use_nodes = True
+    return material.node_tree
+
+
+# --------------------------------------------------------------------------------------------- actions
+
+
+class ActionPool:
+    """Hands out F-curves that animate objects, in as few actions as the Blender version allows.
+
+    ``new_fcurves(obj, channels)`` gives ``obj`` animation with one new F-curve per
+    ``(data_path, index)``; ``share(obj, source)`` makes ``obj`` play exactly the
+    animation of ``source`` (same action, same slot). Every action made is tagged
+    with ``tags`` (ID properties) and listed in ``actions``.
+    """
+
+    def __init__(self, name: str, objects_per_action: int = 100, tags: dict | None = None):
+        self.name = name
+        self.objects_per_action = max(1, int(objects_per_action))
+        self.tags = dict(tags or {})
+        self.actions: list[bpy.types.Action] = []
+        self._slots_in_current = 0
+
+    def _new_action(self) -> bpy.types.Action:
+        # Zero-padded numbers: names arrive in sorted order, which keeps Blender's ID list insertion cheap.
+        action = bpy.data.actions.new(f"{self.name} {len(self.actions):05d}")
+        if not SLOTTED_ACTIONS:
+            action.id_root = "OBJECT"
+        for key, value in self.tags.items():
+            action[key] = value
+        self.actions.append(action)
+        self._slots_in_current = 0
+        return action
+
+    def _action_with_room(self) -> bpy.types.Action:
+        if not SLOTTED_ACTIONS or not self.actions or self._slots_in_current >= self.objects_per_action:
+            return self._new_action()
+        return self.actions[-1]
+
+    def new_fcurves(self, obj, channels) -> list:
+        """New F-curves animating ``obj``, one per ``(data_path, index)`` in ``channels``."""
+        action = self._action_with_room()
+        obj.animation_data_create().action = action
+        if SLOTTED_ACTIONS:
+            # Creates the object's slot and channel bag and assigns the slot on the first call.
+            curves = [action.fcurve_ensure_for_datablock(obj, path, index=index) for path, index in channels]
+            self._slots_in_current += 1
+            return curves
+        return [action.fcurves.new(path, index=index) for path, index in channels]
+
+    @staticmethod
+    def share(obj, source) -> None:
+        """Animate ``obj`` with ``source``'s action and slot."""
+        animation = obj.animation_data_create()
+        animation.action = source.animation_data.action
+        if SLOTTED_ACTIONS:
+            animation.action_slot = source.animation_data.action_slot
+
+
+def object_fcurves(idblock) -> list:
+    """The F-curves animating ``idblock`` (its assigned slot's on 4.4+); [] when it has none."""
+    animation = idblock.animation_data
+    if animation is None or animation.action is None:
+        return []
+    action = animation.action
+    if SLOTTED_ACTIONS:
+        from bpy_extras.anim_utils import action_get_channelbag_for_slot
+        channelbag = action_get_channelbag_for_slot(action, animation.action_slot)
+        return list(channelbag.fcurves) if channelbag is not None else []
+    return list(action.fcurves)

@@ -1,0 +1,87 @@
+"""The shared materials: ``AnimatedAI input|filter|output|padding|box``.
+
+Every cell's colour comes from the object, not the material: Base Color is
+``Object Info ▸ Color`` added to ``Attribute(INSTANCER, "color")``. In objects
+mode the object's colour is the cell's (the attribute is absent and reads 0); in
+instanced mode the point object's colour is black and each instance carries the
+point attribute ``color``. So one material per role serves both modes, in Cycles
+and Eevee; Workbench shows the object colour when its shading uses ``OBJECT``
+colours, and the material's viewport colour otherwise.
+
+A material that already exists under its name is used as it is, so a user's
+edits survive regeneration.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from . import compat
+
+ROLES = ("input", "filter", "output", "padding", "box")
+TAG = "animatedai"
+INSTANCE_COLOR_ATTRIBUTE = "color"
+
+#: Viewport (Workbench "material" colour) and look per role.
+_LOOKS = {
+    "input": dict(viewport=(0.05, 0.55, 0.6, 1.0), roughness=0.35, alpha=1.0, emission=0.0),
+    "filter": dict(viewport=(0.8, 0.35, 0.05, 1.0), roughness=0.35, alpha=1.0, emission=0.0),
+    "output": dict(viewport=(0.8, 0.6, 0.1, 1.0), roughness=0.35, alpha=1.0, emission=0.0),
+    "padding": dict(viewport=(0.32, 0.32, 0.34, 0.35), roughness=0.5, alpha=0.35, emission=0.0),
+    "box": dict(viewport=(1.0, 1.0, 1.0, 1.0), roughness=0.6, alpha=1.0, emission=0.6),
+}
+
+
+def material_name(role: str) -> str:
+    return f"AnimatedAI {role}"
+
+
+def ensure_material(role: str) -> bpy.types.Material:
+    """The shared material of ``role`` (one of ``ROLES``), made if missing, left as it is if present."""
+    if role not in _LOOKS:
+        raise ValueError(f"role {role!r} is not one of {ROLES}")
+    material = bpy.data.materials.get(material_name(role))
+    if material is None:
+        material = bpy.data.materials.new(material_name(role))
+        build_material(material, **_LOOKS[role])
+        material[TAG] = role
+    return material
+
+
+def ensure_materials() -> dict[str, bpy.types.Material]:
+    return {role: ensure_material(role) for role in ROLES}
+
+
+def build_material(material, viewport, roughness: float, alpha: float, emission: float) -> None:
+    """Principled BSDF whose Base Color is the object colour plus the instance's ``color`` attribute."""
+    material.diffuse_color = viewport
+    material.roughness = roughness
+    tree = compat.ensure_node_tree(material)
+    nodes, links = tree.nodes, tree.links
+    nodes.clear()
+    output = nodes.new("ShaderNodeOutputMaterial")
+    output.location = (600, 0)
+    bsdf = nodes.new("ShaderNodeBsdfPrincipled")
+    bsdf.location = (300, 0)
+    info = nodes.new("ShaderNodeObjectInfo")
+    info.location = (-300, 100)
+    attribute = nodes.new("ShaderNodeAttribute")
+    attribute.location = (-300, -150)
+    attribute.attribute_type = "INSTANCER"
+    attribute.attribute_name = INSTANCE_COLOR_ATTRIBUTE
+    add = nodes.new("ShaderNodeVectorMath")
+    add.location = (0, 0)
+    add.operation = "ADD"
+    add.label = "Cell colour"
+    links.new(info.outputs["Color"], add.inputs[0])
+    links.new(attribute.outputs["Color"], add.inputs[1])
+    links.new(add.outputs["Vector"], bsdf.inputs["Base Color"])
+    links.new(bsdf.outputs["BSDF"], output.inputs["Surface"])
+    bsdf.inputs["Roughness"].default_value = roughness
+    bsdf.inputs["Alpha"].default_value = alpha
+    if emission > 0:
+        links.new(add.outputs["Vector"], bsdf.inputs["Emission Color"])
+        bsdf.inputs["Emission Strength"].default_value = emission
+    if alpha < 1.0:
+        # Eevee: blended transparency shows the grey padding as glass rather than as dither noise.
+        material.surface_render_method = "BLENDED"
