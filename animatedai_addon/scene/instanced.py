@@ -46,7 +46,7 @@ import numpy as np
 
 from ..engine.errors import SpecError
 from ..engine.timeline import EASINGS, TensorTrack, Timeline
-from . import nodes
+from . import compat, nodes
 
 FAR_FRAME = 1e30
 MAX_MOVES = nodes.MAX_MOVES
@@ -298,7 +298,7 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
     modifier = obj.modifiers.new(MODIFIER_NAME, "NODES")
     modifier.node_group = nodes.cells_group(moves, highlights, len(window_boxes))
     inputs = {"Cube": cube_object(cube_mesh), "Cube scale": float(cube_scale),
-              "Pop frames": float(timeline.pop_frames), "Move easing": nodes.easing_code(timeline.easing)}
+              "Pop frames": float(timeline.pop_frames), "Easing": nodes.easing_code(timeline.easing)}
     if material is not None:
         inputs["Material"] = material
     for w, box in enumerate(window_boxes):
@@ -455,23 +455,6 @@ def modifier_inputs(obj: bpy.types.Object) -> dict:
     return {name: modifier.get(key) for name, key in nodes.input_identifiers(modifier.node_group).items()}
 
 
-def _fcurves_of(obj) -> list:
-    """The F-curves animating ``obj`` (empty list when it is not animated).
-
-    Layered actions (4.4+) keep them in the slot's channel bag; older ones in
-    ``action.fcurves``. Kept here until scene/compat.py offers this.
-    """
-    animation = obj.animation_data
-    if animation is None or animation.action is None:
-        return []
-    action = animation.action
-    if getattr(action, "is_action_layered", False):
-        from bpy_extras.anim_utils import action_get_channelbag_for_slot
-        channelbag = action_get_channelbag_for_slot(action, animation.action_slot)
-        return list(channelbag.fcurves) if channelbag is not None else []
-    return list(action.fcurves)
-
-
 def _key_frames(fcurves) -> np.ndarray:
     frames = [np.empty(len(fc.keyframe_points) * 2, np.float32) for fc in fcurves]
     for fc, co in zip(fcurves, frames):
@@ -503,7 +486,7 @@ def box_keys_relative(box: bpy.types.Object, tensor: bpy.types.Object):
 
     Assumes unrotated, unparented boxes and a tensor empty that only translates.
     """
-    box_curves = _fcurves_of(box)
+    box_curves = compat.object_fcurves(box)
     frames = _key_frames(box_curves).astype(np.float64)
     if len(frames) == 0:
         frames = np.zeros(1)
@@ -511,7 +494,7 @@ def box_keys_relative(box: bpy.types.Object, tensor: bpy.types.Object):
     sizes = _sample_vector(box, "scale", box_curves, frames)
     holder = tensor.parent
     if holder is not None:
-        centres -= _sample_vector(holder, "location", _fcurves_of(holder), frames)
+        centres -= _sample_vector(holder, "location", compat.object_fcurves(holder), frames)
     # before its first key a box holds that key's pose (constant extrapolation), as does a box without keys
     frames[0] = -np.inf
     return frames, centres, sizes
@@ -541,20 +524,6 @@ _EASING_INTERPOLATION = {"constant": _CONSTANT, "linear": _LINEAR, "ease": _BEZI
 _FRAME_LIMIT = 1e6     # +-inf frames become keys this far away (a frame of its own, never reached)
 
 
-def _keyed_fcurves(obj, channels: list[tuple[str, int]]) -> list:
-    """A new action on ``obj`` with one F-curve per (data_path, index). See _fcurves_of on versions."""
-    action = bpy.data.actions.new(obj.name)
-    animation = obj.animation_data_create()
-    animation.action = action
-    if hasattr(action, "fcurves"):                      # legacy actions (4.2/4.3; proxied in 4.4/4.5)
-        return [action.fcurves.new(path, index=index) for path, index in channels]
-    from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
-    slot = action.slots.new("OBJECT", obj.name)
-    animation.action_slot = slot
-    channelbag = action_ensure_channelbag_for_slot(action, slot)
-    return [channelbag.fcurves.new(path, index=index) for path, index in channels]
-
-
 def fill_fcurve(fcurve, frames, values, interpolation) -> None:
     """Keys at ``frames`` with ``values``; BEZIER segments get flat handles at a third (smoothstep)."""
     frames = np.clip(np.asarray(frames, np.float64), -_FRAME_LIMIT, _FRAME_LIMIT)
@@ -581,7 +550,8 @@ def cell_keys(track: TensorTrack, i: int, *, pop_frames: float, easing: str, cub
     frames, sizes, kinds = [], [], []
     if np.isfinite(appear):
         if pop_frames > 0:
-            frames, sizes, kinds = [appear, appear + pop_frames], [0.0, 1.0], [_BEZIER, _CONSTANT]
+            frames, sizes = [appear, appear + pop_frames], [0.0, 1.0]
+            kinds = [_EASING_INTERPOLATION[easing], _CONSTANT]
         else:
             frames, sizes, kinds = [appear - 1.0, appear], [0.0, 1.0], [_CONSTANT, _CONSTANT]
     if np.isfinite(disappear):
@@ -596,10 +566,13 @@ def cell_keys(track: TensorTrack, i: int, *, pop_frames: float, easing: str, cub
         previous = track.position[i].astype(np.float64)
         frames, places, kinds = [], [], []
         for row in rows:
-            frames += [float(track.move_start[row]), float(track.move_end[row])]
-            places += [previous, track.move_to[row].astype(np.float64)]
-            kinds += [_EASING_INTERPOLATION[easing], _CONSTANT]
+            start, end = float(track.move_start[row]), float(track.move_end[row])
+            if frames and frames[-1] == start:      # consecutive moves share a key
+                kinds[-1] = _EASING_INTERPOLATION[easing]
+            else:
+                frames, places, kinds = frames + [start], places + [previous], kinds + [_EASING_INTERPOLATION[easing]]
             previous = track.move_to[row].astype(np.float64)
+            frames, places, kinds = frames + [end], places + [previous], kinds + [_CONSTANT]
         places = np.asarray(places)
         for axis in range(3):
             keys[("location", axis)] = (frames, places[:, axis], kinds)
@@ -619,6 +592,7 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
                        easing: str, cube_scale: float = 1.0) -> list[bpy.types.Object]:
     """One keyframed object per cell, as the objects mode makes them (a small subset: a Python loop per cell)."""
     objects = []
+    actions = compat.ActionPool(f"{track.name} cells")
     for i, name in enumerate(track.cell_names()):
         obj = bpy.data.objects.new(name, cube_mesh)
         collection.objects.link(obj)
@@ -633,7 +607,7 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
             obj.material_slots[0].material = material
         keys = cell_keys(track, i, pop_frames=pop_frames, easing=easing, cube_scale=cube_scale)
         if keys:
-            for fcurve, (frames, values, kinds) in zip(_keyed_fcurves(obj, list(keys)), keys.values()):
+            for fcurve, (frames, values, kinds) in zip(actions.new_fcurves(obj, list(keys)), keys.values()):
                 fill_fcurve(fcurve, frames, values, kinds)
         objects.append(obj)
     return objects
@@ -681,7 +655,7 @@ def make_cells_editable(obj: bpy.types.Object, channels: tuple[int, int] | None 
     objects = (writer or write_cell_objects)(
         subset, collection=obj.users_collection[0], parent=obj.parent,
         cube_mesh=cube.data if cube is not None else None, material=inputs.get("Material"),
-        pop_frames=float(inputs["Pop frames"]), easing=EASINGS[int(inputs["Move easing"])],
+        pop_frames=float(inputs["Pop frames"]), easing=EASINGS[int(inputs["Easing"])],
         cube_scale=float(inputs["Cube scale"]))
     remove_points(obj, keep)
     return objects

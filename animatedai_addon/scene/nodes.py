@@ -8,7 +8,7 @@ The main group, ``AnimatedAI cells (moves M, highlights H, windows W)``, reads t
 :mod:`.instanced` and decides every frame from the scene time:
 
 * a point is shown while ``appear <= frame < disappear``;
-* it pops in: scale = ``Cube scale * smoothstep(clamp((frame - appear) / Pop frames))``;
+* it pops in: scale = ``Cube scale * ease(clamp((frame - appear) / Pop frames))``;
 * it travels: position = rest + sum over move slots k of ``ease(progress_k) * move{k}_offset``
   (a missing slot reads as offset 0, so tracks only carry the slots they use);
 * it is lit while inside one of the window boxes (Object Info of the box,
@@ -18,9 +18,9 @@ The main group, ``AnimatedAI cells (moves M, highlights H, windows W)``, reads t
   and the final colour (``highlight_color`` when lit, else ``color``) is stored
   as the instance attribute ``color`` that the shared materials read.
 
-Easing codes of the ``Move easing`` input follow ``engine.timeline.EASINGS``:
-0 linear, 1 ease (smoothstep), 2 constant (jumps when the move ends, as
-Blender's constant keyframes do).
+The ``Easing`` input (pops and travels, as in the engine) is an index into
+``engine.timeline.EASINGS``: 0 linear, 1 ease (smoothstep), 2 constant (jumps
+when the interval ends, as Blender's constant keyframes do).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import bpy
 
 from ..engine.timeline import EASINGS
 
-NODES_VERSION = 1
+NODES_VERSION = 2
 VERSION_KEY = "animatedai_version"
 
 CELLS_GROUP = "AnimatedAI cells"
@@ -338,7 +338,7 @@ def cells_group(moves: int = 0, highlights: int = 0, windows: int = 0) -> bpy.ty
         Socket("Material", "INPUT", "NodeSocketMaterial"),
         Socket("Cube scale", "INPUT", "NodeSocketFloat", default=1.0, min_value=0.0),
         Socket("Pop frames", "INPUT", "NodeSocketFloat", default=3.0, min_value=0.0),
-        Socket("Move easing", "INPUT", "NodeSocketInt", default=easing_code("ease"), min_value=0),
+        Socket("Easing", "INPUT", "NodeSocketInt", default=easing_code("ease"), min_value=0),
         *(Socket(f"Window {w + 1}", "INPUT", "NodeSocketObject") for w in range(windows)),
         Socket("Geometry", "OUTPUT", "NodeSocketGeometry"),
     ]
@@ -356,7 +356,7 @@ def cells_group(moves: int = 0, highlights: int = 0, windows: int = 0) -> bpy.ty
         start = b.attribute(f"move{k}_start")
         duration = b.math("MAXIMUM", b.math("SUBTRACT", b.attribute(f"move{k}_end"), start), 1e-6)
         progress = b.math("DIVIDE", b.math("SUBTRACT", frame, start), duration)
-        eased = b.group(ease, progress=progress, easing=group_in.outputs["Move easing"]).outputs[0]
+        eased = b.group(ease, progress=progress, easing=group_in.outputs["Easing"]).outputs[0]
         step = b.vector_math("SCALE", b.attribute(f"move{k}_offset", "FLOAT_VECTOR"), scale=eased)
         offset = step if offset is None else b.vector_math("ADD", offset, step)
     geometry = group_in.outputs["Geometry"]
@@ -378,12 +378,12 @@ def cells_group(moves: int = 0, highlights: int = 0, windows: int = 0) -> bpy.ty
                          b.attribute("highlight_color", "FLOAT_COLOR"))
         geometry = b.store(geometry, "color", "FLOAT_COLOR", color)
 
-    # pop-in: smoothstep over Pop frames from appear (no pop when Pop frames is 0)
+    # pop-in: eased over Pop frames from appear (full size at once when Pop frames is 0)
     appear = b.attribute("appear")
     pop_frames = group_in.outputs["Pop frames"]
     pop_progress = b.switch("FLOAT", b.compare("GREATER_THAN", pop_frames, 0.0), 1.0,
                             b.math("DIVIDE", b.math("SUBTRACT", frame, appear), pop_frames))
-    pop = b.group(ease, progress=pop_progress, easing=easing_code("ease")).outputs[0]
+    pop = b.group(ease, progress=pop_progress, easing=group_in.outputs["Easing"]).outputs[0]
     geometry = b.store(geometry, INSTANCE_SCALE, "FLOAT", b.math("MULTIPLY", pop, group_in.outputs["Cube scale"]))
 
     # shown while appear <= frame < disappear: drop the other points

@@ -15,7 +15,7 @@ bpy = pytest.importorskip("bpy")
 
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.timeline import TensorTrack, Timeline  # noqa: E402
-from animatedai_addon.scene import instanced, nodes  # noqa: E402
+from animatedai_addon.scene import compat, instanced, nodes  # noqa: E402
 
 pytestmark = pytest.mark.blender
 
@@ -84,10 +84,10 @@ def lively_track() -> TensorTrack:
     track.appear[::3] = 5.0
     track.appear[7] = 12.5           # a pop that starts between frames
     track.disappear[1] = 10.0
-    track.move_cell = np.int32([0, 0, 5])
-    track.move_start = np.float32([10, 20, 2])
-    track.move_end = np.float32([14, 24, 8])
-    track.move_to = np.float32([[0, 4, 5], [0, 4, 9], [3, 6, -2]])
+    track.move_cell = np.int32([0, 0, 5, 5])           # cell 5: two moves sharing a key at frame 8
+    track.move_start = np.float32([10, 20, 2, 8])
+    track.move_end = np.float32([14, 24, 8, 11])
+    track.move_to = np.float32([[0, 4, 5], [0, 4, 9], [3, 6, -2], [1, 6, -3]])
     track.highlight_cell = np.int32([2, 2, 9])
     track.highlight_start = np.float32([3, 12, 0])
     track.highlight_end = np.float32([7, 13, np.inf])
@@ -121,7 +121,7 @@ def expected_cells(track, frame, *, pop_frames=3, easing="ease", boxes=()):
     appear, disappear = track.appear.astype(float), track.disappear.astype(float)
     shown = (appear <= frame) & (frame < disappear)
     with np.errstate(invalid="ignore"):
-        size = ease((frame - appear) / pop_frames, "ease") if pop_frames > 0 else np.ones(len(track))
+        size = ease((frame - appear) / pop_frames, easing) if pop_frames > 0 else np.ones(len(track))
     position = track.position.astype(float).copy()
     before = position.copy()
     for cell, start, end, to in zip(track.move_cell, track.move_start, track.move_end, track.move_to):
@@ -203,7 +203,7 @@ def test_points_carry_the_timeline_as_attributes(clip, cube_mesh):
     np.testing.assert_array_equal(read("move0_offset")[0], [0, 4, 5])
     np.testing.assert_array_equal(read("move1_offset")[0], [0, 0, 4])
     np.testing.assert_array_equal(read("move0_offset")[5], track.move_to[2] - track.position[5])
-    assert read("move1_start")[0] == 20 and read("move1_end")[5] == 0    # unused slot: empty
+    assert read("move1_start")[0] == 20 and read("move1_end")[1] == 0    # unused slot: empty
     assert mesh.attributes.get("move2_start") is None                    # only the slots used
     assert read("hl1_start")[2] == 12 and read("hl0_end")[9] == np.float32(1e30)
     assert tuple(obj.color) == (0, 0, 0, 1)
@@ -214,7 +214,7 @@ def test_points_carry_the_timeline_as_attributes(clip, cube_mesh):
 def test_shown_cells_follow_the_timeline(scene, clip, cube_mesh, easing):
     track = lively_track()
     obj = write(track, timeline_of(track, easing=easing), clip, cube_mesh)
-    for frame in (0, 2, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 21, 23, 24, 30):
+    for frame in (0, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 21, 23, 24, 30):
         scene.frame_set(frame)
         assert_same_cells(evaluated_cells(obj), expected_cells(track, frame, easing=easing))
 
@@ -369,13 +369,13 @@ def keyed_box(clip, keys):
         box.location, box.scale = centre, size
         box.keyframe_insert("location", frame=frame)
         box.keyframe_insert("scale", frame=frame)
-    for fcurve in instanced._fcurves_of(box):
+    for fcurve in compat.object_fcurves(box):
         for point in fcurve.keyframe_points:
             point.interpolation = "CONSTANT"
     return box
 
 
-FRAMES = (0, 3, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 21, 22, 24, 30)
+FRAMES = (0, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 21, 22, 24, 30)
 
 
 @pytest.mark.parametrize("easing", ["ease", "linear", "constant"])
@@ -469,9 +469,7 @@ def cell_material():
     Object Info ▸ Color to it would double the colour of plain objects.
     """
     material = bpy.data.materials.new("AnimatedAI test cells")
-    if material.node_tree is None:          # 4.x; 5.0 makes the node tree at once (use_nodes is deprecated)
-        material.use_nodes = True
-    tree = material.node_tree
+    tree = compat.ensure_node_tree(material)
     bsdf = next(node for node in tree.nodes if node.bl_idname == "ShaderNodeBsdfPrincipled")
     attribute = tree.nodes.new("ShaderNodeAttribute")
     attribute.attribute_type, attribute.attribute_name = "INSTANCER", "color"
