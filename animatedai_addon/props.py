@@ -23,7 +23,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProp
 
 from .engine import spec as specs
 from .engine.errors import SpecError
-from .engine.timeline import EASINGS, Look, Timing
+from .engine.timeline import EASINGS, Look, Timing, check_look, check_timing, count_cubes
 from .prefs import TEMPLATE_ITEMS, Defaults
 
 OPERATION_ITEMS = (
@@ -77,8 +77,8 @@ MODE_ITEMS = (
 SCENE_TEMPLATE_ITEMS = (("preferences", "Preferences", "The default template of the add-on's preferences"),
                         *TEMPLATE_ITEMS)
 
-# Lower limits of the timing/look fields that the engine's dataclasses do not check themselves.
-_FIELD_MIN = {"frames_per_step": 1, "speedup": 1, "fps": 1, "cube_size": 0.001}
+# Upper limits that make a slider; every other limit is the engine's (check_timing / check_look), so a
+# bad value is answered by its message instead of being clamped.
 _FIELD_MAX = {"value_shading": 1.0}
 _FIELD_HELP = {
     "frames_per_step": "Frames between two steps",
@@ -133,9 +133,9 @@ def _dataclass_property(f: dataclasses.Field, options: set):
     if isinstance(default, bool):
         return BoolProperty(default=default, **common)
     if isinstance(default, int):
-        return IntProperty(default=default, min=_FIELD_MIN.get(f.name, 0), **common)
+        return IntProperty(default=default, min=0, **common)
     if isinstance(default, float):
-        limits = dict(min=_FIELD_MIN.get(f.name, 0.0))
+        limits = dict(min=0.0)
         if f.name in _FIELD_MAX:
             limits["max"] = _FIELD_MAX[f.name]
         return FloatProperty(default=default, **limits, **common)
@@ -278,9 +278,8 @@ class SettingsMixin:
 
     def to_request(self, preferences: Defaults = Defaults()) -> Request:
         """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed."""
-        from .engine import count_cubes
         spec = self.build_spec()
-        timing, look = self.build_timing(), self.build_look()
+        timing, look = check_timing(self.build_timing()), check_look(self.build_look())
         cubes = count_cubes(spec, look)
         mode = self.mode
         if mode == "auto":
