@@ -6,7 +6,8 @@ from .presets import (Preset, apply_overrides, list_presets, load_preset, load_p
                       save_preset)
 from .spec import (AvgPool2d, Chain, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle, PixelUnshuffle, Spec,
                    depthwise, depthwise_separable, espcn, mobilenet_block, pointwise, shuffle_loop, spec_from_dict)
-from .timeline import BoxTrack, Look, TensorTrack, Timeline, Timing
+from .timeline import (BoxTrack, Look, TensorState, TensorTrack, Timeline, Timing, box_state_at, build_timeline,
+                       check_cube_budget, count_cubes, state_at)
 from .values import make_input, value_shade
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "spec_from_dict",
     "ORDERS", "Plan", "ChainPlan", "Steps", "Reads", "plan", "read_cells", "assemble_output",
     "Preset", "list_presets", "load_preset", "load_preset_file", "apply_overrides", "preset_to_toml", "save_preset",
-    "Timing", "Look", "TensorTrack", "BoxTrack", "Timeline",
+    "Timing", "Look", "TensorTrack", "BoxTrack", "Timeline", "TensorState", "build_timeline", "state_at",
+    "box_state_at", "count_cubes", "check_cube_budget",
     "make_input", "value_shade",
 ]
