@@ -708,8 +708,9 @@ class _Builder:
             t += last - first
         for name in self.popped:
             self.tracks[name].disappear[:] = t
-        if self.active is not None and self.active != self.first_filter:
-            t = self.slide(self.active, t, inward=False)
+        if self.active != self.first_filter:
+            if self.active is not None:
+                t = self.slide(self.active, t, inward=False)
             if self.first_filter is not None:
                 t = self.slide(self.first_filter, t, inward=True)
         return t

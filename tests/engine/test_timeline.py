@@ -1,0 +1,517 @@
+"""Timelines: timing invariants over the presets and generated small specs, state_at against a slow
+per-cell evaluation, loops, validation and cube counts."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from animatedai_addon.engine import palette
+from animatedai_addon.engine.errors import SpecError
+from animatedai_addon.engine.planning import ChainPlan, plan, read_cells
+from animatedai_addon.engine.presets import list_presets, load_preset_file
+from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
+                                          PixelUnshuffle)
+from animatedai_addon.engine.timeline import (EASINGS, FRAME_START, Look, Timing, box_state_at, build_timeline,
+                                              check_cube_budget, count_cubes, ease, state_at)
+
+SMALL = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PRESETS = list_presets()
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+def preset_timeline(name, **timing_changes):
+    preset = load_preset_file(name)
+    timing = Timing(**{**vars(preset.timing), **timing_changes})
+    the_plan = plan(preset.spec)
+    return the_plan, build_timeline(the_plan, timing, preset.look), preset
+
+
+def stages_of(the_plan):
+    return list(the_plan.stages) if isinstance(the_plan, ChainPlan) else [the_plan]
+
+
+def stage_name(the_plan, i, base):
+    return f"stage{i} {base}" if isinstance(the_plan, ChainPlan) else base
+
+
+def input_maps(the_plan, timeline):
+    """Per stage: (track name, (C, H, W) -> cell index) of the cubes showing the stage's input, worked out
+    from the plan's semantics alone (a windowed stage's output is its own track; a shuffle moves cubes)."""
+    maps = []
+    current = ("input", np.arange(int(np.prod(the_plan.input.shape))).reshape(the_plan.input.shape))
+    for i, stage in enumerate(stages_of(the_plan)):
+        maps.append(current)
+        if stage.is_windowed:
+            shape = stage.output.shape
+            current = (stage_name(the_plan, i, "output"), np.arange(int(np.prod(shape))).reshape(shape))
+        else:
+            index = np.empty(stage.output.shape, np.int64)
+            src, out = stage.steps.src, stage.steps.out
+            index[out[:, 0], out[:, 1], out[:, 2]] = current[1][src[:, 0], src[:, 1], src[:, 2]]
+            current = (current[0], index)
+    return maps
+
+
+def padding_name(the_plan, i):
+    return "input padding" if i == 0 else f"stage{i} input padding"
+
+
+def stage_step_frames(the_plan, timeline):
+    """Split Timeline.step_frames per stage."""
+    out, at = [], 0
+    for stage in stages_of(the_plan):
+        out.append(timeline.step_frames[at:at + len(stage.steps)])
+        at += len(stage.steps)
+    return out
+
+
+def lit_cells_by_reads(the_plan, timeline, i, s):
+    """{track name: set of cells} that step s of stage i reads, from planning.read_cells."""
+    stage = stages_of(the_plan)[i]
+    reads = read_cells(stage, [s])
+    track, index = input_maps(the_plan, timeline)[i]
+    wanted = {track: set()}
+    real = ~reads.is_padding[0]
+    wanted[track] |= set(index[reads.channel[0][real], reads.y[0][real], reads.x[0][real]].tolist())
+    if reads.is_padding.any():
+        pad = timeline.tensor(padding_name(the_plan, i))
+        lookup = {tuple(c): n for n, c in enumerate(pad.cells.tolist())}
+        wanted[pad.name] = {lookup[(c, y, x)] for c, y, x in zip(reads.channel[0][~real], reads.vy[0][~real],
+                                                                  reads.vx[0][~real])}
+    return wanted
+
+
+def slow_state(track, frame, timeline):
+    """One cell at a time, straight from the conventions in engine/timeline.py."""
+    n = len(track)
+    scale, lit, local = np.zeros(n), np.zeros(n, bool), track.position.astype(np.float64).copy()
+    for c in range(n):
+        a, d = float(track.appear[c]), float(track.disappear[c])
+        if frame >= d or frame < a:
+            scale[c] = 0.0
+        elif timeline.pop_frames == 0 or a == -np.inf:
+            scale[c] = 1.0
+        else:
+            scale[c] = float(ease((frame - a) / timeline.pop_frames, timeline.easing))
+        for k in np.flatnonzero(track.highlight_cell == c):
+            if track.highlight_start[k] <= frame < track.highlight_end[k]:
+                lit[c] = True
+        where = local[c].copy()
+        for k in np.flatnonzero(track.move_cell == c):
+            s, e, to = float(track.move_start[k]), float(track.move_end[k]), track.move_to[k].astype(np.float64)
+            if frame >= e:
+                where = to
+            elif frame >= s:
+                where = where + float(ease((frame - s) / (e - s), timeline.easing)) * (to - where)
+                break
+            else:
+                break
+        local[c] = where
+    origin = np.asarray(track.origin, np.float64)
+    if len(track.key_frames):
+        origin = track.key_locations[0].astype(np.float64)
+        for k in range(len(track.key_frames)):
+            if frame >= track.key_frames[k]:
+                origin = track.key_locations[k].astype(np.float64)
+                if k + 1 < len(track.key_frames) and frame < track.key_frames[k + 1]:
+                    u = (frame - track.key_frames[k]) / (track.key_frames[k + 1] - track.key_frames[k])
+                    origin = origin + float(ease(u, timeline.easing)) * (track.key_locations[k + 1] - origin)
+    return scale, lit, local, origin + local
+
+
+def overlapping(positions, half_sizes, eps=1e-4):
+    """Index pairs of axis-aligned cubes (centres, half edges) that overlap: a sweep along x."""
+    order = np.argsort(positions[:, 0], kind="stable")
+    p, h = positions[order], half_sizes[order]
+    pairs = []
+    for k in range(1, len(p)):
+        reach = h[k:] + h[:-k] - eps
+        near = p[k:, 0] - p[:-k, 0] < reach
+        if not near.any() and (p[k:, 0] - p[:-k, 0]).min() > 2 * h.max():
+            break
+        hit = near & np.all(np.abs(p[k:] - p[:-k]) < reach[:, None], axis=1)
+        for a in np.flatnonzero(hit):
+            pairs.append((order[a], order[a + k]))
+    return pairs
+
+
+def cubes_at(timeline, frame, look, only=None):
+    """World centres, half sizes and (track, cell) labels of every visible cube at ``frame``."""
+    states = state_at(timeline, frame)
+    centres, halves, labels = [], [], []
+    for track in timeline.tensors:
+        if only is not None and track.name not in only:
+            continue
+        s = states[track.name]
+        shown = np.flatnonzero(s.visible)
+        centres.append(s.world_position[shown])
+        halves.append(s.scale[shown] * look.cube_size / 2)
+        labels += [(track.name, int(c)) for c in shown]
+    return np.concatenate(centres), np.concatenate(halves), labels
+
+
+# ---------------------------------------------------------------------------------- strategies
+
+@st.composite
+def small_specs(draw):
+    """Small single ops and two-stage chains (every kind, with padding, stride, dilation, groups)."""
+    kind = draw(st.sampled_from(["conv", "conv", "transpose", "max", "avg", "shuffle", "unshuffle", "chain"]))
+    c = draw(st.integers(1, 4))
+    h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    try:
+        if kind == "conv":
+            groups = draw(st.sampled_from([g for g in (1, 2, c) if c % g == 0]))
+            return Conv2d(c, h, w, out_channels=groups * draw(st.integers(1, 2)), kernel_size=draw(st.integers(1, 3)),
+                          stride=draw(st.integers(1, 2)), dilation=draw(st.integers(1, 2)), groups=groups,
+                          padding=draw(st.sampled_from(["valid", "same", "full", 1, (0, 1, 1, 0)])))
+        if kind == "transpose":
+            return ConvTranspose2d(c, h, w, out_channels=draw(st.integers(1, 3)), kernel_size=draw(st.integers(1, 3)),
+                                   stride=draw(st.integers(1, 2)), padding=draw(st.integers(0, 1)))
+        if kind == "max":
+            return MaxPool2d(c, h, w, kernel_size=draw(st.integers(1, 3)), stride=draw(st.integers(1, 2)),
+                             padding=draw(st.integers(0, 1)))
+        if kind == "avg":
+            return AvgPool2d(c, h, w, kernel_size=draw(st.integers(1, 3)), stride=draw(st.integers(1, 2)))
+        if kind == "shuffle":
+            r = draw(st.integers(1, 2))
+            return PixelShuffle(c * r * r, h, w, upscale_factor=r)
+        if kind == "unshuffle":
+            r = draw(st.integers(1, 2))
+            return PixelUnshuffle(c, h * r, w * r, downscale_factor=r)
+        first = draw(st.sampled_from(["conv", "shuffle", "unshuffle"]))
+        if first == "conv":
+            a = Conv2d(c, h, w, out_channels=4, kernel_size=draw(st.integers(1, 3)), padding="same")
+        elif first == "shuffle":
+            a = PixelShuffle(4 * c, h, w, upscale_factor=2)
+        else:
+            a = PixelUnshuffle(c, 2 * h, 2 * w, downscale_factor=2)
+        oc, oh, ow = a.output_shape
+        second = draw(st.sampled_from(["conv", "pool", "shuffle", "unshuffle"]))
+        if second == "conv":
+            b = Conv2d(oc, oh, ow, out_channels=2, kernel_size=draw(st.integers(1, 3)),
+                       padding=draw(st.sampled_from(["valid", "same"])))
+        elif second == "pool":
+            b = MaxPool2d(oc, oh, ow, kernel_size=1)
+        elif second == "shuffle":
+            b = PixelShuffle(oc, oh, ow, upscale_factor=2 if oc % 4 == 0 else 1)
+        else:
+            b = PixelUnshuffle(oc, oh, ow, downscale_factor=2 if oh % 2 == 0 and ow % 2 == 0 else 1)
+        return Chain((a, b))
+    except SpecError:
+        assume(False)
+
+
+timings = st.builds(Timing, frames_per_step=st.integers(1, 3), hold_frames=st.integers(0, 3),
+                    intro_frames=st.integers(1, 4), outro_frames=st.integers(0, 4), pop_frames=st.integers(0, 3),
+                    move_frames=st.integers(1, 6), easing=st.sampled_from(EASINGS),
+                    speedup_after_rows=st.integers(0, 2), speedup=st.integers(1, 3), loop=st.booleans())
+orders = st.sampled_from(["filter", "position"])
+
+
+# ---------------------------------------------------------------------------------- invariants
+
+def check_outputs_appear_once(the_plan, timeline):
+    for i, (stage, frames) in enumerate(zip(stages_of(the_plan), stage_step_frames(the_plan, timeline))):
+        if not stage.is_windowed:
+            continue
+        out = timeline.tensor(stage_name(the_plan, i, "output"))
+        flat = (stage.steps.out[:, 0] * out.shape[1] + stage.steps.out[:, 1]) * out.shape[2] + stage.steps.out[:, 2]
+        assert np.array_equal(np.sort(flat), np.arange(len(out))), "every output cell is written by one step"
+        assert np.array_equal(out.appear[flat], frames), "a cell pops in at the frame of the step that writes it"
+        before = state_at(timeline, float(frames.min()) - 0.5)[out.name]
+        assert not before.visible.any()
+
+
+def check_highlights_are_reads(the_plan, timeline, every=1):
+    frames_per_stage = stage_step_frames(the_plan, timeline)
+    for i, stage in enumerate(stages_of(the_plan)):
+        if not stage.is_windowed:
+            continue
+        track, _ = input_maps(the_plan, timeline)[i]
+        names = [track] + ([padding_name(the_plan, i)] if any(t.name == padding_name(the_plan, i)
+                                                               for t in timeline.tensors) else [])
+        for s in range(0, len(stage.steps), every):
+            frame = float(frames_per_stage[i][s])
+            states = state_at(timeline, frame)
+            wanted = lit_cells_by_reads(the_plan, timeline, i, s)
+            for name in names:
+                assert set(np.flatnonzero(states[name].highlighted).tolist()) == wanted.get(name, set()), \
+                    (name, s, frame)
+
+
+def check_window_holds_the_reads(the_plan, timeline, every=1):
+    """The window box contains exactly the read cells (up to dilation's holes), as the instanced mode lights them."""
+    frames_per_stage = stage_step_frames(the_plan, timeline)
+    for i, stage in enumerate(stages_of(the_plan)):
+        if not stage.is_windowed:
+            continue
+        box_name = stage_name(the_plan, i, "window")
+        for s in range(0, len(stage.steps), every):
+            frame = float(frames_per_stage[i][s])
+            visible, centre, size = box_state_at(timeline, frame)[box_name]
+            assert visible
+            box = next(b for b in timeline.boxes if b.name == box_name)
+            states = state_at(timeline, frame)
+            wanted = lit_cells_by_reads(the_plan, timeline, i, s)
+            for name in box.targets:
+                inside = np.all(np.abs(states[name].world_position - centre) <= size / 2 + 1e-4, axis=1)
+                got = set(np.flatnonzero(inside).tolist())
+                if stage.dilation == (1, 1):
+                    assert got == wanted.get(name, set()), (name, s)
+                else:
+                    assert wanted.get(name, set()) <= got
+
+
+def check_range_inclusive(timeline):
+    assert isinstance(timeline.frame_start, int) and isinstance(timeline.frame_end, int)
+    assert timeline.frame_start == FRAME_START <= timeline.step_frames.min()
+    assert timeline.step_frames.max() <= timeline.frame_end
+    for track in timeline.tensors:
+        finite = track.appear[np.isfinite(track.appear)]
+        assert np.all(finite + timeline.pop_frames <= timeline.frame_end)
+        assert np.all(track.move_end <= timeline.frame_end) and np.all(track.key_frames <= timeline.frame_end)
+        assert np.all(track.highlight_end <= timeline.frame_end)
+    last, later = state_at(timeline, timeline.frame_end), state_at(timeline, timeline.frame_end + 50)
+    for name, state in last.items():
+        assert np.array_equal(state.scale, later[name].scale)
+        assert np.allclose(state.world_position, later[name].world_position)
+
+
+def check_sorted_merged(timeline):
+    for track in timeline.tensors:
+        c, s, e = track.highlight_cell, track.highlight_start, track.highlight_end
+        assert np.all(s < e)
+        same = c[1:] == c[:-1]
+        assert np.all(np.diff(c) >= 0) and np.all(s[1:][same] > e[:-1][same]), "sorted, no overlap, no touching"
+        m = track.move_cell
+        assert np.all(np.diff(m) >= 0) and np.all(track.move_start < track.move_end)
+        same = m[1:] == m[:-1]
+        assert np.all(track.move_start[1:][same] >= track.move_end[:-1][same]), "a cell's moves never overlap"
+        assert np.all(np.diff(track.key_frames) > 0)
+
+
+def check_loop(timeline):
+    first, last = state_at(timeline, timeline.frame_start), state_at(timeline, timeline.frame_end)
+    for name, state in first.items():
+        other = last[name]
+        assert np.allclose(state.scale, other.scale), name
+        assert np.array_equal(state.highlighted, other.highlighted), name
+        assert np.allclose(state.world_position, other.world_position, atol=1e-4), name
+    boxes_first, boxes_last = box_state_at(timeline, timeline.frame_start), box_state_at(timeline, timeline.frame_end)
+    for name, (visible, centre, size) in boxes_first.items():
+        assert visible == boxes_last[name][0], name
+        if visible:
+            assert np.allclose(centre, boxes_last[name][1]) and np.allclose(size, boxes_last[name][2])
+
+
+def check_state_matches_slow(timeline, frames):
+    for frame in frames:
+        states = state_at(timeline, frame)
+        for track in timeline.tensors:
+            scale, lit, local, world = slow_state(track, frame, timeline)
+            got = states[track.name]
+            assert np.allclose(got.scale, scale), (track.name, frame)
+            assert np.array_equal(got.visible, scale > 0)
+            assert np.array_equal(got.highlighted, lit), (track.name, frame)
+            assert np.allclose(got.local_position, local, atol=1e-4), (track.name, frame)
+            assert np.allclose(got.world_position, world, atol=1e-4), (track.name, frame)
+
+
+# ---------------------------------------------------------------------------------- presets
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_invariants(name):
+    the_plan, timeline, preset = preset_timeline(name)
+    check_outputs_appear_once(the_plan, timeline)
+    check_highlights_are_reads(the_plan, timeline, every=3)
+    check_window_holds_the_reads(the_plan, timeline, every=5)
+    check_range_inclusive(timeline) if not preset.timing.loop else check_loop(timeline)
+    check_sorted_merged(timeline)
+    assert timeline.cube_count == count_cubes(preset.spec)
+
+
+@pytest.mark.parametrize("name", ["conv-3x3-stride2-valid", "pixel-shuffle-2x2", "espcn-x2", "max-pool-2x2",
+                                  "depthwise-separable"])
+def test_presets_loop_back_to_their_first_frame(name):
+    _, timeline, _ = preset_timeline(name, loop=True)
+    check_loop(timeline)
+
+
+@pytest.mark.parametrize("name", ["conv-3x3-stride2-valid", "pixel-unshuffle-2x2", "espcn-x2"])
+def test_state_at_agrees_with_a_per_cell_evaluation(name):
+    _, timeline, _ = preset_timeline(name, loop=True)
+    rng = np.random.default_rng(0)
+    frames = np.r_[timeline.frame_start, timeline.frame_end, rng.uniform(timeline.frame_start, timeline.frame_end, 6),
+                   timeline.step_frames[[0, -1]], timeline.step_frames[[3]] + 0.5]
+    check_state_matches_slow(timeline, frames)
+
+
+# ---------------------------------------------------------------------------------- generated specs
+
+@SMALL
+@given(spec=small_specs(), timing=timings, order=orders, seed=st.integers(0, 3))
+def test_generated_specs(spec, timing, order, seed):
+    the_plan = plan(spec, seed=seed, order=order)
+    timeline = build_timeline(the_plan, timing, Look())
+    check_outputs_appear_once(the_plan, timeline)
+    check_highlights_are_reads(the_plan, timeline)
+    check_window_holds_the_reads(the_plan, timeline)
+    check_sorted_merged(timeline)
+    if timing.loop:
+        check_loop(timeline)
+    else:
+        check_range_inclusive(timeline)
+    assert timeline.cube_count == count_cubes(spec)
+    check_state_matches_slow(timeline, [timeline.frame_start, (timeline.frame_start + timeline.frame_end) / 2 + 0.25])
+
+
+# ---------------------------------------------------------------------------------- timing rules
+
+def test_steps_follow_the_timing():
+    spec = Conv2d(2, 5, 5, out_channels=3, kernel_size=3, padding="same")
+    timing = Timing(frames_per_step=3, hold_frames=5, intro_frames=7, move_frames=4, speedup_after_rows=2, speedup=3)
+    the_plan = plan(spec)
+    frames = build_timeline(the_plan, timing).step_frames.astype(np.float64)
+    assert frames[0] == FRAME_START + 7
+    per_filter = frames.reshape(3, 25)
+    gaps = np.diff(per_filter, axis=1)
+    assert np.allclose(gaps[:, :10], 3.0)                    # the first two rows at full pace
+    assert np.allclose(gaps[:, 10:], 1.0)                    # then three steps share one interval
+    # between passes: the last step's own interval, the filter out, the next in, the hold
+    assert np.allclose(per_filter[1:, 0] - per_filter[:-1, -1], 1.0 + 2 * 4 + 5)
+
+
+def test_filters_slide_between_home_and_slot():
+    the_plan = plan(Conv2d(2, 4, 4, out_channels=3, kernel_size=3))
+    timeline = build_timeline(the_plan, Timing(move_frames=8))
+    slot_frames = timeline.step_frames.reshape(3, 4)
+    at_start = state_at(timeline, FRAME_START)
+    filters = [timeline.tensor(f"filter{k}") for k in range(3)]
+    homes = [f.origin for f in filters]
+    assert np.allclose(at_start["filter1"].world_position - filters[1].position, homes[1])
+    assert np.allclose(at_start["filter2"].world_position - filters[2].position, homes[2])
+    slot = at_start["filter0"].world_position - filters[0].position
+    assert not np.allclose(slot, homes[0])
+    for k in range(3):
+        during = state_at(timeline, float(slot_frames[k, 1]))
+        assert np.allclose(during[f"filter{k}"].world_position - filters[k].position, slot[0])
+        assert during[f"filter{k}"].highlighted.all()
+        assert not any(during[f"filter{j}"].highlighted.any() for j in range(3) if j != k)
+    # the first filter went home after its pass and stays there
+    assert np.allclose(state_at(timeline, float(slot_frames[2, 0]))["filter0"].world_position - filters[0].position,
+                       homes[0])
+
+
+def test_highlights_false_leaves_input_to_the_window_box():
+    the_plan = plan(Conv2d(3, 6, 6, out_channels=2, kernel_size=3, padding="same"))
+    lit, plain = build_timeline(the_plan, highlights=True), build_timeline(the_plan, highlights=False)
+    assert len(plain.tensor("input").highlight_cell) == 0 and len(plain.tensor("input padding").highlight_cell) == 0
+    assert len(lit.tensor("input").highlight_cell) > 0
+    assert np.array_equal(plain.tensor("filter1").highlight_start, lit.tensor("filter1").highlight_start)
+    assert np.array_equal(plain.step_frames, lit.step_frames)
+
+
+def test_pooling_keeps_the_input_hue_and_has_no_filters():
+    look = Look(input_color=(0.1, 0.2, 0.7, 1.0))
+    timeline = build_timeline(plan(MaxPool2d(2, 4, 4, kernel_size=2)), Timing(), look)
+    assert not any(t.role == "filter" for t in timeline.tensors)
+    assert np.allclose(timeline.tensor("output").color, look.input_color)
+
+
+def test_value_shading_follows_the_values():
+    the_plan = plan(Conv2d(1, 4, 4, out_channels=1, kernel_size=1))
+    flat = build_timeline(the_plan, look=Look(value_shading=0.0)).tensor("input")
+    shaded = build_timeline(the_plan, look=Look(value_shading=1.0)).tensor("input")
+    assert np.ptp(flat.color[:, :3], axis=0).max() == 0
+    order = np.argsort(shaded.value)
+    assert np.all(np.diff(shaded.color[order, 1]) >= 0) and shaded.color[order[-1], 1] > shaded.color[order[0], 1]
+
+
+def test_shuffle_colours_come_in_families():
+    timeline = build_timeline(plan(PixelShuffle(12, 2, 2, upscale_factor=2)))
+    track = timeline.tensor("input")
+    by_channel = track.color.reshape(12, 4, 4)[:, 0, :3]
+    assert len({tuple(np.round(c, 5)) for c in by_channel}) == 12
+    dominant = np.argmax(by_channel, axis=1)
+    assert list(dominant) == [0] * 4 + [1] * 4 + [2] * 4          # red, green, blue families
+    assert timeline.aliases == {"output": "input"}
+
+
+def test_chain_stage_output_is_the_next_stage_input():
+    spec = Chain((Conv2d(2, 4, 4, out_channels=3, kernel_size=3, padding="same"),
+                  Conv2d(3, 4, 4, out_channels=2, kernel_size=1)))
+    timeline = build_timeline(plan(spec))
+    names = [t.name for t in timeline.tensors]
+    assert names.count("stage0 output") == 1 and "stage1 input" not in names
+    window = next(b for b in timeline.boxes if b.name == "stage1 window")
+    assert window.targets == ("stage0 output",)
+    assert {"input", "input padding", "stage0 filter0", "stage1 filter1", "stage1 output"} <= set(names)
+
+
+def test_shuffle_loop_cells_travel_twice_and_come_home():
+    timeline = build_timeline(plan(Chain((PixelShuffle(8, 2, 2, 2), PixelUnshuffle(2, 4, 4, 2)))))
+    track = timeline.tensor("input")
+    assert np.array_equal(np.bincount(track.move_cell), np.full(len(track), 6))
+    end = state_at(timeline, timeline.frame_end)["input"]
+    assert np.allclose(end.local_position, track.position)
+
+
+# ---------------------------------------------------------------------------------- checks
+
+@pytest.mark.parametrize("field, value", [("frames_per_step", 0), ("hold_frames", -1), ("move_frames", 0),
+                                          ("speedup", 0), ("easing", "bounce"), ("fps", 2.5), ("loop", 1),
+                                          ("pop_frames", True)])
+def test_bad_timing_is_named(field, value):
+    with pytest.raises(SpecError) as err:
+        build_timeline(plan(Conv2d(1, 3, 3, out_channels=1)), Timing(**{field: value}))
+    assert err.value.parameter == f"timing.{field}"
+    assert "allowed" in str(err.value)
+
+
+def test_loop_needs_a_rest_frame():
+    with pytest.raises(SpecError, match="timing.intro_frames"):
+        build_timeline(plan(Conv2d(1, 3, 3, out_channels=1)), Timing(loop=True, intro_frames=0))
+
+
+@pytest.mark.parametrize("field, value", [("cube_size", 0.0), ("gap", -0.1), ("tensor_gap", 0.0),
+                                          ("value_shading", 1.5), ("highlight_gain", 0.5), ("input_color", (1, 0, 0)),
+                                          ("gap", float("nan"))])
+def test_bad_look_is_named(field, value):
+    with pytest.raises(SpecError) as err:
+        build_timeline(plan(Conv2d(1, 3, 3, out_channels=1)), Timing(), Look(**{field: value}))
+    assert err.value.parameter == f"look.{field}"
+
+
+def test_cube_budget_names_the_count():
+    spec = Conv2d(32, 64, 64, out_channels=32, kernel_size=3, padding="same")
+    count = count_cubes(spec)
+    assert count == 32 * 64 * 64 + 32 * (66 * 66 - 64 * 64) + 32 * 32 * 9 + 32 * 64 * 64
+    with pytest.raises(SpecError) as err:
+        check_cube_budget(spec, budget=200_000)
+    assert err.value.parameter == "cube_budget" and f"{count:,}" in str(err.value)
+    assert check_cube_budget(spec, budget=count) == count
+
+
+def test_highlight_is_a_brighter_same_colour():
+    colors = palette.filter_colors(12)
+    lit = palette.highlight(colors, 1.6)
+    assert np.all(lit[:, :3] >= colors[:, :3]) and np.all(lit <= 1.0)
+    assert np.all(lit[:, :3].sum(axis=1) > colors[:, :3].sum(axis=1))
+    assert np.array_equal(np.argmax(lit[:, :3], axis=1), np.argmax(colors[:, :3], axis=1))
+    assert np.allclose(palette.highlight(colors, 1.0), colors)
+    assert len({tuple(np.round(c, 4)) for c in colors}) == 12
+
+
+def test_ease_matches_a_flat_bezier():
+    u = np.linspace(0, 1, 11)
+    # a cubic Bezier from (0, 0) to (1, 1) with handles at (1/3, 0) and (2/3, 1): x(t) = t, y(t) = 3t^2 - 2t^3
+    t = u
+    y = 3 * (1 - t) * t**2 + t**3
+    assert np.allclose(ease(u, "ease"), y)
+    assert np.allclose(ease(u, "linear"), u)
+    assert list(ease([0.5, 1.0, 2.0], "constant")) == [0, 1, 1]
+    assert math.isclose(float(ease(np.inf, "ease")), 1.0)
