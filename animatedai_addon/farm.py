@@ -14,7 +14,10 @@ on machines that share the output folder (docs/FARM.md).
 from __future__ import annotations
 
 import argparse
+import atexit
+import glob
 import importlib.machinery
+import logging
 import math
 import os
 import socket
@@ -209,7 +212,18 @@ def _start_blender() -> float:
     started = time.perf_counter()
     import bpy  # noqa: F401  (the import is what is timed)
     _worker_state["started"] = True
+    atexit.register(_exit_before_blender_teardown)
     return time.perf_counter() - started
+
+
+def _exit_before_blender_teardown() -> None:
+    """End the worker process before Blender's own teardown, which crashes (SIGSEGV, after every Python
+    frame) when ``bpy`` was imported on a thread other than the main one, as here. Registered last, this
+    runs first among the exit handlers: the worker has already closed; logs and output are flushed here."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
 
 
 def _hold_scene(job) -> float:
@@ -226,14 +240,16 @@ def _hold_scene(job) -> float:
 
 
 def _on_worker(job, first, last, work):
-    """Run ``work()`` on the Blender thread; any failure becomes a ChunkError naming clip, frames and worker,
-    carrying the worker's traceback."""
+    """Run ``work(worker_name)`` on the Blender thread; any failure becomes a ChunkError naming the clip, the
+    frames and the worker, carrying the worker's traceback."""
+    worker = _worker_name()              # here: Dask knows its worker only on its own threads
+
     def guarded():
         try:
-            return work()
+            return work(worker)
         except Exception as error:
             detail = "".join(traceback.format_exception(error)).rstrip()
-            raise ChunkError(job.clip, first, last, _worker_name(), detail) from None
+            raise ChunkError(job.clip, first, last, worker, detail) from None
     return _in_blender_thread(guarded)
 
 
@@ -241,7 +257,7 @@ def render_chunk(job, first: int, last: int) -> ChunkReport:
     """Worker task: render frames ``first..last`` (inclusive) of ``job`` into its output folder."""
     from . import rendering
 
-    def work():
+    def work(worker):
         startup = _start_blender()
         prepare_s = _hold_scene(job)
         skipped = []
@@ -252,7 +268,7 @@ def render_chunk(job, first: int, last: int) -> ChunkReport:
         started = time.perf_counter()
         rendering.render_frames(job, first, last, progress=note_skipped)
         return ChunkReport(clip=job.clip, first=first, last=last, rendered=last - first + 1 - len(skipped),
-                           worker=_worker_name(), startup_s=startup, prepare_s=prepare_s,
+                           worker=worker, startup_s=startup, prepare_s=prepare_s,
                            render_s=time.perf_counter() - started)
     return _on_worker(job, first, last, work)
 
@@ -262,14 +278,35 @@ def assemble_job(job) -> list[Path]:
     for, as in ``rendering.render``)."""
     from . import rendering
 
-    def work():
+    def work(worker):
         _start_blender()
-        videos = rendering.assemble_videos(job)
+        videos = rendering.assemble_videos(job)          # raises unless every frame is complete
+        remove_stale_partials(job)
         if "png" not in job.formats:
             for frame in range(job.frames[0], job.frames[1] + 1):
                 rendering.frame_path(job, frame).unlink(missing_ok=True)
         return [Path(p) for p in videos]
     return _on_worker(job, None, None, work)
+
+
+def remove_stale_partials(job) -> list[Path]:
+    """Remove temporary files of the job's frames and .blend once the finished files exist.
+
+    A worker killed while writing leaves its temporary file; ``render_frames`` removes those of dead processes
+    when it starts, but a killed process can still look alive then (not yet reaped), and is unknown on another
+    machine. Once every frame is complete, no temporary file of the job is needed any more.
+    """
+    from . import rendering
+    finished = [rendering.frame_path(job, f) for f in range(job.frames[0], job.frames[1] + 1)]
+    finished.append(rendering.blend_path(job))
+    removed = []
+    for path in finished:
+        if not path.is_file():
+            continue
+        for partial in path.parent.glob(f".{glob.escape(path.stem)}{rendering.PARTIAL_MARK}*{path.suffix}"):
+            partial.unlink(missing_ok=True)
+            removed.append(partial)
+    return removed
 
 
 # --------------------------------------------------------------------------------------------- client side
