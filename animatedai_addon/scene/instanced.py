@@ -31,12 +31,16 @@ stored as +-1e30 so that no NaN can arise in the node math.
 
 Limits
 ------
-* ``MAX_MOVES`` (4) travels per cell; a track with more raises ``SpecError``.
+* ``MAX_MOVES`` (8) travels per cell (a shuffle loop's cells make 6); a track with more raises ``SpecError``.
 * ``MAX_HIGHLIGHTS`` (4) highlight intervals per cell. Tensors lit by window
   boxes (input cells are lit once per window position: hundreds of intervals)
   take their highlights from the boxes instead, so their intervals are only
   written when they fit; a tensor with more intervals and no window box raises.
 * ``MAX_WINDOWS`` (4) window boxes per tensor. Boxes must not rotate.
+* A dilated window reads every d-th cell of its box. The timeline's BoxTrack
+  does not say so; :func:`window_lattice` infers the spacing of the read cells
+  from the tensor's highlight intervals at the box's first shown key (and
+  checks it). Without intervals the whole box lights up.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ import bpy
 import numpy as np
 
 from ..engine.errors import SpecError
-from ..engine.timeline import EASINGS, TensorTrack, Timeline
+from ..engine.timeline import EASINGS, BoxTrack, TensorTrack, Timeline
 from . import compat, nodes
 
 FAR_FRAME = 1e30
@@ -175,6 +179,51 @@ def flat_cell_index(track: TensorTrack) -> np.ndarray:
     return ((cells[:, 0] * shape[1] + cells[:, 1]) * shape[2] + cells[:, 2]).astype(np.int32)
 
 
+def _lit_at(track: TensorTrack, frame: float) -> np.ndarray:
+    lit = np.zeros(len(track), bool)
+    on = (track.highlight_start <= frame) & (frame < track.highlight_end)
+    lit[track.highlight_cell[on]] = True
+    return lit
+
+
+def window_lattice(track: TensorTrack, box: BoxTrack, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """(spacing, phase) of the cells a window reads inside its box, per axis (see nodes.inside_box_group).
+
+    Spacing 0 means every cell inside the box. Inferred from the track's
+    highlight intervals at the box's first shown key; SpecError when the cells
+    lit there are not a lattice inside the box (the GN test could not show them).
+    """
+    from ..engine.timeline import local_at, origin_at
+    none = np.zeros(3), np.zeros(3)
+    frames = np.asarray(box.key_frames, np.float64)
+    shown = (frames >= box.appear) & (frames < box.disappear)
+    if len(box.key_visible):
+        shown &= np.asarray(box.key_visible, bool)
+    if len(track.highlight_cell) == 0 or not shown.any():
+        return none
+    k = int(np.flatnonzero(shown)[0])
+    frame = float(frames[k])
+    position = local_at(track, frame, timeline.easing)
+    offset = position - (np.asarray(box.key_centers[k], np.float64) - origin_at(track, frame, timeline.easing))
+    inside = np.all(np.abs(offset) < np.asarray(box.size, np.float64) / 2, axis=1)
+    lit = _lit_at(track, frame) & inside
+    if not lit.any() or np.array_equal(lit, inside):
+        return none
+    spacing, phase = np.zeros(3), np.zeros(3)
+    for axis in range(3):
+        places = np.unique(np.round(offset[lit, axis], 4))
+        steps = np.diff(places)
+        if len(steps) and not np.allclose(steps, steps[0], atol=1e-3):
+            raise SpecError(f"{box.name}.key_centers", frame, "a window whose read cells are evenly spaced")
+        if len(steps):
+            spacing[axis] = steps[0]
+            phase[axis] = np.round((places[0] / steps[0]) % 1.0 * 2) / 2 % 1.0
+    predicted = inside & on_lattice(offset, spacing, phase)
+    if not np.array_equal(predicted, lit):
+        raise SpecError(f"{box.name}.key_centers", frame, "a window whose read cells form a lattice in its box")
+    return spacing, phase
+
+
 def point_attributes(track: TensorTrack, lit_by_boxes: bool) -> dict[str, tuple[str, np.ndarray]]:
     """Every point attribute of a track: name -> (Blender data type, values). Validates first."""
     n = len(track.cells)
@@ -265,8 +314,9 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
                         ) -> bpy.types.Object:
     """Write one tensor as a point object with the ``AnimatedAI cells`` modifier; returns the object.
 
-    ``window_boxes``: the box objects whose BoxTrack.targets include this tensor
-    (unit boxes: location = centre, scale = size, scale 0 while hidden).
+    ``window_boxes``: the box objects whose BoxTrack.targets include this tensor,
+    in the order of ``timeline.boxes`` (unit boxes: location = centre, scale =
+    size, scale 0 while hidden).
     ``cube_scale``: the scale of a fully popped-in cube (1 when ``cube_mesh`` is
     already ``look.cube_size`` across). Everything is validated before any data
     is created.
@@ -278,6 +328,9 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
         raise SpecError("timeline.easing", timeline.easing, f"one of {EASINGS}")
     attributes = point_attributes(track, lit_by_boxes=bool(window_boxes))
     positions = _checked(track, "position", 3, np.float32)
+    window_tracks = [box for box in timeline.boxes if box.role == "window" and track.name in box.targets]
+    lattices = ([window_lattice(track, box, timeline) for box in window_tracks]
+                if len(window_tracks) == len(window_boxes) else [(np.zeros(3), np.zeros(3))] * len(window_boxes))
 
     mesh = build_point_mesh(name, positions, attributes)
     obj = bpy.data.objects.new(name, mesh)
@@ -301,8 +354,10 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
               "Pop frames": float(timeline.pop_frames), "Easing": nodes.easing_code(timeline.easing)}
     if material is not None:
         inputs["Material"] = material
-    for w, box in enumerate(window_boxes):
+    for w, (box, (spacing, phase)) in enumerate(zip(window_boxes, lattices)):
         inputs[f"Window {w + 1}"] = box
+        inputs[f"Window {w + 1} spacing"] = [float(v) for v in spacing]
+        inputs[f"Window {w + 1} phase"] = [float(v) for v in phase]
     set_modifier_inputs(modifier, inputs)
     return obj
 
@@ -406,14 +461,22 @@ def subset_track(track: TensorTrack, keep: np.ndarray) -> TensorTrack:
         highlight_start=track.highlight_start[lights], highlight_end=track.highlight_end[lights])
 
 
+def on_lattice(offset: np.ndarray, spacing, phase) -> np.ndarray:
+    """Whether offsets from a window's centre fall on its lattice of read cells (as the node group decides)."""
+    spacing, phase = np.asarray(spacing, np.float64), np.asarray(phase, np.float64)
+    u = np.where(spacing > 0, offset / np.where(spacing > 0, spacing, 1.0) - phase, 0.0)
+    return np.all(np.abs(u - np.floor(u + 0.5)) < 0.25, axis=-1)
+
+
 def box_highlights(positions: np.ndarray, box_frames: np.ndarray, box_centres: np.ndarray,
-                   box_sizes: np.ndarray, chunk: int = 4096):
+                   box_sizes: np.ndarray, spacing=(0, 0, 0), phase=(0, 0, 0), chunk: int = 4096):
     """Highlight intervals of cells lit by a box that holds still between its keys.
 
     ``positions`` (n, 3): the cells, in the box's space (cells lit by windows
     do not travel while the window moves); the box has centre/size
     ``box_centres[i]`` / ``box_sizes[i]`` from ``box_frames[i]`` (sorted) until
-    the next key; size 0 = hidden. Returns (cell, start, end) arrays sorted by
+    the next key; size 0 = hidden. ``spacing``/``phase``: the lattice of read
+    cells (see :func:`window_lattice`). Returns (cell, start, end) arrays sorted by
     (cell, start); a cell lit at the last key stays lit (end = +inf).
     """
     positions = np.asarray(positions, np.float64)
@@ -423,7 +486,8 @@ def box_highlights(positions: np.ndarray, box_frames: np.ndarray, box_centres: n
     for first in range(0, len(frames), chunk):
         centres = np.asarray(box_centres[first:first + chunk], np.float64)[:, None, :]
         half = np.asarray(box_sizes[first:first + chunk], np.float64)[:, None, :] / 2
-        lit = np.all(np.abs(positions[None] - centres) < half, axis=2)        # (keys, cells)
+        offset = positions[None] - centres
+        lit = np.all(np.abs(offset) < half, axis=2) & on_lattice(offset, spacing, phase)   # (keys, cells)
         changes = np.diff(np.vstack([lit_before[None], lit]).astype(np.int8), axis=0)
         key, cell = np.nonzero(changes > 0)
         cells.append(cell)
@@ -441,12 +505,16 @@ def box_highlights(positions: np.ndarray, box_frames: np.ndarray, box_centres: n
     return start_cell[start_order], start_frame[start_order], end_frame[end_order]
 
 
-def window_boxes_of(obj: bpy.types.Object) -> list[bpy.types.Object]:
-    """The window box objects the point object's modifier reads."""
-    modifier = obj.modifiers.get(MODIFIER_NAME)
-    identifiers = nodes.input_identifiers(modifier.node_group)
-    boxes = [modifier.get(identifiers[name]) for name in sorted(identifiers) if name.startswith("Window ")]
-    return [box for box in boxes if box is not None]
+def window_boxes_of(obj: bpy.types.Object) -> list[tuple[bpy.types.Object, np.ndarray, np.ndarray]]:
+    """(box object, lattice spacing, lattice phase) of each window the point object's modifier reads."""
+    inputs = modifier_inputs(obj)
+    windows = []
+    for w in range(1, MAX_WINDOWS + 1):
+        box = inputs.get(f"Window {w}")
+        if box is not None:
+            windows.append((box, np.asarray(inputs[f"Window {w} spacing"], np.float64),
+                            np.asarray(inputs[f"Window {w} phase"], np.float64)))
+    return windows
 
 
 def modifier_inputs(obj: bpy.types.Object) -> dict:
@@ -620,9 +688,9 @@ def editable_track(obj: bpy.types.Object, keep: np.ndarray) -> TensorTrack:
     """The kept cells of a point object as a TensorTrack, with the highlights its window boxes give them."""
     track = subset_track(read_tensor_points(obj), keep)
     cells, starts, ends = [track.highlight_cell], [track.highlight_start], [track.highlight_end]
-    for box in window_boxes_of(obj):
+    for box, spacing, phase in window_boxes_of(obj):
         frames, centres, sizes = box_keys_relative(box, obj)
-        cell, start, end = box_highlights(track.position, frames, centres, sizes)
+        cell, start, end = box_highlights(track.position, frames, centres, sizes, spacing, phase)
         cells.append(cell), starts.append(start), ends.append(end)
     set_highlights(track, np.concatenate(cells), np.concatenate(starts), np.concatenate(ends))
     return track

@@ -13,6 +13,7 @@ The main group, ``AnimatedAI cells (moves M, highlights H, windows W)``, reads t
   (a missing slot reads as offset 0, so tracks only carry the slots they use);
 * it is lit while inside one of the window boxes (Object Info of the box,
   relative to this object: location = centre, scale = size, scale 0 = hidden)
+  and on that window's lattice of read cells (dilated windows skip cells)
   or while ``hl{k}_start <= frame < hl{k}_end`` for some highlight slot k;
 * the cube (a mesh object) is instanced on the shown points with the material,
   and the final colour (``highlight_color`` when lit, else ``color``) is stored
@@ -31,7 +32,7 @@ import bpy
 
 from ..engine.timeline import EASINGS
 
-NODES_VERSION = 2
+NODES_VERSION = 3
 VERSION_KEY = "animatedai_version"
 
 CELLS_GROUP = "AnimatedAI cells"
@@ -39,7 +40,7 @@ EASE_GROUP = "AnimatedAI ease"
 INSIDE_BOX_GROUP = "AnimatedAI inside box"
 TIME_WINDOW_GROUP = "AnimatedAI time window"
 
-MAX_MOVES = 4          # move slots per point: a cell may travel at most this many times
+MAX_MOVES = 8          # move slots per point: a cell may travel at most this many times (shuffle loops: 6)
 MAX_HIGHLIGHTS = 4     # highlight-interval slots per point (tensors lit by window boxes need none)
 MAX_WINDOWS = 4        # window boxes that can light one tensor
 
@@ -124,6 +125,11 @@ class _Tree:
         if b is not None:
             self.link(b, node.inputs[1])
         return node.outputs[0]
+
+    def largest_component(self, vector):
+        xyz = self.node("ShaderNodeSeparateXYZ")
+        self.link(vector, xyz.inputs[0])
+        return self.math("MAXIMUM", self.math("MAXIMUM", xyz.outputs["X"], xyz.outputs["Y"]), xyz.outputs["Z"])
 
     def any_of(self, booleans):
         """OR of a non-empty list of boolean sockets."""
@@ -266,15 +272,21 @@ def ease_group() -> bpy.types.NodeTree:
 
 
 def inside_box_group() -> bpy.types.NodeTree:
-    """``AnimatedAI inside box``: is each point strictly inside the box object (its scale = its size)?
+    """``AnimatedAI inside box``: is each point strictly inside the box object (its scale = its size),
+    and on the box's lattice of read cells?
 
     The box is read relative to the modified object, so the tensor's empty may
     move. A hidden box has scale 0, and nothing is strictly inside it. Box
-    rotation is not supported (the timeline never rotates boxes).
+    rotation is not supported (the timeline never rotates boxes). A dilated
+    window reads every d-th cell only: ``Spacing`` (metres, per axis; 0 = every
+    cell) and ``Phase`` (0 or 0.5: where the lattice sits against the box
+    centre) select them: ``(position - centre) / spacing - phase`` is a whole number.
     """
     tree, build = _fresh_group(INSIDE_BOX_GROUP, [
         Socket("Position", "INPUT", "NodeSocketVector"),
         Socket("Box", "INPUT", "NodeSocketObject"),
+        Socket("Spacing", "INPUT", "NodeSocketVector"),
+        Socket("Phase", "INPUT", "NodeSocketVector"),
         Socket("Inside", "OUTPUT", "NodeSocketBool"),
     ])
     if not build:
@@ -283,14 +295,17 @@ def inside_box_group() -> bpy.types.NodeTree:
     group_in, group_out = _io(tree)
     info = b.node("GeometryNodeObjectInfo", transform_space="RELATIVE")
     b.link(group_in.outputs["Box"], info.inputs["Object"])
-    distance = b.vector_math("ABSOLUTE", b.vector_math("SUBTRACT", group_in.outputs["Position"],
-                                                        info.outputs["Location"]))
+    offset = b.vector_math("SUBTRACT", group_in.outputs["Position"], info.outputs["Location"])
     half_size = b.vector_math("SCALE", info.outputs["Scale"], scale=0.5)
     # inside = max over axes of (|d| - half) < 0
-    margin = b.vector_math("SUBTRACT", distance, half_size)
-    xyz = b.node("ShaderNodeSeparateXYZ")
-    b.link(margin, xyz.inputs[0])
-    worst = b.math("MAXIMUM", b.math("MAXIMUM", xyz.outputs["X"], xyz.outputs["Y"]), xyz.outputs["Z"])
+    margin = b.vector_math("SUBTRACT", b.vector_math("ABSOLUTE", offset), half_size)
+    # on the lattice: u = offset / spacing - phase within 0.25 of a whole number (x / 0 is 0 in geometry nodes)
+    u = b.vector_math("SUBTRACT", b.vector_math("DIVIDE", offset, group_in.outputs["Spacing"]),
+                      group_in.outputs["Phase"])
+    nearest = b.vector_math("FLOOR", b.vector_math("ADD", u, (0.5, 0.5, 0.5)))
+    lattice = b.vector_math("SUBTRACT", b.vector_math("ABSOLUTE", b.vector_math("SUBTRACT", u, nearest)),
+                            (0.25, 0.25, 0.25))
+    worst = b.math("MAXIMUM", b.largest_component(margin), b.largest_component(lattice))
     b.link(b.compare("LESS_THAN", worst, 0.0), group_out.inputs["Inside"])
     return _finish(tree)
 
@@ -339,7 +354,10 @@ def cells_group(moves: int = 0, highlights: int = 0, windows: int = 0) -> bpy.ty
         Socket("Cube scale", "INPUT", "NodeSocketFloat", default=1.0, min_value=0.0),
         Socket("Pop frames", "INPUT", "NodeSocketFloat", default=3.0, min_value=0.0),
         Socket("Easing", "INPUT", "NodeSocketInt", default=easing_code("ease"), min_value=0),
-        *(Socket(f"Window {w + 1}", "INPUT", "NodeSocketObject") for w in range(windows)),
+        *(socket for w in range(windows) for socket in (
+            Socket(f"Window {w + 1}", "INPUT", "NodeSocketObject"),
+            Socket(f"Window {w + 1} spacing", "INPUT", "NodeSocketVector"),
+            Socket(f"Window {w + 1} phase", "INPUT", "NodeSocketVector"))),
         Socket("Geometry", "OUTPUT", "NodeSocketGeometry"),
     ]
     tree, build = _fresh_group(cells_group_name(moves, highlights, windows), sockets)
@@ -368,7 +386,9 @@ def cells_group(moves: int = 0, highlights: int = 0, windows: int = 0) -> bpy.ty
 
     # lit: inside a window box, or inside one of the point's own highlight intervals (after the travel)
     position = b.node("GeometryNodeInputPosition").outputs[0]
-    lit_by_box = [b.group(inside_box, position=position, box=group_in.outputs[f"Window {w + 1}"]).outputs[0]
+    lit_by_box = [b.group(inside_box, position=position, box=group_in.outputs[f"Window {w + 1}"],
+                          spacing=group_in.outputs[f"Window {w + 1} spacing"],
+                          phase=group_in.outputs[f"Window {w + 1} phase"]).outputs[0]
                   for w in range(windows)]
     lit_by_time = [b.group(time_window, frame=frame, start=b.attribute(f"hl{k}_start"),
                            end=b.attribute(f"hl{k}_end")).outputs[0] for k in range(highlights)]

@@ -532,3 +532,89 @@ def test_both_modes_render_the_same_frame(scene, clip, cube_mesh, tmp_path):
     # Workbench (default solid shading) shows the same silhouettes
     silhouette = lambda image: np.abs(image - image[0, 0]).sum(axis=2) > 0.02  # noqa: E731
     assert (silhouette(instanced_workbench) != silhouette(objects_workbench)).mean() < 0.01
+
+
+# --------------------------------------------------------------------------- real timelines from the engine
+
+
+def keyed_empty(clip, track, easing):
+    """The tensor's empty, keyed like the timeline's key_frames/key_locations."""
+    empty = bpy.data.objects.new(track.name, None)
+    clip.objects.link(empty)
+    empty.location = np.asarray(track.origin, float)
+    if len(track.key_frames):
+        kind = instanced._EASING_INTERPOLATION[easing]
+        curves = compat.ActionPool(track.name).new_fcurves(empty, [("location", axis) for axis in range(3)])
+        for axis, fcurve in enumerate(curves):
+            instanced.fill_fcurve(fcurve, track.key_frames, track.key_locations[:, axis],
+                                  [kind] * len(track.key_frames))
+    return empty
+
+
+def keyed_window(clip, timeline, box_track):
+    """A unit box keyed with constant keys from the engine's own box_state_at."""
+    from animatedai_addon.engine.timeline import box_state_at
+    box = box_object(clip, box_track.name)
+    # a key before everything too: keys extrapolate flat, and the box is hidden before it appears
+    frames = np.unique(np.r_[box_track.key_frames, timeline.frame_start - 1,
+                             [f for f in (box_track.appear, box_track.disappear) if np.isfinite(f)]])
+    states = [box_state_at(timeline, frame)[box_track.name] for frame in frames]
+    centres = np.array([state[1] for state in states])
+    sizes = np.array([state[2] for state in states])
+    curves = compat.ActionPool(box_track.name).new_fcurves(
+        box, [("location", axis) for axis in range(3)] + [("scale", axis) for axis in range(3)])
+    for index, fcurve in enumerate(curves):
+        values = (centres if index < 3 else sizes)[:, index % 3]
+        instanced.fill_fcurve(fcurve, frames, values, [0] * len(frames))
+    return box
+
+
+def write_timeline(timeline, clip, cube_mesh, cube_size):
+    windows = {box.name: keyed_window(clip, timeline, box) for box in timeline.boxes if box.role == "window"}
+    objects = {}
+    for track in timeline.tensors:
+        boxes = [windows[b.name] for b in timeline.boxes if b.role == "window" and track.name in b.targets]
+        objects[track.name] = instanced.write_tensor_points(
+            track, timeline, name=f"{track.name} cells", collection=clip,
+            parent=keyed_empty(clip, track, timeline.easing), cube_mesh=cube_mesh, material=None,
+            window_boxes=boxes, cube_scale=cube_size)
+    return objects
+
+
+def engine_cells(track, state, cube_size):
+    shown = state.scale > 0
+    color = np.where(state.highlighted[:, None], track.highlight_color, track.color)
+    return state.local_position[shown], state.scale[shown] * cube_size, color[shown]
+
+
+def preset_names():
+    try:
+        from animatedai_addon.engine import list_presets
+        return list_presets()
+    except ImportError:
+        return []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset_name", preset_names())
+def test_instanced_cells_match_engine_state(scene, clip, cube_mesh, preset_name):
+    engine = pytest.importorskip("animatedai_addon.engine.timeline")
+    if not hasattr(engine, "build_timeline"):
+        pytest.skip("the engine's build_timeline has not landed")
+    from animatedai_addon.engine import load_preset_file, plan
+    preset = load_preset_file(preset_name)
+    timeline = engine.build_timeline(plan(preset.spec), preset.timing, preset.look)
+    objects = write_timeline(timeline, clip, cube_mesh, preset.look.cube_size)
+    steps = timeline.step_frames
+    frames = np.unique(np.r_[np.linspace(timeline.frame_start, timeline.frame_end, 9).round(),
+                             steps[[1, len(steps) // 3, len(steps) // 2, -1]].round() + 1]).astype(int)
+    for frame in frames:
+        scene.frame_set(int(frame))
+        states = engine.state_at(timeline, float(frame))
+        for track in timeline.tensors:
+            got = nonzero(evaluated_cells(objects[track.name]))
+            want = engine_cells(track, states[track.name], preset.look.cube_size)
+            try:
+                assert_same_cells(got, want)
+            except AssertionError as error:
+                raise AssertionError(f"{preset_name} {track.name} frame {frame}: {error}") from None
