@@ -74,6 +74,7 @@ def ensure_box_mesh(size, thickness: float = BEAM_THICKNESS) -> bpy.types.Mesh:
     mesh = bpy.data.meshes.new(name)
     vertices, faces = wire_box_geometry(size, thickness)
     mesh.from_pydata(vertices.tolist(), [], faces.tolist())
+    mesh.materials.append(None)      # the box object links "AnimatedAI box"
     mesh.update()
     mesh[TAG] = "box"
     return mesh

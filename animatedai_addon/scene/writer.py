@@ -1,0 +1,576 @@
+"""Write a Timeline into Blender: collections, one object per cell (objects mode) or per tensor (instanced).
+
+The writer decides nothing about timing or placement: every key comes from the
+engine's :class:`~animatedai_addon.engine.timeline.Timeline`, and Blender's
+F-curves are built so that they evaluate exactly like ``engine.state_at``:
+
+* scale (pop-in): 0 before ``appear``; over ``pop_frames`` it eases to the cube
+  size (BEZIER with flat handles at a third of the segment = smoothstep; LINEAR or
+  CONSTANT for those easings); 0 again from ``disappear`` (CONSTANT).
+* location (moves): relative to the tensor's empty, eased the same way, held
+  (CONSTANT) between moves.
+* colour (highlights): CONSTANT keys, the highlight colour on ``[start, end)``.
+* the tensor's empty: ``key_frames``/``key_locations``, eased; boxes: location
+  keys (CONSTANT for windows, which jump per step) and scale = size while shown.
+
+Speed (see BLENDER-FACTS.md and ``benchmarks/scene.py``): keys are computed for all
+cells at once in numpy; Blender is called per object only to create it and per
+F-curve only for ``keyframe_points.add`` and a few ``foreach_set`` calls. On
+4.4+ a hundred objects share one action, one slot each (:class:`compat.ActionPool`),
+and cells whose whole animation is identical share one slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from ..engine.errors import SpecError
+from ..engine.timeline import EASINGS, BoxTrack, Look, TensorTrack, Timeline
+from . import compat, materials, mesh as meshes
+
+MODES = ("objects", "instanced")
+CLIP_PREFIX = "AnimatedAI "
+
+# ID properties on what the writer makes
+PROP_CLIP = "animatedai_clip"        # clip collections, their tensor collections, actions: the clip label
+PROP_MODE = "animatedai_mode"        # clip collections: "objects" | "instanced"
+PROP_TENSOR = "animatedai_tensor"    # tensor collections and empties: the tensor's name
+PROP_BOX = "animatedai_box"          # box objects: the box's name
+
+CONSTANT, LINEAR, BEZIER = 0, 1, 2   # Keyframe.interpolation as foreach_set integers
+FREE = 0                             # Keyframe.handle_*_type FREE
+INTERPOLATION = {"constant": CONSTANT, "linear": LINEAR, "ease": BEZIER}
+#: Objects that share one action (4.4+, one slot each): slot look-ups are linear in the slots of an action.
+OBJECTS_PER_ACTION = 100
+#: A travel of zero length jumps this many frames before its end frame (a CONSTANT key just before it).
+JUMP = 1.0 / 1024.0
+
+
+def clip_collection_name(label: str) -> str:
+    return CLIP_PREFIX + label
+
+
+def tensor_collection_name(label: str, tensor: str) -> str:
+    return f"{label} / {tensor}"
+
+
+# --------------------------------------------------------------------------------------------- keys (numpy)
+
+
+@dataclass
+class Keys:
+    """Keyframes of one kind (scale, location or colour) for the cells that have any, grouped by cell.
+
+    The keys of ``cells[k]`` are rows ``offsets[k]:offsets[k + 1]``, sorted by frame.
+    """
+
+    cells: np.ndarray          # (K,) int64, ascending
+    offsets: np.ndarray        # (K + 1,) int64
+    frames: np.ndarray         # (M,) float64
+    values: np.ndarray         # (M, D) float64
+    interpolation: np.ndarray  # (M,) int32
+
+    @property
+    def dims(self) -> int:
+        return self.values.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def handles(self) -> tuple[np.ndarray, np.ndarray]:
+        """Handle frames (left, right): flat handles a third of the way to the neighbouring key.
+
+        With flat handles at thirds a BEZIER segment evaluates to smoothstep
+        (3t^2 - 2t^3) of the way from one key to the next: the engine's "ease".
+        """
+        f = self.frames
+        first = np.zeros(len(f), bool)
+        first[self.offsets[:-1]] = True
+        last = np.zeros(len(f), bool)
+        last[self.offsets[1:] - 1] = True
+        gap_before = np.where(first, 3.0, f - np.roll(f, 1))
+        gap_after = np.where(last, 3.0, np.roll(f, -1) - f)
+        return f - gap_before / 3.0, f + gap_after / 3.0
+
+
+def group_keys(key_cell, frames, values, interpolation) -> Keys:
+    """Keys from flat arrays already sorted by (cell, frame)."""
+    key_cell = np.asarray(key_cell, np.int64)
+    cells, starts = np.unique(key_cell, return_index=True)
+    values = np.array(values, np.float64)
+    if values.ndim != 2:
+        values = values.reshape(len(key_cell), 1)
+    return Keys(cells, np.append(starts, len(key_cell)).astype(np.int64), np.array(frames, np.float64),
+                values, np.array(interpolation, np.int32))
+
+
+def _table_keys(frames, values, interpolation, mask) -> Keys:
+    """Keys from (N, J) tables of candidate keys per cell (columns in frame order); ``mask`` picks the real ones."""
+    n, j = mask.shape
+    cell = np.broadcast_to(np.arange(n)[:, None], (n, j))
+    values = np.asarray(values, np.float64).reshape(n, j, -1)
+    return group_keys(cell[mask], frames[mask], values[mask], np.broadcast_to(interpolation, (n, j))[mask])
+
+
+def visibility_keys(appear, disappear, pop_frames: float, interpolation: int) -> Keys:
+    """Scale factor keys (0 hidden, 1 shown) for cells that are not shown throughout.
+
+    Hidden before ``appear``, growing over ``pop_frames`` from ``appear``, hidden
+    again from ``disappear``. Values are factors of the full size.
+    """
+    a = np.asarray(appear, np.float64)
+    d = np.asarray(disappear, np.float64)
+    has_a, has_d = np.isfinite(a), np.isfinite(d)
+    pop = float(pop_frames)
+    grows = pop > 0
+    # A cell leaving before its pop ends keeps the pop's start and leaves (F-curves stay sorted).
+    popped = has_a & ~(has_d & (d <= a + (pop if grows else 0.0)))
+    frames = np.column_stack([a if grows else a - 1.0, a + pop, d - 1.0, d])
+    values = np.tile(np.array([0.0, 1.0, 1.0, 0.0]), (len(a), 1))
+    kinds = np.array([interpolation if grows else CONSTANT, CONSTANT, CONSTANT, CONSTANT], np.int32)
+    mask = np.column_stack([has_a, popped, ~has_a & has_d, has_d])
+    return _table_keys(frames, values, kinds, mask)
+
+
+def move_keys(track: TensorTrack, interpolation: int) -> Keys:
+    """Location keys (relative to the tensor's empty) of the cells that travel."""
+    cell = np.asarray(track.move_cell, np.int64)
+    if len(cell) == 0:
+        return group_keys(np.zeros(0), np.zeros(0), np.zeros((0, 3)), np.zeros(0))
+    start = np.asarray(track.move_start, np.float64)
+    end = np.asarray(track.move_end, np.float64)
+    to = np.asarray(track.move_to, np.float64).reshape(-1, 3)
+    first = np.r_[True, cell[1:] != cell[:-1]]
+    before = np.where(first[:, None], np.asarray(track.position, np.float64)[cell], np.roll(to, 1, axis=0))
+    travels = end > start
+    start_frame = np.where(travels, start, end - JUMP)
+    start_kind = np.where(travels, interpolation, CONSTANT)
+    # Where the next travel starts as this one ends, its start key (same value) carries on alone.
+    joined = np.r_[~first[1:] & (start_frame[1:] == end[:-1]), False]
+    frames = np.column_stack([start_frame, end])
+    values = np.stack([before, to], axis=1)
+    kinds = np.column_stack([start_kind, np.full(len(cell), CONSTANT)])
+    mask = np.column_stack([np.ones(len(cell), bool), ~joined])
+    n, j = mask.shape
+    key_cell = np.broadcast_to(cell[:, None], (n, j))[mask]
+    return group_keys(key_cell, frames[mask], values[mask], kinds[mask])
+
+
+def highlight_keys(track: TensorTrack, channels: list[int]) -> Keys:
+    """Colour keys (``channels`` of RGBA) of the cells that light up: CONSTANT steps."""
+    cell = np.asarray(track.highlight_cell, np.int64)
+    start = np.asarray(track.highlight_start, np.float64)
+    end = np.asarray(track.highlight_end, np.float64)
+    base = np.asarray(track.color, np.float64)[cell][:, channels]
+    lit = np.asarray(track.highlight_color, np.float64)[cell][:, channels]
+    first = np.r_[True, cell[1:] != cell[:-1]] if len(cell) else np.zeros(0, bool)
+    has_s, has_e = np.isfinite(start), np.isfinite(end)
+    frames = np.column_stack([start - 1.0, np.where(has_s, start, end - 1.0), end])
+    values = np.stack([base, lit, base], axis=1)
+    mask = np.column_stack([first & has_s, has_s | has_e, has_e])
+    n = len(cell)
+    key_cell = np.broadcast_to(cell[:, None], (n, 3))[mask]
+    return group_keys(key_cell, frames[mask], values[mask], np.zeros(int(mask.sum()), np.int32))
+
+
+def always_lit(track: TensorTrack) -> np.ndarray:
+    """Cells highlighted over the whole time axis (their colour is simply the highlight colour)."""
+    lit = np.zeros(len(track), bool)
+    endless = np.isneginf(track.highlight_start) & np.isposinf(track.highlight_end)
+    lit[np.asarray(track.highlight_cell, np.int64)[endless]] = True
+    return lit
+
+
+def keyed_color_channels(track: TensorTrack) -> list[int]:
+    """RGBA channels in which some highlighted cell's colour changes."""
+    cell = np.asarray(track.highlight_cell, np.int64)
+    if len(cell) == 0:
+        return []
+    differs = np.asarray(track.color)[cell] != np.asarray(track.highlight_color)[cell]
+    return [c for c in range(4) if differs[:, c].any()]
+
+
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser on uint64 arrays (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def key_hashes(keys: Keys, seed: int) -> np.ndarray:
+    """(K,) uint64: a hash of each cell's keys (frames, values, interpolation, order)."""
+    if len(keys.frames) == 0:
+        return np.zeros(0, np.uint64)
+    with np.errstate(over="ignore"):
+        h = _mix(np.full(len(keys.frames), seed, np.uint64) ^ keys.frames.view(np.uint64))
+        h = _mix(h ^ keys.interpolation.astype(np.uint64))
+        for d in range(keys.dims):
+            h = _mix(h ^ keys.values[:, d].astype(np.float32).view(np.uint32).astype(np.uint64))
+        position = np.arange(len(h), dtype=np.uint64) - np.repeat(keys.offsets[:-1], np.diff(keys.offsets)).astype(
+            np.uint64)
+        h = _mix(h + position * _GOLDEN)
+        return _mix(np.add.reduceat(h, keys.offsets[:-1]) ^ np.diff(keys.offsets).astype(np.uint64))
+
+
+def first_identical(n: int, kinds: list[Keys]) -> np.ndarray:
+    """For each of ``n`` cells, the first cell with exactly the same keys of every kind (itself if none).
+
+    Cells compare by two independent 64-bit hashes of all their keys (a false
+    match needs a 128-bit collision).
+    """
+    signature = np.zeros((n, 2), np.uint64)
+    with np.errstate(over="ignore"):
+        for tag, keys in enumerate(kinds, start=1):
+            for column in range(2):
+                h = np.zeros(n, np.uint64)
+                h[keys.cells] = key_hashes(keys, seed=2 * tag + column)
+                signature[:, column] = _mix(signature[:, column] * _GOLDEN + h)
+    _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    return first[np.ravel(inverse)]
+
+
+# --------------------------------------------------------------------------------------------- writing keys
+
+
+class _Channels:
+    """One kind of Keys prepared for writing: flat float32 arrays per F-curve, sliced per cell."""
+
+    def __init__(self, keys: Keys, paths: list[tuple[str, int, int]], scale: np.ndarray | float = 1.0):
+        self.keys = keys
+        self.paths = [(path, index) for path, index, _ in paths]
+        n = len(keys.cells)
+        self.offsets = keys.offsets
+        values = keys.values * scale
+        bezier = keys.interpolation == BEZIER
+        self.has_bezier = (np.add.reduceat(bezier.astype(np.int64), keys.offsets[:-1]) > 0 if n
+                           else np.zeros(0, bool))
+        left, right = keys.handles() if bezier.any() else (keys.frames, keys.frames)
+        self.co, self.left, self.right = [], [], []
+        for _, _, dim in paths:
+            v = values[:, dim]
+            self.co.append(np.column_stack([keys.frames, v]).astype(np.float32).ravel())
+            self.left.append(np.column_stack([left, v]).astype(np.float32).ravel())
+            self.right.append(np.column_stack([right, v]).astype(np.float32).ravel())
+        self.interpolation = keys.interpolation
+        self.free = np.full(len(keys.frames), FREE, np.int32)
+
+    def row_lookup(self, n_cells: int) -> np.ndarray:
+        rows = np.full(n_cells, -1, np.int64)
+        rows[self.keys.cells] = np.arange(len(self.keys.cells))
+        return rows
+
+    def fill(self, fcurves, row: int) -> None:
+        a, b = int(self.offsets[row]), int(self.offsets[row + 1])
+        interpolation = self.interpolation[a:b]
+        bezier = bool(self.has_bezier[row])
+        for fc, co, left, right in zip(fcurves, self.co, self.left, self.right):
+            points = fc.keyframe_points
+            points.add(b - a)
+            points.foreach_set("co", co[2 * a:2 * b])
+            points.foreach_set("interpolation", interpolation)
+            if bezier:
+                points.foreach_set("handle_left_type", self.free[a:b])
+                points.foreach_set("handle_right_type", self.free[a:b])
+                points.foreach_set("handle_left", left[2 * a:2 * b])
+                points.foreach_set("handle_right", right[2 * a:2 * b])
+
+
+def write_fcurve(fcurve, frames, values, interpolation) -> None:
+    """Keys on one F-curve (frames sorted), BEZIER segments with flat handles at thirds."""
+    n = len(frames)
+    keys = group_keys(np.zeros(n), frames, np.reshape(values, (n, 1)), np.broadcast_to(interpolation, (n,)))
+    channels = _Channels(keys, [("", 0, 0)])
+    channels.fill([fcurve], 0)
+
+
+def animate_object(pool: compat.ActionPool, obj, tracks: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]]):
+    """Keys on a single object: ``tracks`` of (data_path, index, frames, values, interpolation)."""
+    fcurves = pool.new_fcurves(obj, [(path, index) for path, index, *_ in tracks])
+    for fc, (_, _, frames, values, kinds) in zip(fcurves, tracks):
+        write_fcurve(fc, frames, values, kinds)
+
+
+# --------------------------------------------------------------------------------------------- the clip
+
+
+@dataclass
+class Clip:
+    """What :func:`write_clip` made."""
+
+    label: str
+    mode: str
+    collection: bpy.types.Collection
+    tensors: dict = field(default_factory=dict)     # name -> the tensor's empty (objects) or point object
+    empties: dict = field(default_factory=dict)     # name -> the tensor's empty
+    boxes: dict = field(default_factory=dict)       # name -> box object
+    cells: dict = field(default_factory=dict)       # name -> [cell objects] in TensorTrack order (objects mode)
+    actions: list = field(default_factory=list)
+
+
+def check_write_arguments(timeline: Timeline, label: str, mode: str) -> None:
+    """SpecError before anything is written."""
+    if mode not in MODES:
+        raise SpecError("mode", mode, "one of " + ", ".join(MODES))
+    if not isinstance(label, str) or not label.strip():
+        raise SpecError("label", label, "a non-empty clip name")
+    if timeline.easing not in EASINGS:
+        raise SpecError("timeline.easing", timeline.easing, "one of " + ", ".join(EASINGS))
+    names = [t.name for t in timeline.tensors]
+    if len(set(names)) != len(names):
+        raise SpecError("timeline.tensors", names, "tensors with distinct names")
+    for track in timeline.tensors:
+        if track.role not in materials.ROLES:
+            raise SpecError(f"tensor {track.name!r} role", track.role, "one of " + ", ".join(materials.ROLES[:4]))
+
+
+def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects", *, cube_size: float | None = None,
+               share_identical: bool = True) -> Clip:
+    """Write ``timeline`` into ``scene`` as the clip ``AnimatedAI <label>``; returns what was made.
+
+    ``cube_size``: the edge of a fully shown cube (default ``Look().cube_size``).
+    ``share_identical``: cells whose whole animation is the same share one action
+    slot (fewer F-curves to build and to evaluate; editing one edits all of them).
+    Also sets the scene's frame range and fps to the timeline's.
+    """
+    check_write_arguments(timeline, label, mode)
+    scene = scene or bpy.context.scene
+    cube_size = float(Look().cube_size if cube_size is None else cube_size)
+    cube_mesh = meshes.ensure_cube_mesh()
+    role_materials = materials.ensure_materials()
+
+    collection = bpy.data.collections.new(clip_collection_name(label))
+    collection[PROP_CLIP] = label
+    collection[PROP_MODE] = mode
+    scene.collection.children.link(collection)
+    clip = Clip(label, mode, collection)
+
+    easing = INTERPOLATION[timeline.easing]
+    box_pool = compat.ActionPool(f"AnimatedAI {label} / boxes", OBJECTS_PER_ACTION, {PROP_CLIP: label})
+    for box in timeline.boxes:
+        clip.boxes[box.name] = write_box(box, label, collection, role_materials["box"], box_pool)
+    clip.actions += box_pool.actions
+
+    for track in timeline.tensors:
+        child = bpy.data.collections.new(tensor_collection_name(label, track.name))
+        child[PROP_CLIP] = label
+        child[PROP_TENSOR] = track.name
+        collection.children.link(child)
+        pool = compat.ActionPool(f"AnimatedAI {label} / {track.name}", OBJECTS_PER_ACTION, {PROP_CLIP: label})
+        empty = write_tensor_empty(track, label, easing, pool)
+        clip.empties[track.name] = empty
+        material = role_materials[track.role]
+        if mode == "objects":
+            clip.cells[track.name] = write_cell_objects(
+                track, collection=child, parent=empty, cube_mesh=cube_mesh, material=material, pool=pool,
+                cube_size=cube_size, pop_frames=timeline.pop_frames, easing=easing,
+                share_identical=share_identical)
+            clip.tensors[track.name] = empty
+        else:
+            from . import instanced   # helper module of the instanced mode (Geometry Nodes)
+            windows = [clip.boxes[b.name] for b in timeline.boxes if b.role == "window" and track.name in b.targets]
+            clip.tensors[track.name] = instanced.write_tensor_points(
+                track, timeline, name=_free_object_name(f"{track.name} cells", label), collection=child,
+                parent=empty, cube_mesh=cube_mesh, material=material, window_boxes=windows, cube_scale=cube_size)
+        child.objects.link(empty)    # after the cells: write_cell_objects sets them in bulk in link order
+        clip.actions += pool.actions
+
+    scene.frame_start = int(timeline.frame_start)
+    scene.frame_end = int(timeline.frame_end)
+    scene.render.fps = int(timeline.fps)
+    scene.render.fps_base = 1.0
+    return clip
+
+
+def _free_object_name(name: str, label: str) -> str:
+    """``name``, or ``<label> <name>`` when another object already has it."""
+    return name if bpy.data.objects.get(name) is None else f"{label} {name}"
+
+
+def write_tensor_empty(track: TensorTrack, label: str, easing: int, pool: compat.ActionPool):
+    """The tensor's empty (not linked yet): parent of its cells, at ``origin`` or keyed along ``key_frames``."""
+    empty = bpy.data.objects.new(_free_object_name(track.name, label), None)
+    empty.empty_display_type = "PLAIN_AXES"
+    empty.empty_display_size = 0.5
+    empty[PROP_TENSOR] = track.name
+    frames = np.asarray(track.key_frames, np.float64)
+    locations = np.asarray(track.key_locations, np.float64).reshape(-1, 3)
+    empty.location = locations[0] if len(frames) else np.asarray(track.origin, np.float64)
+    if len(frames) > 1:
+        kinds = np.full(len(frames), easing, np.int32)
+        animate_object(pool, empty, [("location", axis, frames, locations[:, axis], kinds) for axis in range(3)])
+    return empty
+
+
+def write_box(box: BoxTrack, label: str, collection, material, pool: compat.ActionPool):
+    """A wire box: location = centre (CONSTANT keys: it jumps), scale = size while shown and 0 while hidden."""
+    obj = bpy.data.objects.new(_free_object_name(box.name, label), meshes.ensure_box_mesh(box.size))
+    obj[PROP_BOX] = box.name
+    collection.objects.link(obj)
+    _link_material(obj, material)
+    obj.color = tuple(float(c) for c in box.color)
+    size = np.asarray(box.size, np.float64)
+    frames = np.asarray(box.key_frames, np.float64)
+    centers = np.asarray(box.key_centers, np.float64).reshape(-1, 3)
+    obj.location = centers[0] if len(frames) else (0.0, 0.0, 0.0)
+    tracks = []
+    if len(frames) > 1:
+        kinds = np.full(len(frames), CONSTANT, np.int32)
+        tracks += [("location", axis, frames, centers[:, axis], kinds) for axis in range(3)]
+    shown_frames, shown = box_visibility_keys(box)
+    obj.scale = size * shown[0]
+    if len(shown_frames) > 1:
+        kinds = np.full(len(shown_frames), CONSTANT, np.int32)
+        tracks += [("scale", axis, shown_frames, shown * size[axis], kinds) for axis in range(3)]
+    if tracks:
+        animate_object(pool, obj, tracks)
+    return obj
+
+
+def box_visibility_keys(box: BoxTrack) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, 0/1) CONSTANT keys of whether a box shows: ``appear <= frame < disappear`` and the
+    ``key_visible`` flag of its current key (the first key's before it). One key: it never changes."""
+    key_frames = np.asarray(box.key_frames, np.float32)
+    flags = np.asarray(box.key_visible, bool)
+    changes = [f for f in (box.appear, box.disappear) if np.isfinite(f)]
+    if len(flags):
+        changes += list(key_frames[1:].astype(np.float64))
+    frames = np.unique(np.asarray(changes, np.float64))
+
+    def shown(at):
+        at = np.asarray(at, np.float64)
+        on = (box.appear <= at) & (at < box.disappear)
+        if len(flags):
+            k = np.maximum(np.searchsorted(key_frames, at.astype(np.float32), side="right") - 1, 0)
+            on &= flags[k]
+        return on.astype(np.float64)
+
+    if len(frames) == 0:
+        return np.zeros(1), shown([0.0])
+    frames = np.r_[frames[0] - 1.0, frames]       # the state before the first change
+    values = shown(frames)
+    keep = np.r_[True, values[1:] != values[:-1]]
+    return frames[keep], values[keep]
+
+
+def _link_material(obj, material) -> None:
+    slot = obj.material_slots[0]
+    slot.link = "OBJECT"
+    slot.material = material
+
+
+def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, material, pool: compat.ActionPool,
+                       cube_size: float, pop_frames: float, easing: int, share_identical: bool = True) -> list:
+    """One object per cell (the shared cube mesh), keyed in bulk; returns them in TensorTrack order."""
+    n = len(track)
+    names = track.cell_names()
+    # Created in name order: Blender keeps IDs sorted by name, and appending in order is cheap.
+    order = sorted(range(n), key=names.__getitem__)
+    objects = [None] * n
+    new_object, link = bpy.data.objects.new, collection.objects.link
+    for i in order:
+        obj = new_object(names[i], cube_mesh)
+        link(obj)
+        obj.parent = parent
+        _link_material(obj, material)
+        objects[i] = obj
+
+    shown = visibility_keys(track.appear, track.disappear, pop_frames, easing)
+    moves = move_keys(track, easing)
+    color_channels = keyed_color_channels(track)
+    lit = highlight_keys(track, color_channels) if color_channels else group_keys(
+        np.zeros(0), np.zeros(0), np.zeros((0, 1)), np.zeros(0))
+
+    # Static values (what the F-curves do not drive), in the collection's order (= link order).
+    static_scale = np.full(n, cube_size)
+    static_scale[shown.cells] = 0.0
+    static_color = np.where(always_lit(track)[:, None], track.highlight_color, track.color).astype(np.float32)
+    if len(collection.objects) != n:
+        raise RuntimeError(f"{collection.name!r} must hold only the {n} cells when they are set in bulk")
+    collection.objects.foreach_set("location", np.asarray(track.position, np.float32)[order].ravel())
+    collection.objects.foreach_set("scale", np.repeat(static_scale[order], 3).astype(np.float32))
+    collection.objects.foreach_set("color", static_color[order].ravel())
+
+    kinds = [
+        _Channels(shown, [("scale", axis, 0) for axis in range(3)], cube_size),
+        _Channels(moves, [("location", axis, axis) for axis in range(3)]),
+        _Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)]),
+    ]
+    kinds = [k for k in kinds if len(k.keys)]
+    if not kinds:
+        return objects
+    rows = [k.row_lookup(n) for k in kinds]
+    animated = np.flatnonzero(np.any(np.stack(rows) >= 0, axis=0))
+    source = first_identical(n, [k.keys for k in kinds]) if share_identical else np.arange(n)
+    rows = [r.tolist() for r in rows]
+    source = source.tolist()
+    for i in animated.tolist():
+        obj = objects[i]
+        if source[i] != i:
+            pool.share(obj, objects[source[i]])
+            continue
+        channels, fills = [], []
+        for kind, row in zip(kinds, rows):
+            r = row[i]
+            if r >= 0:
+                channels += kind.paths
+                fills.append((kind, r, len(kind.paths)))
+        fcurves = pool.new_fcurves(obj, channels)
+        start = 0
+        for kind, r, count in fills:
+            kind.fill(fcurves[start:start + count], r)
+            start += count
+    return objects
+
+
+# --------------------------------------------------------------------------------------------- removing clips
+
+
+def clip_collections(label: str | None = None) -> list:
+    """The clip collections in the file (of one clip label, or all)."""
+    return [c for c in bpy.data.collections
+            if c.get(PROP_CLIP) is not None and c.get(PROP_MODE) is not None
+            and (label is None or c[PROP_CLIP] == label)]
+
+
+def remove_clip(collection) -> None:
+    """Remove a clip collection, its tensor collections, the objects only they hold, and the per-clip data
+    (point meshes, actions) nothing else uses. Shared data (cube, boxes, materials) stays: see :func:`purge`."""
+    label = collection.get(PROP_CLIP)
+    collections = [collection] + list(collection.children_recursive)
+    ours = set(collections)
+    doomed = [o for o in collection.all_objects if all(c in ours for c in o.users_collection)]
+    data = {o.data for o in doomed if o.data is not None}
+    actions = {o.animation_data.action for o in doomed if o.animation_data and o.animation_data.action}
+    actions |= {a for a in bpy.data.actions if label is not None and a.get(PROP_CLIP) == label}
+    bpy.data.batch_remove(doomed + collections)
+    orphans = [d for d in data if d.users == 0 and d.get(meshes.TAG) is None]
+    orphans += [a for a in actions if a.users == 0]
+    if orphans:
+        bpy.data.batch_remove(orphans)
+
+
+def purge() -> None:
+    """Remove the add-on's shared data-blocks nothing uses any more (cube, box meshes, materials, node groups)."""
+    cube_holders = [o for o in bpy.data.objects if o.users == 0 and o.data is not None
+                    and o.data.get(meshes.TAG) is not None]
+    if cube_holders:
+        bpy.data.batch_remove(cube_holders)
+    while True:   # node groups use each other: remove from the outside in
+        groups = [g for g in bpy.data.node_groups if g.users == 0 and g.name.startswith(CLIP_PREFIX)]
+        if not groups:
+            break
+        bpy.data.batch_remove(groups)
+    orphans = [m for m in bpy.data.meshes if m.users == 0 and m.get(meshes.TAG) is not None]
+    orphans += [m for m in bpy.data.materials if m.users == 0 and m.get(materials.TAG) is not None]
+    orphans += [a for a in bpy.data.actions if a.users == 0 and a.get(PROP_CLIP) is not None]
+    if orphans:
+        bpy.data.batch_remove(orphans)
