@@ -354,7 +354,19 @@ def _checked_jobs(jobs, workers, scheduler, chunk_size, retries) -> list:
         raise SpecError("chunk_size", chunk_size, "a positive whole number of frames")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
         raise SpecError("retries", retries, "a positive whole number of tries per chunk")
-    return [job if job.frames else job.replace(frames=rendering.clip_range(job)) for job in jobs]
+    return [_for_workers(job) for job in jobs]
+
+
+def _for_workers(job):
+    """The job as workers need it: its frame range filled in, and its paths absolute (a worker's current
+    folder is not the client's; on a cluster the same absolute path must reach the shared folder)."""
+    from . import rendering
+    changes = {"out": str(Path(job.out).resolve())}
+    if job.spec_file:
+        changes["spec_file"] = str(Path(job.spec_file).resolve())
+    if not job.frames:
+        changes["frames"] = rendering.clip_range(job)
+    return job.replace(**changes)
 
 
 @contextmanager

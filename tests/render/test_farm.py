@@ -112,6 +112,14 @@ def test_workers_and_scheduler_together_are_refused(tmp_path):
                       log=None)
 
 
+def test_jobs_reach_workers_with_their_range_and_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    job = rendering.RenderJob(preset="max-pool-2x2", out="out/here", frames=None, **{**TINY})
+    ready = farm._for_workers(job)
+    assert ready.frames == rendering.clip_range(job) and ready.frames[1] > ready.frames[0]
+    assert ready.out == str(tmp_path / "out" / "here")
+
+
 def test_stale_partials_go_once_their_frames_are_complete(tmp_path):
     job = tiny_job("max-pool-2x2", tmp_path, (1, 2))
     folder = rendering.frames_dir(job)
@@ -205,19 +213,23 @@ def test_a_script_that_imports_bpy_first_can_start_the_farm(tmp_path):
     script-folder `bpy` first on sys.path nor re-import bpy on their main thread (both crash a worker)."""
     script = tmp_path / "farm_script.py"
     script.write_text(textwrap.dedent(f"""
+        import argparse
         import sys
         import bpy  # noqa: F401  (module level, as a Blender script would)
         from animatedai_addon import farm, rendering
 
         if __name__ == "__main__":
-            job = rendering.RenderJob(preset="max-pool-2x2", out={str(tmp_path / "out" / "max-pool-2x2")!r}, frames=(16, 17),
-                                      **{TINY!r})
-            summary = farm.run_farm([job], workers=1)
-            print("frames", summary.frames)
+            parser = argparse.ArgumentParser()
+            farm.add_farm_arguments(parser)
+            args = parser.parse_args(sys.argv[1:])
+            job = rendering.RenderJob(preset="max-pool-2x2", out="out/max-pool-2x2", frames=(16, 17), **{TINY!r})
+            if farm.farm_requested(args):
+                sys.exit(farm.farm_main([job], args))
     """))
-    done = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=240)
+    done = subprocess.run([sys.executable, str(script), "--workers", "1"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "frames 2" in done.stdout
+    assert "render farm: done, 2 frames in 2 chunks" in done.stderr
     assert_frames_exactly_once(tiny_job("max-pool-2x2", tmp_path / "out", (16, 17)))
 
 
