@@ -50,7 +50,7 @@ LOOKS = {
         lights=STUDIO_LIGHTS,
         floor=FloorLook(material="AnimatedAI studio floor"),
         world=WorldLook(name=templates.world_name("studio"), color=(0.14, 0.14, 0.15)),
-        view=("AgX", "AgX - Punchy"),
+        view=("Standard", "None"),
         cycles=dict(samples=64, use_adaptive_sampling=True, adaptive_threshold=0.02, use_denoising=True,
                     max_bounces=6, diffuse_bounces=2, glossy_bounces=4, transmission_bounces=0,
                     transparent_max_bounces=4, caustics_reflective=False, caustics_refractive=False,

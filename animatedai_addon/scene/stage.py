@@ -35,11 +35,12 @@ UNIT_SIZE = "animatedai_unit_size"            # area light size / floor half-siz
 UNIT_SIZE_Y = "animatedai_unit_size_y"        # rectangle area light height in the unit rig (0: square)
 UNIT_ENERGY = "animatedai_unit_energy"        # light power for a unit rig (scaled by radius**2)
 PLACED = "animatedai_placed"                  # world location the stage last gave the object
+PLACED_ROTATION = "animatedai_placed_rotation"  # and the camera's rotation
 TEMPLATE_TAG = "animatedai_template"          # which template (or "none") the object came from
 
 #: Three-quarter view from above and in front, a little from the left (Animated AI's camera).
-CAMERA_AZIMUTH_DEG = 42.0      # around z, from the -y axis (front) towards +x (right), as in the reference
-CAMERA_ELEVATION_DEG = 30.0
+CAMERA_AZIMUTH_DEG = -22.0     # around z, from the -y axis (front): negative is from the left, as in the reference
+CAMERA_ELEVATION_DEG = 27.0
 CAMERA_LENS_MM = 50.0
 FRAME_MARGIN = 1.08             # fraction of the tightest fit: a little air around everything
 FLOOR_CLEARANCE = 1.0           # metres between the lowest cube and the floor (cubes float, as in the reference)
@@ -62,11 +63,11 @@ class RigLight:
 #: The default rig: a big soft key from the front left, a fill from the right, a wide top light and
 #: two tall strips behind that show up as the soft streaks in the glossy floor (as in the reference).
 DEFAULT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 1.6, 200.0, in_reflections=False),
-    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 1.6, 70.0, in_reflections=False),
-    RigLight("AnimatedAI Top Light", (0.3, -1.2, 3.4), 2.0, 120.0, in_reflections=False),
-    RigLight("AnimatedAI Back Light L", (-2.6, 5.0, 1.2), 0.9, 2.5, unit_size_y=2.4),
-    RigLight("AnimatedAI Back Light R", (1.8, 5.0, 1.2), 0.9, 2.5, unit_size_y=2.4),
+    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 1.6, 40.0, in_reflections=False),
+    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 1.6, 12.0, in_reflections=False),
+    RigLight("AnimatedAI Top Light", (0.3, -1.2, 3.4), 2.0, 40.0, in_reflections=False),
+    RigLight("AnimatedAI Back Light L", (-2.6, 5.0, 1.2), 0.9, 0.8, unit_size_y=2.4),
+    RigLight("AnimatedAI Back Light R", (1.8, 5.0, 1.2), 0.9, 0.8, unit_size_y=2.4),
 )
 
 
@@ -148,7 +149,10 @@ def _tag(obj, template_name: str, unit_location, unit_size: float = 0.0, unit_en
 
 
 def make_camera_rig(coll, template_name: str = "none", direction=None):
-    """Camera tracking an empty at the clip's centre; depth of field ready but off."""
+    """Camera and an empty at the clip's centre (the lights aim at it, depth of field focuses on it).
+
+    The camera has no constraint: framing sets its rotation and location, and a user who
+    moves or turns it keeps full control."""
     target = bpy.data.objects.new(CAMERA_TARGET, None)
     target.empty_display_type = "SPHERE"
     target.empty_display_size = 0.3
@@ -166,7 +170,6 @@ def make_camera_rig(coll, template_name: str = "none", direction=None):
     _link(camera, coll)
     d = camera_direction() if direction is None else np.asarray(direction, float)
     _tag(camera, template_name, d * 4.0)  # the unit location only gives the direction; distance is fitted
-    _track_to(camera, target)
     return camera, target
 
 
@@ -269,10 +272,12 @@ def build_stage(scene, template_name: str = "none", lights=DEFAULT_LIGHTS, floor
 # --- framing ------------------------------------------------------------------------
 
 def _moved_by_user(obj) -> bool:
-    placed = obj.get(PLACED)
+    placed, turned = obj.get(PLACED), obj.get(PLACED_ROTATION)
     if placed is None:
         return False
-    return not np.allclose(np.asarray(obj.location, float), np.asarray(placed, float), atol=1e-4)
+    moved = not np.allclose(np.asarray(obj.location, float), np.asarray(placed, float), atol=1e-4)
+    return moved or (turned is not None and not np.allclose(
+        np.asarray(obj.rotation_euler, float), np.asarray(turned, float), atol=1e-5))
 
 
 def _place(obj, location) -> None:
@@ -288,31 +293,25 @@ def stage_objects(scene=None) -> list:
     return [o for o in coll.objects if UNIT_LOCATION in o]
 
 
-def frame_stage(scene, center, extent) -> None:
-    """Scale the unit rig to a clip centred at ``center`` with bounding box ``extent``.
+def frame_stage(scene, points) -> None:
+    """Scale the unit rig to a clip whose cubes span ``points`` ((N, 3) world corners).
 
-    Objects the user moved since the stage last placed them are left alone (lights
-    and camera still track the target, so they keep aiming at the clip).
+    The camera keeps its direction and is moved so that every point is in frame with a
+    little air around (Blender's own fit, ``camera_fit_coords``, through a slightly longer
+    lens). Objects the user moved since the stage last placed them are left alone; lights
+    track the camera target, so they keep aiming at the clip.
     """
-    center = np.asarray(center, float)
-    extent = np.maximum(np.asarray(extent, float), 1e-3)
+    points = np.asarray(points, float).reshape(-1, 3)
+    low, high = points.min(axis=0), points.max(axis=0)
+    center, extent = (low + high) / 2, np.maximum(high - low, 1e-3)
     radius = stage_radius(extent)
-    aspect = (scene.render.resolution_x * scene.render.pixel_aspect_x) / max(
-        scene.render.resolution_y * scene.render.pixel_aspect_y, 1e-6)
-    floor_z = center[2] - 0.5 * extent[2] - FLOOR_CLEARANCE
-    for obj in stage_objects(scene):
-        if _moved_by_user(obj):
+    floor_z = low[2] - FLOOR_CLEARANCE
+    objects = stage_objects(scene)
+    for obj in objects:
+        if _moved_by_user(obj) or obj.type == "CAMERA":
             continue
         unit = np.asarray(obj[UNIT_LOCATION], float)
-        if obj.type == "CAMERA":
-            direction = unit / max(np.linalg.norm(unit), 1e-9)
-            cam = obj.data
-            sensor = cam.sensor_width if cam.sensor_fit != "VERTICAL" else cam.sensor_height
-            distance = fit_camera_distance(direction, center, extent, cam.lens, sensor, aspect)
-            _place(obj, center + direction * distance)
-            cam.clip_end = max(cam.clip_end, distance * 20.0)
-            cam.clip_start = min(max(distance * 0.01, 0.05), 1.0)
-        elif obj.name == FLOOR or (obj.type == "MESH" and obj.get(UNIT_SIZE, 0.0) >= 1.0):
+        if obj.name == FLOOR or (obj.type == "MESH" and obj.get(UNIT_SIZE, 0.0) >= 1.0):
             _place(obj, (center[0], center[1], floor_z))
             half = obj.get(UNIT_SIZE, FLOOR_UNIT_SIZE) * radius
             obj.scale = (half, half, 1.0)
@@ -326,6 +325,71 @@ def frame_stage(scene, center, extent) -> None:
             obj.data.energy = obj.get(UNIT_ENERGY, obj.data.energy) * radius * radius
         else:  # the camera target and any other empty of the rig
             _place(obj, center + unit * radius)
+    for obj in objects:
+        if obj.type == "CAMERA" and not _moved_by_user(obj):
+            fit_camera(scene, obj, points, center)
+
+
+def fit_camera(scene, camera, points: np.ndarray, center: np.ndarray) -> None:
+    """Turn the camera along its unit direction and move it until ``points`` fill the frame."""
+    from mathutils import Vector
+    unit = np.asarray(camera[UNIT_LOCATION], float)
+    direction = unit / max(np.linalg.norm(unit), 1e-9)
+    for con in list(camera.constraints):      # templates made before the camera was free
+        if con.type == "TRACK_TO":
+            camera.constraints.remove(con)
+    camera.rotation_mode = "XYZ"
+    camera.rotation_euler = Vector(-direction).to_track_quat("-Z", "Y").to_euler()
+    cam = camera.data
+    distance = fit_camera_distance(direction, center, points.max(axis=0) - points.min(axis=0),
+                                   cam.lens, cam.sensor_width, _aspect(scene))
+    camera.location = [float(v) for v in center + direction * distance]   # a good start for the exact fit
+    view_layer = scene.view_layers[0]
+    lens = cam.lens
+    cam.lens = lens * FRAME_MARGIN         # fit a narrower view: the real one then has air around
+    view_layer.update()     # the fit reads the evaluated camera: its rotation and the wider lens
+    try:
+        location, _ = camera.camera_fit_coords(view_layer.depsgraph, [float(v) for v in points.ravel()])
+    finally:
+        cam.lens = lens
+    _place(camera, location)
+    view_layer.update()
+    camera[PLACED_ROTATION] = [float(v) for v in camera.rotation_euler]
+    distance = float(np.linalg.norm(np.asarray(location) - center))
+    cam.clip_end = max(cam.clip_end, distance * 20.0)
+    cam.clip_start = min(max(distance * 0.01, 0.05), 1.0)
+
+
+def _aspect(scene) -> float:
+    render = scene.render
+    return (render.resolution_x * render.pixel_aspect_x) / max(render.resolution_y * render.pixel_aspect_y, 1e-6)
+
+
+def framing_points(timeline, pad: float = 0.5) -> np.ndarray:
+    """Corners of where the clip's cubes rest, (8 * K, 3): per tensor, the box around its cells at
+    every place it rests or moves through horizontally, and the wire boxes. A tensor lifted over
+    the others on its way (a filter going to the slot) does not widen the frame upwards."""
+    tensors = [t for t in timeline.tensors if len(t)]
+    if not tensors:
+        return box_corners(timeline.camera_target, timeline.extent)
+    rest_top = max(float(np.asarray(t.origin, float)[2]) for t in tensors)
+    corners = []
+    for t in tensors:
+        local = np.asarray(t.position, float)
+        if len(t.move_to):
+            local = np.vstack([local, np.asarray(t.move_to, float)])
+        origins = np.vstack([np.asarray(t.origin, float)[None], np.asarray(t.key_locations, float).reshape(-1, 3)])
+        origins[:, 2] = np.minimum(origins[:, 2], max(rest_top, float(origins[0, 2])))
+        low = origins.min(axis=0) + local.min(axis=0) - pad
+        high = origins.max(axis=0) + local.max(axis=0) + pad
+        corners.append(box_corners((low + high) / 2, high - low))
+    for box in timeline.boxes:
+        centers = np.asarray(box.key_centers, float).reshape(-1, 3)
+        if len(centers):
+            low = centers.min(axis=0) - np.asarray(box.size, float) / 2
+            high = centers.max(axis=0) + np.asarray(box.size, float) / 2
+            corners.append(box_corners((low + high) / 2, high - low))
+    return np.vstack(corners)
 
 
 def setup_stage(scene, timeline, template=None) -> bpy.types.Object:
@@ -344,7 +408,7 @@ def setup_stage(scene, timeline, template=None) -> bpy.types.Object:
     camera = bpy.data.objects[CAMERA]
     scene.camera = camera
     scene.world = world
-    frame_stage(scene, timeline.camera_target, timeline.extent)
+    frame_stage(scene, framing_points(timeline))
     return camera
 
 
