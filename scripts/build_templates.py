@@ -10,11 +10,12 @@ stage rig in unit space (camera + target, area lights, floor; see scene/stage.py
 studio: the Animated AI conv look. A grey, glossy, slightly metallic floor that mirrors
     the cubes; big soft area lights; two tall strips behind that draw the soft streaks in
     the floor; an even grey world (no HDRI: nothing to download, nothing to tint the cubes).
-    Colour management AgX with the Punchy look: AgX rolls the brightened highlight cells
-    and the light glints on the bevels off towards white (as in the reference, where a
-    lit red cell reads pinkish-white) instead of clipping them to a flat saturated blob as
-    Standard does; Punchy gives back the saturation AgX's base look takes from the filter
-    hues.
+    Colour management Standard, chosen after rendering both: the palette's colours are
+    meant as the colours one sees (Animated AI's flat, saturated hues), and Standard shows
+    them as given, while AgX (even with its Punchy look) turned the teal input and the
+    filter hues pastel. What AgX does well, rolling bright highlights off to white, the
+    palette already does (a lit cell is its colour mixed towards white), and the lights
+    are set so that nothing but the lights' own reflections clips.
 flat: the Animated AI shuffle look, and quick. A white world and a white matte floor (no
     reflections), soft shadows from large lights, Standard colour management so white
     stays white and the palette's colours come out exactly as specified; few samples and

@@ -102,12 +102,14 @@ def test_unknown_template_changes_nothing(bad):
     assert (stage_names(), len(bpy.data.collections), len(bpy.data.worlds)) == before
 
 
-@pytest.mark.parametrize("name, view", [("studio", "AgX"), ("flat", "Standard")])
-def test_template_appends_rig_world_and_look(name, view):
+@pytest.mark.parametrize("name, samples", [("studio", 64), ("flat", 24)])
+def test_template_appends_rig_world_and_look(name, samples):
     scene = bpy.context.scene
+    scene.view_settings.view_transform, scene.cycles.samples = "AgX", 7
     stage.setup_stage(scene, bare_timeline((0, 0, 0), (8, 8, 8)), template=name)
     assert scene.world.name == templates.world_name(name)
-    assert scene.view_settings.view_transform == view
+    assert scene.view_settings.view_transform == "Standard", "the template's colour management"
+    assert scene.cycles.samples == samples, "the template's Cycles settings"
     assert scene.camera.name == stage.CAMERA
     assert len(bpy.data.libraries) == 0, "the template file is not left linked"
     assert len(bpy.data.scenes) == 1
