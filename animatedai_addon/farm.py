@@ -178,13 +178,15 @@ class FarmSummary:
 # --------------------------------------------------------------------------------------------- worker side
 
 # Per worker process: its one Blender thread, and the job whose scene the Blender session holds.
-_worker_state = {"blender": None, "key": None, "started": False}
+_worker_state = {"blender": None, "key": None, "started": False, "in_dask": False}
 
 
 def _worker_name() -> str:
+    """``tcp://10.0.0.7:40123 (render-3, pid 4242)``; called on a Dask thread, where Dask knows its worker."""
     try:
         from distributed import get_worker
         address = get_worker().address
+        _worker_state["in_dask"] = True
     except (ImportError, ValueError):
         address = "no worker"
     return f"{address} ({socket.gethostname()}, pid {os.getpid()})"
@@ -212,7 +214,8 @@ def _start_blender() -> float:
     started = time.perf_counter()
     import bpy  # noqa: F401  (the import is what is timed)
     _worker_state["started"] = True
-    atexit.register(_exit_before_blender_teardown)
+    if _worker_state["in_dask"]:         # a worker process ends when Dask is done with it
+        atexit.register(_exit_before_blender_teardown)
     return time.perf_counter() - started
 
 
