@@ -1,0 +1,218 @@
+"""Layout: the arrangement of the reference frames, no cubes sharing a place, travels that never pass
+through a cube (filters sliding in and out, shuffled cells), and the bounding box for the camera."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from animatedai_addon.engine.layout import pitch_of
+from animatedai_addon.engine.planning import plan
+from animatedai_addon.engine.spec import Chain, Conv2d, ConvTranspose2d, PixelShuffle, PixelUnshuffle
+from animatedai_addon.engine.timeline import Look, Timing, build_timeline, state_at
+
+from .test_timeline import PRESETS, SMALL, cubes_at, orders, overlapping, preset_timeline, small_specs, timings
+
+LOOK = Look()
+
+
+def rest_world(track):
+    return np.asarray(track.origin, np.float64) + track.position
+
+
+def assert_no_overlap(timeline, frame, look=LOOK, moving_only=False):
+    """No two visible cubes overlap at ``frame``; with ``moving_only``, checks the cells travelling at ``frame``
+    against every cube (the rest cannot have moved into each other)."""
+    centres, halves, labels = cubes_at(timeline, frame, look)
+    if not moving_only:
+        pairs = overlapping(centres, halves)
+    else:
+        travelling = set()
+        for track in timeline.tensors:
+            now = (track.move_start <= frame) & (frame <= track.move_end)
+            travelling |= {(track.name, int(c)) for c in track.move_cell[now]}
+        mine = np.flatnonzero([label in travelling for label in labels])
+        reach = halves[mine][:, None] + halves[None, :] - 1e-4
+        hit = np.all(np.abs(centres[mine][:, None, :] - centres[None, :, :]) < reach[:, :, None], axis=2)
+        hit[np.arange(len(mine)), mine] = False
+        pairs = [(mine[a], b) for a, b in zip(*np.nonzero(hit))]
+    for a, b in pairs:
+        raise AssertionError(f"frame {frame}: {labels[a]} overlaps {labels[b]}")
+
+
+def assert_slides_clear(timeline, look=LOOK):
+    """Every key-to-key travel of a tensor's empty (a filter sliding) sweeps a box that no other cube enters.
+
+    The legs move along one axis at a time, so the swept volume of the block of cubes is the box around
+    it at both ends, exactly (gaps between cubes are narrower than a cube)."""
+    half = look.cube_size / 2
+    for track in timeline.tensors:
+        frames, places = track.key_frames, track.key_locations.astype(np.float64)
+        for k in range(len(frames) - 1):
+            step = places[k + 1] - places[k]
+            if not np.any(step):
+                continue
+            assert np.count_nonzero(np.abs(step) > 1e-9) == 1, f"{track.name}: legs move along one axis"
+            ends = np.concatenate([places[k] + track.position, places[k + 1] + track.position])
+            low, high = ends.min(axis=0) - half, ends.max(axis=0) + half
+            centres, halves, labels = cubes_at(timeline, float(frames[k + 1]), look)
+            others = np.array([label[0] != track.name for label in labels])
+            inside = np.all((centres + halves[:, None] > low + 1e-4) & (centres - halves[:, None] < high - 1e-4), axis=1)
+            assert not np.any(inside & others), (track.name, float(frames[k]),
+                                                 [labels[i] for i in np.flatnonzero(inside & others)][:3])
+
+
+def travel_frames(timeline, per_interval=24):
+    """Sample frames inside every move interval of a cell (ends included)."""
+    intervals = set()
+    for track in timeline.tensors:
+        intervals |= set(zip(track.move_start.tolist(), track.move_end.tolist()))
+    return sorted({a + (b - a) * t for a, b in intervals for t in np.linspace(0, 1, per_interval)})
+
+
+# ---------------------------------------------------------------------------------- places
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_cells_never_share_a_place(name):
+    _, timeline, _ = preset_timeline(name)
+    for track in timeline.tensors:
+        places = np.round(rest_world(track) / (LOOK.cube_size / 4)).astype(np.int64)
+        assert len(np.unique(places, axis=0)) == len(track), track.name
+    # at rest, and at the first and the last frame, no cube overlaps another one, in any tensor
+    centres = np.concatenate([rest_world(t) for t in timeline.tensors])
+    assert overlapping(centres, np.full(len(centres), LOOK.cube_size / 2)) == []
+    assert_no_overlap(timeline, timeline.frame_start)
+    assert_no_overlap(timeline, timeline.frame_end)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_travels_never_pass_through_a_cube(name):
+    """Filters sliding between their waiting places and the slot, and shuffled cells, never meet a cube."""
+    _, timeline, _ = preset_timeline(name)
+    assert_slides_clear(timeline)
+    for frame in travel_frames(timeline, per_interval=12):
+        assert_no_overlap(timeline, frame, moving_only=True)
+
+
+@SMALL
+@given(spec=small_specs(), timing=timings, order=orders)
+def test_generated_layouts_never_collide(spec, timing, order):
+    timeline = build_timeline(plan(spec, order=order), timing, LOOK)
+    for track in timeline.tensors:
+        places = np.round(rest_world(track) / (LOOK.cube_size / 4)).astype(np.int64)
+        assert len(np.unique(places, axis=0)) == len(track)
+    assert_no_overlap(timeline, timeline.frame_start)
+    assert_no_overlap(timeline, timeline.frame_end)
+    assert_slides_clear(timeline)
+    for frame in travel_frames(timeline, per_interval=10):
+        assert_no_overlap(timeline, frame, moving_only=True)
+
+
+def test_shuffle_routes_never_cross_a_cell_resting_in_its_final_place():
+    """Each cell's route, sampled finely, against the final places of the cells that have arrived."""
+    for spec in (PixelShuffle(12, 3, 3, 2), PixelUnshuffle(3, 6, 6, 2), PixelShuffle(27, 2, 2, 3),
+                 PixelUnshuffle(2, 6, 6, 3)):
+        timeline = build_timeline(plan(spec), Timing(move_frames=9))
+        track = timeline.tensor("input")
+        last = np.r_[track.move_cell[1:] != track.move_cell[:-1], True]
+        final = track.origin + track.move_to[last].astype(np.float64)
+        arrival = track.move_end[last].astype(np.float64)
+        cube = LOOK.cube_size
+        for frame in travel_frames(timeline, per_interval=40):
+            where = state_at(timeline, frame)["input"].world_position
+            moving = np.flatnonzero(arrival > frame)
+            settled = np.flatnonzero(arrival <= frame)
+            if len(moving) == 0 or len(settled) == 0:
+                continue
+            gap = np.abs(where[moving][:, None, :] - final[settled][None, :, :]).max(axis=2)
+            assert gap.min() >= cube - 1e-4, (spec, frame)
+
+
+def test_shuffle_loop_routes_return_the_same_way():
+    timeline = build_timeline(plan(Chain((PixelShuffle(12, 3, 3, 2), PixelUnshuffle(3, 6, 6, 2)))))
+    track = timeline.tensor("input")
+    to = track.move_to.reshape(len(track), 6, 3)
+    assert np.allclose(to[:, 5], track.position)                 # home again
+    assert np.allclose(to[:, 3], to[:, 1]) and np.allclose(to[:, 4], to[:, 0])   # along its own waypoints
+    assert_no_overlap(timeline, timeline.frame_end)
+    for frame in travel_frames(timeline, per_interval=16):
+        assert_no_overlap(timeline, frame)
+
+
+# ---------------------------------------------------------------------------------- arrangement
+
+def test_arrangement_follows_the_reference():
+    """Input left, active filter in its slot, output right and front-aligned, the others waiting behind in a row."""
+    the_plan = plan(Conv2d(8, 8, 8, out_channels=8, kernel_size=3, stride=2))
+    timeline = build_timeline(the_plan)
+    start = state_at(timeline, timeline.frame_start)
+    inp, out = rest_world(timeline.tensor("input")), rest_world(timeline.tensor("output"))
+    slot = start["filter0"].world_position
+    p = pitch_of(LOOK)
+    assert inp[:, 0].max() + LOOK.tensor_gap < slot[:, 0].min() and slot[:, 0].max() + LOOK.tensor_gap < out[:, 0].min()
+    assert np.isclose(inp[:, 1].min(), out[:, 1].min()) and np.isclose(inp[:, 1].min(), slot[:, 1].min())
+    for cells in (inp, out, slot):
+        assert np.isclose(cells[:, 2].min(), LOOK.cube_size / 2)                  # everything stands on z = 0
+    homes = np.array([timeline.tensor(f"filter{k}").origin for k in range(8)])
+    assert np.all(np.diff(homes[:, 0]) > 3 * p) and np.allclose(homes[:, 1], homes[0, 1])    # one row, going right
+    assert homes[:, 1].min() - 4 * p > max(inp[:, 1].max(), out[:, 1].max())                # behind everything
+    assert np.isclose(homes[0, 0], slot[:, 0].mean())                           # the first place is behind the slot
+    # channels along y (0 in front), columns along x, rows down along z
+    track = timeline.tensor("input")
+    c, y, x = track.cells.T
+    where = rest_world(track)
+    assert np.allclose(np.diff(where[(y == 0) & (x == 0)][:, 1]), p)
+    assert np.allclose(np.diff(where[(c == 0) & (y == 0)][:, 0]), p)
+    assert np.allclose(np.diff(where[(c == 0) & (x == 0)][:, 2]), -p)
+    outline = next(b for b in timeline.boxes if b.name == "output outline")
+    assert outline.role == "outline" and np.allclose(outline.key_centers[0], out.mean(axis=0), atol=1e-4)
+
+
+def test_transposed_conv_input_is_spread_on_its_virtual_grid():
+    the_plan = plan(ConvTranspose2d(2, 3, 3, out_channels=2, kernel_size=3, stride=2))
+    timeline = build_timeline(the_plan)
+    p = pitch_of(LOOK)
+    inp = timeline.tensor("input")
+    where = rest_world(inp)
+    row0 = where[(inp.cells[:, 0] == 0) & (inp.cells[:, 1] == 0)]
+    assert np.allclose(np.diff(row0[:, 0]), 2 * p)            # one inserted zero between neighbours
+    pad = timeline.tensor("input padding")
+    assert pad.role == "padding" and pad.shape == (2, len(the_plan.virtual_rows), len(the_plan.virtual_cols))
+    both = np.concatenate([where, rest_world(pad)])
+    assert len(both) == 2 * len(the_plan.virtual_rows) * len(the_plan.virtual_cols)
+    assert len(np.unique(np.round(both / p * 2), axis=0)) == len(both)
+    assert np.allclose(inp.origin, pad.origin)
+
+
+def test_chain_stages_go_left_to_right():
+    spec = Chain((Conv2d(4, 6, 6, out_channels=6, kernel_size=1), Conv2d(6, 6, 6, out_channels=6, kernel_size=3,
+                                                                        padding="same", groups=6),
+                  Conv2d(6, 6, 6, out_channels=3, kernel_size=1)))
+    timeline = build_timeline(plan(spec))
+    lefts = [rest_world(timeline.tensor(n))[:, 0].min() for n in ("input", "stage0 output", "stage1 output",
+                                                                   "stage2 output")]
+    assert np.all(np.diff(lefts) > 0)
+    # the stage-1 padding surrounds stage 0's output: the next stage's virtual grid
+    pad, out0 = rest_world(timeline.tensor("stage1 input padding")), rest_world(timeline.tensor("stage0 output"))
+    assert pad[:, 0].min() < out0[:, 0].min() and pad[:, 0].max() > out0[:, 0].max()
+
+
+def test_grouped_filters_stand_in_front_of_their_channels():
+    the_plan = plan(Conv2d(4, 4, 4, out_channels=4, kernel_size=3, groups=4))
+    timeline = build_timeline(the_plan)
+    frames = timeline.step_frames.reshape(4, -1)
+    inp = timeline.tensor("input")
+    for k in range(4):
+        during = state_at(timeline, float(frames[k, 0]))[f"filter{k}"].world_position
+        channel_y = rest_world(inp)[inp.cells[:, 0] == k][:, 1]
+        assert np.allclose(during[:, 1], channel_y[0])
+
+
+def test_bounding_box_holds_everything_everywhere():
+    for name in ("conv-3x3-stride2-valid", "shuffle-loop-2x2", "espcn-x2"):
+        _, timeline, _ = preset_timeline(name)
+        low = timeline.camera_target - timeline.extent / 2 - 1e-4
+        high = timeline.camera_target + timeline.extent / 2 + 1e-4
+        keyed = [float(f) for t in timeline.tensors for f in t.key_frames]
+        for frame in [timeline.frame_start, timeline.frame_end] + travel_frames(timeline, 6)[::7] + keyed[::5]:
+            centres, halves, _ = cubes_at(timeline, frame, LOOK)
+            assert np.all(centres - halves[:, None] >= low) and np.all(centres + halves[:, None] <= high)
