@@ -37,10 +37,10 @@ Limits
   take their highlights from the boxes instead, so their intervals are only
   written when they fit; a tensor with more intervals and no window box raises.
 * ``MAX_WINDOWS`` (4) window boxes per tensor. Boxes must not rotate.
-* A dilated window reads every d-th cell of its box. The timeline's BoxTrack
-  does not say so; :func:`window_lattice` infers the spacing of the read cells
-  from the tensor's highlight intervals at the box's first shown key (and
-  checks it). Without intervals the whole box lights up.
+* A dilated window reads every d-th cell of its box. :func:`window_lattice`
+  takes the spacing of the read cells from ``BoxTrack.read_spacing`` when the
+  engine gives it, else infers it from the tensor's highlight intervals (and
+  checks it); with neither, the whole box lights up.
 """
 
 from __future__ import annotations
@@ -186,15 +186,34 @@ def _lit_at(track: TensorTrack, frame: float) -> np.ndarray:
     return lit
 
 
+def lattice_from_spacing(size, spacing) -> tuple[np.ndarray, np.ndarray]:
+    """(spacing, phase) of a window of outer ``size`` reading cells ``spacing`` apart (0 = every cell).
+
+    A window of k cells read d cells apart spans ((k - 1) * d + 1) cells, so
+    size / spacing = k - 1 + 1/d and k = floor(size / spacing) + 1 when d > 1;
+    its read cells sit (j - (k - 1) / 2) spacings from the centre: phase 0 for
+    odd k, 0.5 for even k.
+    """
+    size, spacing = np.asarray(size, np.float64), np.asarray(spacing, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kernel = np.where(spacing > 0, np.floor(size / np.where(spacing > 0, spacing, 1.0) + 1e-6) + 1, 1)
+    return np.where(spacing > 0, spacing, 0.0), ((kernel - 1) / 2) % 1.0
+
+
 def window_lattice(track: TensorTrack, box: BoxTrack, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
     """(spacing, phase) of the cells a window reads inside its box, per axis (see nodes.inside_box_group).
 
-    Spacing 0 means every cell inside the box. Inferred from the track's
-    highlight intervals at the box's first shown key; SpecError when the cells
-    lit there are not a lattice inside the box (the GN test could not show them).
+    Spacing 0 means every cell inside the box. Taken from ``box.read_spacing``
+    when the engine provides it (metres between read cells; the phase follows
+    from the box size), else inferred from the track's highlight intervals at
+    the box's first shown key (SpecError when the cells lit there are not a
+    lattice inside the box), else 0: the whole box lights up.
     """
     from ..engine.timeline import local_at, origin_at
     none = np.zeros(3), np.zeros(3)
+    read_spacing = getattr(box, "read_spacing", None)     # requested from the engine; see the module notes
+    if read_spacing is not None:
+        return lattice_from_spacing(box.size, read_spacing)
     frames = np.asarray(box.key_frames, np.float64)
     shown = (frames >= box.appear) & (frames < box.disappear)
     if len(box.key_visible):
@@ -218,9 +237,13 @@ def window_lattice(track: TensorTrack, box: BoxTrack, timeline: Timeline) -> tup
         if len(steps):
             spacing[axis] = steps[0]
             phase[axis] = np.round((places[0] / steps[0]) % 1.0 * 2) / 2 % 1.0
-    predicted = inside & on_lattice(offset, spacing, phase)
-    if not np.array_equal(predicted, lit):
+    if not np.array_equal(inside & on_lattice(offset, spacing, phase), lit):
         raise SpecError(f"{box.name}.key_centers", frame, "a window whose read cells form a lattice in its box")
+    for axis in range(3):     # an axis where every cell is read needs no lattice (spacing = pitch is "every")
+        plain_spacing, plain_phase = spacing.copy(), phase.copy()
+        plain_spacing[axis] = plain_phase[axis] = 0.0
+        if np.array_equal(inside & on_lattice(offset, plain_spacing, plain_phase), lit):
+            spacing, phase = plain_spacing, plain_phase
     return spacing, phase
 
 
@@ -584,103 +607,6 @@ def remove_points(obj: bpy.types.Object, remove: np.ndarray) -> None:
     replacement.name = name
 
 
-# --------------------------------------------------------------------------- a minimal objects-mode writer
-
-
-_CONSTANT, _LINEAR, _BEZIER = 0, 1, 2
-_EASING_INTERPOLATION = {"constant": _CONSTANT, "linear": _LINEAR, "ease": _BEZIER}
-_FRAME_LIMIT = 1e6     # +-inf frames become keys this far away (a frame of its own, never reached)
-
-
-def fill_fcurve(fcurve, frames, values, interpolation) -> None:
-    """Keys at ``frames`` with ``values``; BEZIER segments get flat handles at a third (smoothstep)."""
-    frames = np.clip(np.asarray(frames, np.float64), -_FRAME_LIMIT, _FRAME_LIMIT)
-    values = np.asarray(values, np.float64)
-    count = len(frames)
-    points = fcurve.keyframe_points
-    points.add(count)
-    points.foreach_set("co", np.column_stack([frames, values]).astype(np.float32).ravel())
-    points.foreach_set("interpolation", np.asarray(interpolation, np.int32))
-    gaps = np.diff(frames) / 3.0
-    left = np.column_stack([frames - np.r_[1.0, gaps], values])
-    right = np.column_stack([frames + np.r_[gaps, 1.0], values])
-    points.foreach_set("handle_left_type", np.zeros(count, np.int32))     # FREE
-    points.foreach_set("handle_right_type", np.zeros(count, np.int32))
-    points.foreach_set("handle_left", left.astype(np.float32).ravel())
-    points.foreach_set("handle_right", right.astype(np.float32).ravel())
-    fcurve.update()
-
-
-def cell_keys(track: TensorTrack, i: int, *, pop_frames: float, easing: str, cube_scale: float):
-    """Keys of cell i: {(data_path, index): (frames, values, interpolations)}; static channels are absent."""
-    keys = {}
-    appear, disappear = float(track.appear[i]), float(track.disappear[i])
-    frames, sizes, kinds = [], [], []
-    if np.isfinite(appear):
-        if pop_frames > 0:
-            frames, sizes = [appear, appear + pop_frames], [0.0, 1.0]
-            kinds = [_EASING_INTERPOLATION[easing], _CONSTANT]
-        else:
-            frames, sizes, kinds = [appear - 1.0, appear], [0.0, 1.0], [_CONSTANT, _CONSTANT]
-    if np.isfinite(disappear):
-        if not frames:
-            frames, sizes, kinds = [disappear - 1.0], [1.0], [_CONSTANT]
-        frames, sizes, kinds = frames + [disappear], sizes + [0.0], kinds + [_CONSTANT]
-    if frames:
-        for axis in range(3):
-            keys[("scale", axis)] = (frames, np.asarray(sizes) * cube_scale, kinds)
-    rows = np.flatnonzero(track.move_cell == i)
-    if len(rows):
-        previous = track.position[i].astype(np.float64)
-        frames, places, kinds = [], [], []
-        for row in rows:
-            start, end = float(track.move_start[row]), float(track.move_end[row])
-            if frames and frames[-1] == start:      # consecutive moves share a key
-                kinds[-1] = _EASING_INTERPOLATION[easing]
-            else:
-                frames, places, kinds = frames + [start], places + [previous], kinds + [_EASING_INTERPOLATION[easing]]
-            previous = track.move_to[row].astype(np.float64)
-            frames, places, kinds = frames + [end], places + [previous], kinds + [_CONSTANT]
-        places = np.asarray(places)
-        for axis in range(3):
-            keys[("location", axis)] = (frames, places[:, axis], kinds)
-    rows = np.flatnonzero(track.highlight_cell == i)
-    if len(rows):
-        frames = np.ravel(np.column_stack([track.highlight_start[rows], track.highlight_end[rows]]))
-        colors = np.tile(np.stack([track.highlight_color[i], track.color[i]]), (len(rows), 1))
-        if np.isfinite(frames[0]):      # the base colour before the first highlight (keys extrapolate flat)
-            frames, colors = np.r_[-np.inf, frames], np.vstack([track.color[i], colors])
-        finite = np.isfinite(frames) | (frames < 0)     # no key at an endless end; -inf becomes a far key
-        for channel in range(4):
-            keys[("color", channel)] = (frames[finite], colors[finite, channel], [_CONSTANT] * int(finite.sum()))
-    return keys
-
-
-def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, material, pop_frames: float,
-                       easing: str, cube_scale: float = 1.0) -> list[bpy.types.Object]:
-    """One keyframed object per cell, as the objects mode makes them (a small subset: a Python loop per cell)."""
-    objects = []
-    actions = compat.ActionPool(f"{track.name} cells")
-    for i, name in enumerate(track.cell_names()):
-        obj = bpy.data.objects.new(name, cube_mesh)
-        collection.objects.link(obj)
-        if parent is not None:
-            obj.parent = parent
-            obj.matrix_parent_inverse.identity()
-        obj.location = track.position[i]
-        obj.scale = (cube_scale,) * 3
-        obj.color = track.color[i]
-        if material is not None and len(obj.material_slots):
-            obj.material_slots[0].link = "OBJECT"
-            obj.material_slots[0].material = material
-        keys = cell_keys(track, i, pop_frames=pop_frames, easing=easing, cube_scale=cube_scale)
-        if keys:
-            for fcurve, (frames, values, kinds) in zip(actions.new_fcurves(obj, list(keys)), keys.values()):
-                fill_fcurve(fcurve, frames, values, kinds)
-        objects.append(obj)
-    return objects
-
-
 # --------------------------------------------------------------------------- make cells editable
 
 
@@ -696,14 +622,33 @@ def editable_track(obj: bpy.types.Object, keep: np.ndarray) -> TensorTrack:
     return track
 
 
-def make_cells_editable(obj: bpy.types.Object, channels: tuple[int, int] | None = None,
-                        writer=None) -> list[bpy.types.Object]:
+def write_editable_objects(track: TensorTrack, point_object: bpy.types.Object, inputs: dict) -> list:
+    """The cells of ``track`` as the objects mode makes them (scene.writer), in a new child collection
+    ``<tensor collection> / editable`` of the point object's collection, under its parent."""
+    from . import writer
+    home = point_object.users_collection[0]
+    collection = bpy.data.collections.new(f"{home.name} / editable")
+    for key in (writer.PROP_CLIP, writer.PROP_TENSOR):
+        if home.get(key) is not None:
+            collection[key] = home[key]
+    home.children.link(collection)
+    label = home.get(writer.PROP_CLIP)
+    pool = compat.ActionPool(f"AnimatedAI {label or home.name} / {track.name} editable", writer.OBJECTS_PER_ACTION,
+                             {writer.PROP_CLIP: label} if label is not None else {})
+    cube = inputs.get("Cube")
+    return writer.write_cell_objects(
+        track, collection=collection, parent=point_object.parent, cube_mesh=cube.data if cube else None,
+        material=inputs.get("Material"), pool=pool, cube_size=float(inputs["Cube scale"]),
+        pop_frames=float(inputs["Pop frames"]), easing=writer.INTERPOLATION[EASINGS[int(inputs["Easing"])]])
+
+
+def make_cells_editable(obj: bpy.types.Object, channels: tuple[int, int] | None = None) -> list[bpy.types.Object]:
     """Turn the cells of a point object (those of channels first..last, inclusive) into keyframed objects.
 
-    The new objects go into the point object's collection, under its parent,
-    and look the same at every frame; their points are removed. ``writer``
-    (default :func:`write_cell_objects`) takes the track subset and the
-    keyword arguments of write_cell_objects.
+    The new objects (the objects mode's, with the highlights the window boxes
+    gave them baked into colour keys) go into a new ``... / editable`` child
+    collection, under the point object's parent, and look the same at every
+    frame; their points are removed from the point object.
     """
     if not is_point_object(obj):
         raise SpecError("object", getattr(obj, "name", obj), "an instanced AnimatedAI tensor (its point object)")
@@ -717,13 +662,6 @@ def make_cells_editable(obj: bpy.types.Object, channels: tuple[int, int] | None 
         keep = (track.cells[:, 0] >= first) & (track.cells[:, 0] <= last)
     if not keep.any():
         return []
-    inputs = modifier_inputs(obj)
-    subset = editable_track(obj, keep)
-    cube = inputs.get("Cube")
-    objects = (writer or write_cell_objects)(
-        subset, collection=obj.users_collection[0], parent=obj.parent,
-        cube_mesh=cube.data if cube is not None else None, material=inputs.get("Material"),
-        pop_frames=float(inputs["Pop frames"]), easing=EASINGS[int(inputs["Easing"])],
-        cube_scale=float(inputs["Cube scale"]))
+    objects = write_editable_objects(editable_track(obj, keep), obj, modifier_inputs(obj))
     remove_points(obj, keep)
     return objects
