@@ -35,7 +35,7 @@ class ANIMATEDAI_AP_preferences(bpy.types.AddonPreferences):
         description="Largest number of cubes a clip may have before Generate refuses it")
     instanced_threshold: IntProperty(
         name="Instanced Threshold", default=Defaults.instanced_threshold, min=1,
-        description="In 'Auto' mode, clips with at least this many cubes use the instanced mode")
+        description="In 'Auto' mode, clips with more cubes than this use the instanced mode")
 
     def draw(self, context):
         layout = self.layout

@@ -23,7 +23,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProp
 
 from .engine import spec as specs
 from .engine.errors import SpecError
-from .engine.timeline import EASINGS, Look, Timing, check_look, check_timing, count_cubes
+from .engine.timeline import EASINGS, Look, Timing, check_cube_budget, check_look, check_timing
 from .prefs import TEMPLATE_ITEMS, Defaults
 
 OPERATION_ITEMS = (
@@ -72,7 +72,7 @@ INPUT_ITEMS = (
 MODE_ITEMS = (
     ("objects", "Objects", "One keyframed object per cube: editable by hand, fine up to tens of thousands"),
     ("instanced", "Instanced", "One point cloud per tensor with Geometry Nodes: for millions of cubes"),
-    ("auto", "Auto", "Instanced from the preferences' threshold on, objects below it"),
+    ("auto", "Auto", "Instanced above the preferences' threshold (20,000 cubes by default), objects up to it"),
 )
 SCENE_TEMPLATE_ITEMS = (("preferences", "Preferences", "The default template of the add-on's preferences"),
                         *TEMPLATE_ITEMS)
@@ -280,10 +280,10 @@ class SettingsMixin:
         """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed."""
         spec = self.build_spec()
         timing, look = check_timing(self.build_timing()), check_look(self.build_look())
-        cubes = count_cubes(spec, look)
+        cubes = check_cube_budget(spec, preferences.cube_budget, look)
         mode = self.mode
         if mode == "auto":
-            mode = "instanced" if cubes >= preferences.instanced_threshold else "objects"
+            mode = "instanced" if cubes > preferences.instanced_threshold else "objects"
         template = preferences.template if self.template == "preferences" else self.template
         options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec), seed=self.seed,
                        order=self.order, template=template, cube_budget=preferences.cube_budget)

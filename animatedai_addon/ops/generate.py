@@ -64,10 +64,11 @@ class ANIMATEDAI_OT_clear(bpy.types.Operator):
     def execute(self, context):
         try:
             spec = context.scene.animatedai.build_spec() if self.which == "current" else None
-            api.clear(spec, scene=context.scene)
+            removed = api.clear(spec, scene=context.scene)
         except SpecError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
+        self.report({'INFO'}, f"Removed {removed} AnimatedAI clip{'s' if removed != 1 else ''}")
         return {'FINISHED'}
 
 

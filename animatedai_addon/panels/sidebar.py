@@ -44,41 +44,51 @@ class ANIMATEDAI_PT_main(_SidebarPanel, bpy.types.Panel):
         row.operator("animatedai.clear", text="Clear", icon='TRASH')
 
 
+def _property_split(layout):
+    layout.use_property_split = True
+    layout.use_property_decorate = False
+    return layout
+
+
 class _SubPanel(_SidebarPanel):
     bl_parent_id = "ANIMATEDAI_PT_main"
-    draw_body = None   # one of the layout module's draw functions
-
-    def draw(self, context):
-        self.layout.use_property_split = True
-        self.layout.use_property_decorate = False
-        type(self).draw_body(self.layout, context.scene.animatedai)
 
 
 class ANIMATEDAI_PT_operation(_SubPanel, bpy.types.Panel):
     bl_label = "Operation"
-    draw_body = draw_operation
+
+    def draw(self, context):
+        draw_operation(_property_split(self.layout), context.scene.animatedai)
 
 
 class ANIMATEDAI_PT_input(_SubPanel, bpy.types.Panel):
     bl_label = "Input"
-    draw_body = draw_input
+
+    def draw(self, context):
+        draw_input(_property_split(self.layout), context.scene.animatedai)
 
 
 class ANIMATEDAI_PT_scene(_SubPanel, bpy.types.Panel):
     bl_label = "Scene"
-    draw_body = draw_scene
+
+    def draw(self, context):
+        draw_scene(_property_split(self.layout), context.scene.animatedai)
 
 
 class ANIMATEDAI_PT_timing(_SubPanel, bpy.types.Panel):
     bl_label = "Timing"
     bl_options = {'DEFAULT_CLOSED'}
-    draw_body = draw_timing
+
+    def draw(self, context):
+        draw_timing(_property_split(self.layout), context.scene.animatedai)
 
 
 class ANIMATEDAI_PT_look(_SubPanel, bpy.types.Panel):
     bl_label = "Look"
     bl_options = {'DEFAULT_CLOSED'}
-    draw_body = draw_look
+
+    def draw(self, context):
+        draw_look(_property_split(self.layout), context.scene.animatedai)
 
 
 classes = (ANIMATEDAI_MT_presets, ANIMATEDAI_PT_main, ANIMATEDAI_PT_operation, ANIMATEDAI_PT_input,

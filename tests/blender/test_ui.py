@@ -8,8 +8,12 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 import animatedai_addon  # noqa: E402
+from animatedai_addon import props  # noqa: E402
+from animatedai_addon.panels import layout as panel_layout  # noqa: E402
 from animatedai_addon.engine import presets, spec as specs  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
+from animatedai_addon.engine.timeline import count_cubes  # noqa: E402
+from animatedai_addon.scene import writer  # noqa: E402
 
 pytestmark = pytest.mark.blender
 
@@ -17,7 +21,13 @@ pytestmark = pytest.mark.blender
 # --- helpers ------------------------------------------------------------------------------
 
 def addon_type_names() -> set[str]:
-    return {name for name in dir(bpy.types) if name.startswith("ANIMATEDAI_")}
+    """Names of the add-on's classes Blender has registered (PropertyGroups and AddonPreferences are not
+    listed in bpy.types, so every bpy_struct subclass the package defines is asked)."""
+    bases = (bpy.types.Operator, bpy.types.Panel, bpy.types.Menu, bpy.types.PropertyGroup,
+             bpy.types.AddonPreferences)
+    ours = {cls for base in bases for cls in base.__subclasses__() if cls.__module__.startswith("animatedai_addon.")}
+    registered = {cls.__name__ for cls in ours if cls.is_registered}
+    return registered | {name for name in dir(bpy.types) if name.startswith("ANIMATEDAI_")}
 
 
 def data_counts() -> dict[str, int]:
@@ -31,7 +41,7 @@ def data_counts() -> dict[str, int]:
 
 
 def clip_collections() -> list[str]:
-    return sorted(c.name for c in bpy.data.collections if c.name.startswith("AnimatedAI ") and " / " not in c.name)
+    return sorted(c.name for c in writer.clip_collections())
 
 
 class RecordingLayout:
@@ -76,12 +86,6 @@ def registered():
         animatedai_addon.unregister()
 
 
-@pytest.fixture(autouse=True)
-def fresh_scene():
-    bpy.ops.wm.read_homefile(app_template="")
-    yield
-
-
 @pytest.fixture
 def settings():
     return bpy.context.scene.animatedai
@@ -108,7 +112,7 @@ def test_register_unregister_reregister_leaves_nothing_behind():
     animatedai_addon.register()
     names = addon_type_names()
     assert {"ANIMATEDAI_OT_generate", "ANIMATEDAI_OT_clear", "ANIMATEDAI_OT_load_preset", "ANIMATEDAI_PT_main",
-            "ANIMATEDAI_MT_presets", "ANIMATEDAI_PG_settings"} <= names
+            "ANIMATEDAI_MT_presets", "ANIMATEDAI_PG_settings", "ANIMATEDAI_AP_preferences"} <= names
     assert bpy.context.scene.animatedai.operation == "conv2d"
 
     animatedai_addon.unregister()
@@ -164,7 +168,7 @@ def test_operator_arguments_override_scene_settings(settings):
     assert clip_collections() == [f"AnimatedAI {specs.Conv2d(2, 4, 4, 1, 3).label}"]
 
 
-SMALLEST_PRESETS = sorted(presets.list_presets(), key=lambda n: int(np.prod(presets.load_preset(n).input_shape)))
+SMALLEST_PRESETS = sorted(presets.list_presets(), key=lambda n: count_cubes(presets.load_preset(n)))
 
 
 @pytest.mark.parametrize("name", presets.list_presets())
@@ -175,7 +179,7 @@ def test_generate_every_preset_instanced(settings, name):
     assert clip_collections() == [f"AnimatedAI {presets.load_preset(name).label}"]
 
 
-@pytest.mark.parametrize("name", SMALLEST_PRESETS[:3])
+@pytest.mark.parametrize("name", SMALLEST_PRESETS[:5])
 def test_generate_smallest_presets_as_objects(settings, name):
     assert bpy.ops.animatedai.load_preset(name=name) == {'FINISHED'}
     settings.mode, settings.template = "objects", "none"
@@ -278,7 +282,7 @@ def test_panel_shows_no_red_line_for_valid_settings(settings):
     assert any("2x4x4 -> 2x2x2" in text for text, _ in layout.labels)
 
 
-@pytest.mark.parametrize("operation", [item[0] for item in animatedai_addon.props.OPERATION_ITEMS])
+@pytest.mark.parametrize("operation", [item[0] for item in props.OPERATION_ITEMS])
 def test_every_sub_panel_draws_real_properties(settings, operation):
     settings.operation = operation
     for padding_mode, source in (("explicit", "npy"), ("same", "image")):
@@ -288,7 +292,7 @@ def test_every_sub_panel_draws_real_properties(settings, operation):
             getattr(bpy.types, f"ANIMATEDAI_PT_{panel}").draw(types.SimpleNamespace(layout=layout), bpy.context)
             assert layout.props, panel
     layout = RecordingLayout()
-    animatedai_addon.panels.layout.draw_settings(layout, settings)   # the redo panel's drawing
+    panel_layout.draw_settings(layout, settings)   # the redo panel's drawing
     assert {"operation", "mode", "timing_fps", "look_gap"} <= set(layout.props)
 
 
@@ -317,7 +321,7 @@ def test_redo_re_executes_with_the_changed_operator_properties(settings):
     bpy.ops.ed.undo_push(message="before generate")
     assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True) == {'FINISHED'}
     op = bpy.context.window_manager.operators[-1]
-    names = animatedai_addon.props.SETTING_NAMES
+    names = props.SETTING_NAMES
     # After the first run every parameter is set on the operator, so a re-execution reads the
     # operator's (redo panel's) values, not the scene's.
     assert all(op.properties.is_property_set(name) for name in names if name != "chain_preset")
