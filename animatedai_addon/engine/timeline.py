@@ -358,17 +358,21 @@ def window_read_intervals(stage, start, end):
     return key // (vh * vw), key % (vh * vw), s[first], e[last]
 
 
-def _expand_channels(group, spatial_index, start, end, channels: int, cpg: int):
-    """Intervals per (group, spatial cell) -> per (channel, spatial cell), ordered by channel, then as given."""
+def _expand_channels(group, index_in_channel, start, end, channels: int, cpg: int, per_channel: int):
+    """Intervals per (group, cell of a channel) -> per cell ``c * per_channel + index_in_channel`` for every
+    channel c of the group; ordered by channel, then as given."""
     counts = np.bincount(group, minlength=channels // cpg)
     block_start = np.r_[0, np.cumsum(counts)[:-1]]
     group_of_c = np.arange(channels) // cpg
-    per_channel = counts[group_of_c]
-    total = int(per_channel.sum())
-    offset = np.r_[0, np.cumsum(per_channel)[:-1]]
-    pick = np.repeat(block_start[group_of_c] - offset, per_channel) + np.arange(total)
-    channel = np.repeat(np.arange(channels), per_channel)
-    return channel, spatial_index[pick], start[pick], end[pick]
+    repeats = counts[group_of_c]
+    total = int(repeats.sum())
+    index_type = np.int32 if total < 2**31 and channels * per_channel < 2**31 else np.int64
+    offset = np.r_[0, np.cumsum(repeats)[:-1]]
+    pick = np.repeat((block_start[group_of_c] - offset).astype(index_type), repeats)
+    pick += np.arange(total, dtype=index_type)
+    cell = np.repeat((np.arange(channels) * per_channel).astype(index_type), repeats)
+    cell += index_in_channel.astype(index_type)[pick]
+    return cell, start[pick], end[pick]
 
 
 class _Builder:
@@ -415,8 +419,9 @@ class _Builder:
         self.hl[name], self.moves[name], self.keys[name] = [], [], []
         return track
 
-    def light(self, name, cell, start, end, presorted=False):
-        self.hl[name].append((np.asarray(cell), np.asarray(start), np.asarray(end), presorted))
+    def light(self, name, cell, start, end, merged=False):
+        """Add highlight intervals; ``merged``: already sorted by (cell, start) with touching ones joined."""
+        self.hl[name].append((np.asarray(cell), np.asarray(start), np.asarray(end), merged))
 
     def move(self, name, cell, start, end, before, after):
         self.moves[name].append((np.asarray(cell, np.int32), np.asarray(start, np.float64),
@@ -547,7 +552,7 @@ class _Builder:
         if not filters_move:    # filters stay in their places and light up for the whole stage
             for f in np.unique(filters):
                 cells = cells_of[names[f]]
-                self.light(names[f], cells, np.full(len(cells), start[0]), np.full(len(cells), end[-1]), True)
+                self.light(names[f], cells, np.full(len(cells), start[0]), np.full(len(cells), end[-1]), merged=True)
             return
         for p, (a, b) in enumerate(zip(firsts, lasts)):
             f = int(filters[a])
@@ -557,7 +562,7 @@ class _Builder:
                 self.active = (names[f], layout, f)
                 self.slide(self.active, pass_end + self.timing.move_frames, inward=True)
             cells = cells_of[names[f]]
-            self.light(names[f], cells, np.full(len(cells), start[a]), np.full(len(cells), end[b]), True)
+            self.light(names[f], cells, np.full(len(cells), start[a]), np.full(len(cells), end[b]), merged=True)
 
     def output_track(self, i: int, stage, layout: StageLayout, start, colors) -> _View:
         shape = stage.output.shape
@@ -616,23 +621,23 @@ class _Builder:
         """Highlight intervals of the input (and padding) cells: lit while a step reads them."""
         group, spatial, s, e = window_read_intervals(stage, start, end)
         rows, cols = stage.virtual_rows, stage.virtual_cols
-        vw = len(cols)
-        vy, vx = spatial // vw, spatial % vw
-        real = (rows[vy] >= 0) & (cols[vx] >= 0)
-        channels = stage.input.shape[0]
+        channels, h, w = view.index.shape
         cpg = stage.channels_per_group
-        c, sp, s_r, e_r = _expand_channels(group[real], spatial[real], s[real], e[real], channels, cpg)
-        flat_index = view.index.reshape(channels, -1)
-        _, h, w = view.index.shape
-        cell = flat_index[c, rows[sp // vw].astype(np.int64) * w + cols[sp % vw]]
-        monotone = bool(np.all(np.diff(view.index.ravel()) > 0))
-        self.light(view.track, cell, s_r, e_r, presorted=monotone)
+        vy, vx = spatial // len(cols), spatial % len(cols)
+        real = (rows[vy] >= 0) & (cols[vx] >= 0)
+        within = rows[vy[real]].astype(np.int64) * w + cols[vx[real]]
+        cell, s_r, e_r = _expand_channels(group[real], within, s[real], e[real], channels, cpg, h * w)
+        flat = view.index.ravel()
+        if np.array_equal(flat, np.arange(len(flat))):
+            self.light(view.track, cell, s_r, e_r, merged=True)
+        else:   # the cubes were moved by a shuffle: map to the track's cells, then sort
+            self.light(view.track, flat[cell], s_r, e_r)
         if pad_name is not None:
-            pad_order = np.full(len(rows) * vw, -1, np.int64)
             is_pad = ((rows[:, None] < 0) | (cols[None, :] < 0)).ravel()
-            pad_order[is_pad] = np.arange(int(is_pad.sum()))
-            c, sp, s_p, e_p = _expand_channels(group[~real], spatial[~real], s[~real], e[~real], channels, cpg)
-            self.light(pad_name, c.astype(np.int64) * int(is_pad.sum()) + pad_order[sp], s_p, e_p, presorted=True)
+            pad_rank = np.cumsum(is_pad) - 1
+            cell, s_p, e_p = _expand_channels(group[~real], pad_rank[spatial[~real]], s[~real], e[~real], channels,
+                                              cpg, int(is_pad.sum()))
+            self.light(pad_name, cell, s_p, e_p, merged=True)
 
     # --- shuffles ----------------------------------------------------------------------
     def shuffle_stage(self, i: int, stage, layout: StageLayout, view: _View, previous_end: float):
@@ -742,7 +747,9 @@ class _Builder:
         pieces = self.hl[name]
         if len(pieces) == 1 and pieces[0][3]:
             cell, start, end = pieces[0][:3]
-            track.highlight_cell, track.highlight_start, track.highlight_end = _merge_intervals(cell, start, end, True)
+            track.highlight_cell = cell.astype(np.int32, copy=False)
+            track.highlight_start = start.astype(np.float32, copy=False)
+            track.highlight_end = end.astype(np.float32, copy=False)
         elif pieces:
             cell, start, end = (np.concatenate([p[k] for p in pieces]) for k in range(3))
             track.highlight_cell, track.highlight_start, track.highlight_end = _merge_intervals(cell, start, end, False)
