@@ -131,6 +131,9 @@ class BoxTrack:
     # (T,) bool, added: whether the box is shown from key k on (window boxes hide between filter passes);
     # empty = shown at every key
     key_visible: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # (3,) added: metres between the cells a window reads along x, y, z; 0 = every cell inside the box
+    # (a dilated window reads every d-th cell of its box)
+    read_spacing: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
 
 @dataclass
@@ -615,7 +618,8 @@ class _Builder:
             key_frames=frames[order].astype(np.float32),
             key_centers=np.concatenate([centers, hidden_centers])[order].astype(np.float32),
             appear=float(np.float32(start[0])), disappear=float(np.float32(end[-1])), targets=targets,
-            color=palette.WINDOW_COLOR, key_visible=visible[order]))
+            color=palette.WINDOW_COLOR, key_visible=visible[order],
+            read_spacing=np.array([dw if dw > 1 else 0, 0, dh if dh > 1 else 0], np.float64) * pitch_of(self.look)))
 
     def light_reads(self, stage, view: _View, pad_name, start, end):
         """Highlight intervals of the input (and padding) cells: lit while a step reads them."""
