@@ -65,8 +65,12 @@ def farm_main(jobs, args: argparse.Namespace, log=sys.stderr) -> int:
     except FarmError as error:
         print(error, file=log)
         return 1
-    for clip, paths in summary.videos.items():
-        for path in paths:
+    from . import rendering
+    for job in jobs:                     # what scripts/render.py prints: the outputs, one a line
+        outputs = [rendering.frames_dir(job)] if "png" in job.formats else []
+        outputs += [rendering.video_path(job, f) for f in ("mp4", "gif") if f in job.formats]
+        outputs.append(rendering.blend_path(job))
+        for path in outputs:
             print(path)
     return 0
 
@@ -84,7 +88,8 @@ def _positive_int(text: str) -> int:
 # --------------------------------------------------------------------------------------------- results, errors
 
 class ChunkError(RuntimeError):
-    """A chunk failed on a worker: which clip, which frames, where, and the worker's traceback."""
+    """A chunk failed on a worker: which clip, which frames, where, and the worker's traceback.
+    Farm tasks return it (rather than raise it) to the client, which decides whether to try again."""
 
     def __init__(self, clip: str, first: int | None, last: int | None, worker: str, detail: str):
         super().__init__(clip, first, last, worker, detail)   # what pickling rebuilds it from
@@ -99,7 +104,7 @@ class ChunkError(RuntimeError):
     def __str__(self) -> str:
         return f"clip {self.clip} {frames_text(self.first, self.last)} failed on worker {self.worker}:\n{self.detail}"
 
-    def __repr__(self) -> str:          # Dask's worker log prints the repr: keep it one line
+    def __repr__(self) -> str:
         return f"ChunkError({self.clip} {frames_text(self.first, self.last)} on {self.worker}: {self.summary})"
 
 
@@ -214,8 +219,12 @@ def _start_blender() -> float:
     started = time.perf_counter()
     import bpy  # noqa: F401  (the import is what is timed)
     _worker_state["started"] = True
-    if _worker_state["in_dask"]:         # a worker process ends when Dask is done with it
-        atexit.register(_exit_before_blender_teardown)
+    if _worker_state["in_dask"]:
+        # Blender's messages ("Saved: ...") go to stderr: a script's stdout lists its outputs, and local workers
+        # share the script's terminal.
+        sys.stdout.flush()
+        os.dup2(2, 1)
+        atexit.register(_exit_before_blender_teardown)   # a worker process ends when Dask is done with it
     return time.perf_counter() - started
 
 
@@ -243,8 +252,9 @@ def _hold_scene(job) -> float:
 
 
 def _on_worker(job, first, last, work):
-    """Run ``work(worker_name)`` on the Blender thread; any failure becomes a ChunkError naming the clip, the
-    frames and the worker, carrying the worker's traceback."""
+    """Run ``work(worker_name)`` on the Blender thread. A failure comes back as a ChunkError *value* naming
+    the clip, the frames and the worker, with the worker's traceback: the client decides about retries, and
+    Dask's worker log does not repeat each failure."""
     worker = _worker_name()              # here: Dask knows its worker only on its own threads
 
     def guarded():
@@ -252,11 +262,11 @@ def _on_worker(job, first, last, work):
             return work(worker)
         except Exception as error:
             detail = "".join(traceback.format_exception(error)).rstrip()
-            raise ChunkError(job.clip, first, last, worker, detail) from None
+            return ChunkError(job.clip, first, last, worker, detail)
     return _in_blender_thread(guarded)
 
 
-def render_chunk(job, first: int, last: int) -> ChunkReport:
+def render_chunk(job, first: int, last: int) -> ChunkReport | ChunkError:
     """Worker task: render frames ``first..last`` (inclusive) of ``job`` into its output folder."""
     from . import rendering
 
@@ -276,7 +286,7 @@ def render_chunk(job, first: int, last: int) -> ChunkReport:
     return _on_worker(job, first, last, work)
 
 
-def assemble_job(job) -> list[Path]:
+def assemble_job(job) -> list[Path] | ChunkError:
     """Worker task: the job's MP4/GIF from its finished PNG frames (which go when PNG is not a format asked
     for, as in ``rendering.render``)."""
     from . import rendering
@@ -494,15 +504,16 @@ class _Farm:
         if task is None or future.status == "cancelled":
             return
         index, first, last = task
-        if future.status == "error":
+        if future.status == "error":       # Dask's own failures, e.g. KilledWorker: its workers kept dying
             self._failed(task, future.exception(), future.traceback())
+        elif isinstance(result := future.result(), ChunkError):
+            self._failed(task, result, None)
         elif first is None:
-            self.videos[self.jobs[index].clip] = future.result()
-            if future.result():
-                _say(self.log, f"render farm: {self.jobs[index].clip}: "
-                               + ", ".join(str(p) for p in future.result()))
+            self.videos[self.jobs[index].clip] = result
+            if result:
+                _say(self.log, f"render farm: {self.jobs[index].clip}: " + ", ".join(str(p) for p in result))
         else:
-            self._chunk_done(index, future.result())
+            self._chunk_done(index, result)
         future.release()
 
     def _chunk_done(self, index: int, report: ChunkReport) -> None:
