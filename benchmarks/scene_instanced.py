@@ -3,13 +3,11 @@
 Usage: ``.venv/bin/python benchmarks/scene_instanced.py [--sizes 100k 1m] [--cycles]``
 
 Each size runs in its own subprocess so that its peak memory (``ru_maxrss``) is
-its own. The timeline is a big 3x3 convolution (valid padding, stride 1, filter
-order) whose TensorTracks are made directly with numpy here (the engine's
-``build_timeline`` is not used: this measures the Blender side only, and does
-not depend on the engine's speed at a million cells). The input is lit by one
-window box that moves over it (keyed on every step, constant interpolation);
-every output cell pops in at its step; each filter slides in and is lit
-while it works.
+its own. The clip is a big 3x3 convolution (valid padding, stride 1, filter
+order) made by the engine (``plan`` + ``build_timeline(highlights=False)``, as
+``api.generate`` does for the instanced mode; its time is printed apart) and
+written by ``scene.writer.write_clip(..., "instanced")``: window box, tensor
+empties, one point object per tensor.
 
 Printed side by side, in one run: the same point objects with a bare
 "instance a cube on every point" node group (no timeline): the floor any
@@ -32,101 +30,16 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-# (input channels, input height = width, filters): ~100k and ~1M cubes in all
+# Conv2d(in_channels, height = width, out_channels, 3x3): ~100k and ~1M cubes in all
 SIZES = {"100k": (16, 56, 16), "1m": (32, 128, 32)}
-PITCH = 1.0
 
 
-def conv_tracks(channels: int, size: int, filters: int, frames_per_step: float = 2.0):
-    """TensorTracks of a 3x3 valid convolution, made with numpy (see module docstring)."""
-    import numpy as np
-
-    from animatedai_addon.engine.timeline import BoxTrack, TensorTrack, Timeline
-
-    def grid(shape):
-        c, y, x = np.meshgrid(*(np.arange(s, dtype=np.int32) for s in shape), indexing="ij")
-        return np.stack([c, y, x], -1).reshape(-1, 3)
-
-    def track(name, role, shape, origin, color, **fields):
-        cells = grid(shape)
-        n = len(cells)
-        position = (np.stack([cells[:, 2], cells[:, 0], -cells[:, 1]], 1) * PITCH).astype(np.float32)
-        base = np.tile(np.float32(color), (n, 1))
-        return TensorTrack(name=name, role=role, shape=shape, cells=cells, origin=np.float64(origin),
-                           position=position, color=base, highlight_color=np.minimum(base * 1.6, 1.0),
-                           value=np.zeros(n, np.float32), appear=np.full(n, -np.inf, np.float32),
-                           disappear=np.full(n, np.inf, np.float32), **fields)
-
-    out_size = size - 2
-    steps_per_filter = out_size * out_size
-    intro = 12.0
-    # step s computes output (f, oy, ox) with f = s // steps_per_filter (one filter at a time)
-    step_frames = (intro + np.arange(filters * steps_per_filter) * frames_per_step).astype(np.float32)
-    inputs = track("input", "input", (channels, size, size), (0, 0, 0), (0.05, 0.55, 0.6, 1.0))
-    output = track("output", "output", (filters, out_size, out_size), (size + 8.0, 0, 0), (0.8, 0.3, 0.2, 1.0))
-    output.appear = step_frames.copy()          # output cells are in (f, oy, ox) order, like the steps
-    tracks = [inputs, output]
-    for f in range(filters):
-        start, end = step_frames[f * steps_per_filter], step_frames[(f + 1) * steps_per_filter - 1] + frames_per_step
-        filt = track(f"filter{f}", "filter", (channels, 3, 3), (0, -6.0, 0), (0.9, 0.2 + 0.02 * f, 0.3, 1.0))
-        n = len(filt)
-        filt.move_cell = np.arange(n, dtype=np.int32)
-        filt.move_start = np.full(n, start - 12.0, np.float32)
-        filt.move_end = np.full(n, start, np.float32)
-        filt.move_to = filt.position + np.float32([0, 6.0, 0])
-        filt.highlight_cell = np.arange(n, dtype=np.int32)
-        filt.highlight_start = np.full(n, start, np.float32)
-        filt.highlight_end = np.full(n, end, np.float32)
-        tracks.append(filt)
-    local = np.arange(filters * steps_per_filter) % steps_per_filter
-    oy, ox = local // out_size, local % out_size
-    centers = np.stack([(ox + 1) * PITCH, np.full(len(ox), (channels - 1) * PITCH / 2), -(oy + 1) * PITCH], 1)
-    window = BoxTrack(name="window", role="window", size=np.float32([3 * PITCH, channels * PITCH, 3 * PITCH]),
-                      key_frames=step_frames, key_centers=centers.astype(np.float32), appear=float(step_frames[0]),
-                      disappear=float(step_frames[-1] + frames_per_step), targets=("input",))
-    timeline = Timeline(frame_start=0, frame_end=int(step_frames[-1] + 36), fps=24, pop_frames=3, easing="ease",
-                        tensors=tracks, boxes=[window], step_frames=step_frames)
-    return timeline
-
-
-def bevelled_cube():
-    import bmesh
-    import bpy
-    mesh = bpy.data.meshes.new("AnimatedAI cube")
-    bm = bmesh.new()
-    bmesh.ops.create_cube(bm, size=0.9)
-    bmesh.ops.bevel(bm, geom=bm.edges[:] + bm.verts[:], offset=0.06, segments=2, affect="EDGES")
-    bm.to_mesh(mesh)
-    bm.free()
-    return mesh
-
-
-def keyed_box(name, box_track, collection):
-    """A unit box object keyed like the window: location per step, scale = size (0 while hidden)."""
-    import bpy
-    import numpy as np
-    obj = bpy.data.objects.new(name, None)
-    collection.objects.link(obj)
-    obj.empty_display_type = "CUBE"
-    obj.empty_display_size = 0.5
-    frames = box_track.key_frames
-    obj.keyframe_insert("location", frame=0)
-    obj.keyframe_insert("scale", frame=0)
-    action = obj.animation_data.action
-    fcurves = action.fcurves if hasattr(action, "fcurves") else action.layers[0].strips[0].channelbags[0].fcurves
-    size_keys = np.float32([[-1e6, 0.0], [box_track.appear, 1.0], [box_track.disappear, 0.0]])
-    for fcurve in fcurves:
-        axis = fcurve.array_index
-        if fcurve.data_path == "location":
-            co = np.column_stack([frames, box_track.key_centers[:, axis]])
-        else:
-            co = size_keys * np.float32([1.0, box_track.size[axis]])
-        fcurve.keyframe_points.clear()
-        fcurve.keyframe_points.add(len(co))
-        fcurve.keyframe_points.foreach_set("co", np.ascontiguousarray(co, np.float32).ravel())
-        fcurve.keyframe_points.foreach_set("interpolation", np.zeros(len(co), np.int32))   # CONSTANT
-        fcurve.update()
-    return obj
+def engine_timeline(size_name: str):
+    """The engine's plan and timeline, without the input's highlight intervals (api.generate's instanced mode)."""
+    from animatedai_addon.engine import Conv2d, plan
+    from animatedai_addon.engine.timeline import build_timeline
+    channels, size, filters = SIZES[size_name]
+    return build_timeline(plan(Conv2d(channels, size, size, filters, 3)), highlights=False)
 
 
 def floor_group():
@@ -174,44 +87,39 @@ def instance_count(objects):
 
 
 def run_one(size_name: str, mode: str, cycles: bool) -> dict:
-    """One measurement in this process: mode "timeline" (the add-on) or "floor" (bare instancing)."""
+    """One measurement in this process: mode "timeline" (writer.write_clip, instanced) or "floor"."""
     import bpy
     import numpy as np
 
-    from animatedai_addon.scene import instanced, nodes
+    from animatedai_addon.scene import instanced, nodes, writer
+    from animatedai_addon.scene import mesh as meshes
 
-    channels, size, filters = SIZES[size_name]
     start = time.perf_counter()
-    timeline = conv_tracks(channels, size, filters)
-    arrays_s = time.perf_counter() - start
+    timeline = engine_timeline(size_name)
+    engine_s = time.perf_counter() - start
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
-    scene.frame_start, scene.frame_end = timeline.frame_start, timeline.frame_end
-    collection = bpy.data.collections.new("AnimatedAI benchmark")
-    scene.collection.children.link(collection)
-    cube = bevelled_cube()
-    material = bpy.data.materials.new("AnimatedAI input")
 
     start = time.perf_counter()
-    box = keyed_box("window", timeline.boxes[0], collection)
-    objects = []
-    for track in timeline.tensors:
-        empty = bpy.data.objects.new(track.name, None)
-        collection.objects.link(empty)
-        empty.location = track.origin
-        if mode == "timeline":
-            boxes = [box] if track.name in timeline.boxes[0].targets else []
-            obj = instanced.write_tensor_points(track, timeline, name=f"{track.name} cells", collection=collection,
-                                                parent=empty, cube_mesh=cube, material=material, window_boxes=boxes)
-        else:
+    if mode == "timeline":
+        clip = writer.write_clip(timeline, f"benchmark {size_name}", scene, "instanced")
+        objects = list(clip.tensors.values())
+    else:
+        scene.frame_start, scene.frame_end = timeline.frame_start, timeline.frame_end
+        collection = bpy.data.collections.new("AnimatedAI benchmark floor")
+        scene.collection.children.link(collection)
+        cube = instanced.cube_object(meshes.ensure_cube_mesh())
+        tree = floor_group()
+        objects = []
+        for track in timeline.tensors:
             mesh = instanced.build_point_mesh(f"{track.name} cells", track.position, {})
             obj = bpy.data.objects.new(mesh.name, mesh)
             collection.objects.link(obj)
-            obj.parent = empty
+            obj.location = track.origin
             modifier = obj.modifiers.new("floor", "NODES")
-            modifier.node_group = bpy.data.node_groups.get("benchmark floor") or floor_group()
-            modifier[nodes.input_identifiers(modifier.node_group)["Cube"]] = instanced.cube_object(cube)
-        objects.append(obj)
+            modifier.node_group = tree
+            modifier[nodes.input_identifiers(tree)["Cube"]] = cube
+            objects.append(obj)
     build_s = time.perf_counter() - start
 
     middle = float(timeline.step_frames[len(timeline.step_frames) // 2])
@@ -219,22 +127,25 @@ def run_one(size_name: str, mode: str, cycles: bool) -> dict:
     times = frame_set_times(scene, frames)
     scene.frame_set(int(middle))
     result = {"size": size_name, "mode": mode, "cubes": timeline.cube_count, "objects": len(objects),
-              "arrays_s": arrays_s, "build_s": build_s, "first_frame_set_s": times[0],
+              "engine_s": engine_s, "build_s": build_s, "first_frame_set_s": times[0],
               "later_frame_set_s": float(np.median(times[1:])), "instances_mid": instance_count(objects)}
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     if cycles:
-        result.update(cycles_peak(scene, middle))
+        result.update(cycles_peak(scene, middle, timeline))
         result["peak_rss_with_render_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     return result
 
 
-def cycles_peak(scene, frame) -> dict:
+def cycles_peak(scene, frame, timeline) -> dict:
     """Render one 64x36 frame with Cycles at 1 sample; Cycles' own peak memory from its stats line."""
     import bpy
+    import numpy as np
     scene.frame_set(int(frame))
     camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
     scene.collection.objects.link(camera)
-    camera.location, camera.rotation_euler = (64.0, -220.0, 40.0), (1.35, 0.0, 0.0)
+    target, extent = np.asarray(timeline.camera_target, float), np.asarray(timeline.extent, float)
+    camera.location = target + (0.0, -1.6 * float(extent.max()), 0.0)
+    camera.rotation_euler = (np.pi / 2, 0.0, 0.0)
     scene.camera = camera
     scene.render.engine = "CYCLES"
     scene.cycles.samples = 1
@@ -271,14 +182,14 @@ def main():
     if args.child:
         print("RESULT " + json.dumps(run_one(args.child[0], args.child[1], args.cycles)), flush=True)
         return
-    print(f"{'size':>5} {'mode':>8} {'cubes':>9} {'arrays s':>8} {'build s':>8} {'1st frame s':>11} "
+    print(f"{'size':>5} {'mode':>8} {'cubes':>9} {'engine s':>8} {'build s':>8} {'1st frame s':>11} "
           f"{'frame s':>8} {'peak GB':>8} {'shown':>9}")
     for size_name in args.sizes:
         rows = {}
         for mode in ("floor", "timeline"):
             cycles = args.cycles and mode == "timeline" and size_name == args.sizes[-1]
             row = rows[mode] = measure(size_name, mode, cycles)
-            print(f"{size_name:>5} {mode:>8} {row['cubes']:>9,} {row['arrays_s']:>8.2f} {row['build_s']:>8.2f} "
+            print(f"{size_name:>5} {mode:>8} {row['cubes']:>9,} {row['engine_s']:>8.2f} {row['build_s']:>8.2f} "
                   f"{row['first_frame_set_s']:>11.3f} {row['later_frame_set_s']:>8.3f} {row['peak_rss_gb']:>8.2f} "
                   f"{row['instances_mid']:>9,}", flush=True)
             if "cycles_render_s" in row:
