@@ -22,17 +22,25 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULE = "bl_ext.user_default.animatedai_addon"
 
 INSTALL_SCRIPT = r'''
-import json, sys
+import importlib, json, sys
 import bpy
 
 module = sys.argv[-1]
+
+def registered_types():
+    # PropertyGroups and AddonPreferences are not listed in bpy.types: ask every class the package defines.
+    bases = (bpy.types.Operator, bpy.types.Panel, bpy.types.Menu, bpy.types.PropertyGroup,
+             bpy.types.AddonPreferences)
+    ours = {c for b in bases for c in b.__subclasses__() if c.__module__.startswith(module + ".")}
+    return sorted({c.__name__ for c in ours if c.is_registered}
+                  | {n for n in dir(bpy.types) if n.startswith("ANIMATEDAI_")})
 
 def state():
     generate = getattr(bpy.types, "ANIMATEDAI_OT_generate", None)
     return {
         "enabled": module in bpy.context.preferences.addons,
         "scene_settings": "animatedai" in bpy.types.Scene.bl_rna.properties,
-        "types": sorted(n for n in dir(bpy.types) if n.startswith("ANIMATEDAI_")),
+        "types": registered_types(),
         "operator_module": getattr(generate, "__module__", None),
     }
 
@@ -47,9 +55,11 @@ out["enabled"] = state()
 # The installed copy works on its own: load a preset and generate it.
 out["load_preset"] = sorted(bpy.ops.animatedai.load_preset(name="pixel-shuffle-2x2"))
 settings = bpy.context.scene.animatedai
-settings.mode, settings.template = "instanced", "none"
+settings.mode, settings.template = "instanced", "studio"   # the template comes from inside the zip
 out["generate"] = sorted(bpy.ops.animatedai.generate())
-out["clips"] = sorted(c.name for c in bpy.data.collections if c.name.startswith("AnimatedAI ") and " / " not in c.name)
+writer = importlib.import_module(module + ".scene.writer")
+out["clips"] = sorted(c.name for c in writer.clip_collections())
+out["world"] = bpy.context.scene.world.name if bpy.context.scene.world else None
 print("RESULT " + json.dumps(out))
 '''
 
@@ -71,6 +81,8 @@ def test_zip_holds_the_package_and_its_manifest(built_zip):
                      "ops/generate.py", "panels/__init__.py", "panels/sidebar.py", "api.py", "engine/spec.py",
                      "presets/conv-3x3-stride2-valid.toml"):
         assert required in names
+    templates = sorted(p.name for p in (ROOT / "blend_templates").glob("*.blend"))
+    assert templates and all(f"blend_templates/{name}" in names for name in templates)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or Path(n).name.startswith(".")]
     manifest = tomllib.loads(zipfile.ZipFile(built_zip).read("blender_manifest.toml").decode())
     assert manifest["id"] == "animatedai_addon"
@@ -100,7 +112,8 @@ def test_zip_installs_enables_disables_and_re_enables(built_zip, tmp_path):
     installed = out["installed"]
     assert installed["enabled"] and installed["scene_settings"]
     assert installed["operator_module"].startswith(MODULE + ".")
-    assert {"ANIMATEDAI_OT_generate", "ANIMATEDAI_PT_main", "ANIMATEDAI_PG_settings"} <= set(installed["types"])
+    assert {"ANIMATEDAI_OT_generate", "ANIMATEDAI_PT_main", "ANIMATEDAI_PG_settings",
+            "ANIMATEDAI_AP_preferences"} <= set(installed["types"])
 
     assert out["disable"] == ["FINISHED"]
     assert out["disabled"] == {"enabled": False, "scene_settings": False, "types": [], "operator_module": None}
@@ -110,3 +123,4 @@ def test_zip_installs_enables_disables_and_re_enables(built_zip, tmp_path):
 
     assert out["load_preset"] == ["FINISHED"] and out["generate"] == ["FINISHED"]
     assert out["clips"] == ["AnimatedAI pixel shuffle 2x2"]
+    assert out["world"] == "AnimatedAI studio World"   # appended from blend_templates/ inside the extension
