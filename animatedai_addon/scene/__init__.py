@@ -1,6 +1,6 @@
 """The Blender layer: writes an engine Timeline as Blender data, and nothing else decides.
 
-* :mod:`.compat` — every Blender-version difference (the only place testing ``bpy.app.version``).
+* :mod:`.compat` — every Blender-version difference (the only module that looks at the version).
 * :mod:`.writer` — ``write_clip``: collections, objects (objects mode) or point objects (instanced mode).
 * :mod:`.mesh`, :mod:`.materials` — the shared cube mesh, wire boxes and role materials.
 * :mod:`.instanced`, :mod:`.nodes` — instanced mode (Geometry Nodes).

@@ -42,11 +42,12 @@ def build_bevelled_cube(mesh: bpy.types.Mesh, width: float = BEVEL_WIDTH, segmen
     bm = bmesh.new()
     try:
         bmesh.ops.create_cube(bm, size=1.0)
-        flat_faces = set(bm.faces)
         bmesh.ops.bevel(bm, geom=list(bm.edges) + list(bm.verts), offset=width, offset_type="OFFSET",
                         segments=segments, profile=0.5, affect="EDGES", clamp_overlap=True)
+        bm.normal_update()
         for face in bm.faces:
-            face.smooth = face not in flat_faces
+            # the six sides face along an axis; every bevel face is tilted
+            face.smooth = max(abs(c) for c in face.normal) < 0.999
         bm.to_mesh(mesh)
     finally:
         bm.free()

@@ -554,14 +554,19 @@ def remove_clip(collection) -> None:
     bpy.data.batch_remove(doomed + collections)
     orphans = [d for d in data if d.users == 0 and d.get(meshes.TAG) is None]
     orphans += [a for a in actions if a.users == 0]
+    orphans += _orphan_cube_holders()
     if orphans:
         bpy.data.batch_remove(orphans)
 
 
+def _orphan_cube_holders() -> list:
+    """Objects outside any scene that only held the add-on's cube for instancing, now used by nothing."""
+    return [o for o in bpy.data.objects if o.users == 0 and o.data is not None and o.data.get(meshes.TAG) is not None]
+
+
 def purge() -> None:
     """Remove the add-on's shared data-blocks nothing uses any more (cube, box meshes, materials, node groups)."""
-    cube_holders = [o for o in bpy.data.objects if o.users == 0 and o.data is not None
-                    and o.data.get(meshes.TAG) is not None]
+    cube_holders = _orphan_cube_holders()
     if cube_holders:
         bpy.data.batch_remove(cube_holders)
     while True:   # node groups use each other: remove from the outside in

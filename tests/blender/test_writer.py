@@ -1,0 +1,285 @@
+"""scene.writer: the objects-mode writer evaluates in Blender exactly as engine.state_at says.
+
+Hand-built timelines exercise every convention (pops, moves that join, jumps, leaving
+cells, highlights with open ends, tensors that travel, boxes that hide between passes)
+for every easing; Blender's evaluated objects are read back at every frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from animatedai_addon.engine.errors import SpecError  # noqa: E402
+from animatedai_addon.engine.timeline import EASINGS, BoxTrack, TensorTrack, Timeline, box_state_at  # noqa: E402
+from animatedai_addon.scene import compat, materials, mesh, writer  # noqa: E402
+
+BASE = np.float32([0.05, 0.55, 0.6, 1.0])
+LIT = np.float32([0.08, 0.88, 0.96, 1.0])
+CUBE = 0.9
+
+
+def grid(shape):
+    c, h, w = shape
+    cells = np.indices(shape).reshape(3, -1).T.astype(np.int32)
+    position = np.stack([cells[:, 2], cells[:, 0], -cells[:, 1]], axis=1).astype(np.float32)
+    return cells, position
+
+
+def track(name, role, shape, origin=(0, 0, 0), **fields):
+    cells, position = grid(shape)
+    n = len(cells)
+    values = dict(name=name, role=role, shape=shape, cells=cells, origin=np.float64(origin), position=position,
+                  color=np.tile(BASE, (n, 1)), highlight_color=np.tile(LIT, (n, 1)), value=np.zeros(n, np.float32),
+                  appear=np.full(n, -np.inf, np.float32), disappear=np.full(n, np.inf, np.float32))
+    values.update(fields)
+    return TensorTrack(**values)
+
+
+def rich_timeline(easing: str, pop_frames: int = 3) -> Timeline:
+    """A small clip using every convention of the Timeline contract."""
+    inputs = track(
+        "input", "input", (2, 2, 3),
+        # cell 0: two travels that join (a shared key), then a later one; cell 5: a short one
+        move_cell=np.int32([0, 0, 0, 5]), move_start=np.float32([4, 10, 30, 12]),
+        move_end=np.float32([10, 16, 33, 13]),
+        move_to=np.float32([[0, 0, 2], [1, 0, 3], [0, 0, 0], [4, 4, 4]]),
+        # cell 1: two intervals; cell 2: lit from the start; cell 3: lit to the end; cell 4: always lit
+        highlight_cell=np.int32([1, 1, 2, 3, 4]), highlight_start=np.float32([5, 11, -np.inf, 20, -np.inf]),
+        highlight_end=np.float32([8, 13, 9, np.inf, np.inf]))
+    n = 12
+    appear = (np.arange(n) * 2 + 3).astype(np.float32)
+    appear[0] = -np.inf
+    disappear = np.full(n, np.inf, np.float32)
+    disappear[[0, 4, 7]] = [25, 40, 8]         # cell 0 leaves, cell 4 after its pop, cell 7 before its pop ends
+    outputs = track("output", "output", (2, 2, 3), origin=(10, 0, 0), appear=appear, disappear=disappear,
+                    key_frames=np.float32([0, 12, 30, 31]),
+                    key_locations=np.float32([[10, 0, 0], [12, 0, 0], [12, 3, 1], [13, 3, 1]]))
+    padding = track("input padding", "padding", (1, 1, 2), origin=(0, -3, 0))
+    window = BoxTrack("window", "window", np.float32([3, 2, 3]), np.float32([2, 5, 9, 14, 20]),
+                      np.float32([[0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 0, 0], [3, 0, 0]]), appear=2.0,
+                      disappear=30.0, targets=("input",), key_visible=np.array([1, 1, 1, 0, 1], bool))
+    outline = BoxTrack("output outline", "outline", np.float32([3, 2, 2]), np.float32([1]), np.float32([[11, 0, 0]]),
+                       color=(0.02, 0.02, 0.02, 1.0))
+    return Timeline(1, 45, 24, pop_frames, easing, [inputs, outputs, padding], [window, outline],
+                    np.float32([4, 6, 8]))
+
+
+def write(timeline, **kwargs):
+    return writer.write_clip(timeline, "test clip", bpy.context.scene, cube_size=CUBE, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------- evaluation
+
+
+@pytest.mark.parametrize("easing", EASINGS)
+@pytest.mark.parametrize("pop_frames", [0, 3])
+def test_every_frame_matches_state_at(easing, pop_frames, mismatches):
+    timeline = rich_timeline(easing, pop_frames)
+    clip = write(timeline)
+    assert mismatches(timeline, clip.cells, clip.boxes, range(-1, 48), CUBE) == []
+
+
+def test_shared_slots_evaluate_like_separate_ones(mismatches):
+    timeline = rich_timeline("ease")
+    # every input cell of the rich timeline lights up at the same frames as another one in another tensor
+    twin = track("twin", "input", (2, 2, 3), highlight_cell=np.int32([0, 1]),
+                 highlight_start=np.float32([5, 5]), highlight_end=np.float32([8, 8]))
+    timeline.tensors.append(twin)
+    clip = write(timeline, share_identical=True)
+    assert mismatches(timeline, clip.cells, clip.boxes, range(0, 46, 3), CUBE) == []
+    first, second = (clip.cells["twin"][i].animation_data for i in (0, 1))
+    assert first.action == second.action
+    if compat.SLOTTED_ACTIONS:
+        assert first.action_slot == second.action_slot
+
+
+def test_without_sharing_every_cell_has_its_own_curves(mismatches):
+    timeline = rich_timeline("ease")
+    timeline.tensors.append(track("twin", "input", (1, 1, 2), highlight_cell=np.int32([0, 1]),
+                                  highlight_start=np.float32([5, 5]), highlight_end=np.float32([8, 8])))
+    clip = write(timeline, share_identical=False)
+    a, b = clip.cells["twin"]
+    fcurves_a, fcurves_b = compat.object_fcurves(a), compat.object_fcurves(b)
+    assert fcurves_a and fcurves_b and not {id(f) for f in fcurves_a} & {id(f) for f in fcurves_b}
+    if compat.SLOTTED_ACTIONS:
+        assert a.animation_data.action_slot != b.animation_data.action_slot
+    assert mismatches(timeline, clip.cells, clip.boxes, range(0, 46, 5), CUBE) == []
+
+
+def test_static_cells_carry_no_animation():
+    clip = write(rich_timeline("ease"))
+    padding = clip.cells["input padding"]
+    assert all(o.animation_data is None for o in padding)
+    assert all(tuple(o.scale) == pytest.approx((CUBE,) * 3) for o in padding)
+    # only the keyed colour channels get curves (alpha never changes here)
+    curves = compat.object_fcurves(clip.cells["input"][1])
+    assert sorted((f.data_path, f.array_index) for f in curves) == [("color", 0), ("color", 1), ("color", 2)]
+
+
+def test_many_cells_share_few_actions():
+    n = 3 * writer.OBJECTS_PER_ACTION + 7
+    big = track("output", "output", (1, 1, n), appear=np.arange(n, dtype=np.float32) + 2)
+    timeline = Timeline(1, n + 10, 24, 3, "ease", [big], [], np.zeros(0, np.float32))
+    clip = write(timeline)
+    actions = {o.animation_data.action for o in clip.cells["output"]}
+    expected = -(-n // writer.OBJECTS_PER_ACTION) if compat.SLOTTED_ACTIONS else n
+    assert len(actions) == expected == len(clip.actions)
+    assert all(a[writer.PROP_CLIP] == "test clip" for a in actions)
+
+
+# --------------------------------------------------------------------------------------------- what is made
+
+
+def test_clip_structure_names_and_shared_data(scene):
+    timeline = rich_timeline("ease")
+    clip = write(timeline)
+    assert clip.collection.name == "AnimatedAI test clip"
+    assert clip.collection.name in scene.collection.children
+    children = {c.name for c in clip.collection.children}
+    assert children == {"test clip / input", "test clip / output", "test clip / input padding"}
+    cube = bpy.data.meshes[mesh.CUBE_MESH]
+    for t in timeline.tensors:
+        objects = clip.cells[t.name]
+        assert [o.name for o in objects] == t.cell_names()
+        empty = clip.empties[t.name]
+        assert clip.tensors[t.name] == empty and empty.type == "EMPTY"
+        assert all(o.parent == empty and o.data == cube for o in objects)
+        assert {o.material_slots[0].material.name for o in objects} == {f"AnimatedAI {t.role}"}
+        assert set(bpy.data.collections[f"test clip / {t.name}"].objects) == set(objects) | {empty}
+    assert set(clip.boxes) == {"window", "output outline"}
+    for box in clip.boxes.values():
+        assert box.material_slots[0].material.name == "AnimatedAI box"
+    assert scene.frame_start == 1 and scene.frame_end == 45 and scene.render.fps == 24
+
+
+def test_a_second_clip_gets_its_own_names(scene):
+    first = write(rich_timeline("ease"))
+    second = writer.write_clip(rich_timeline("linear"), "other clip", scene, cube_size=CUBE)
+    assert second.collection.name == "AnimatedAI other clip"
+    assert second.empties["input"].name == "other clip input"
+    assert first.empties["input"].name == "input"
+    assert bpy.data.meshes[mesh.CUBE_MESH] == second.cells["input"][0].data   # one cube mesh for all
+
+
+def test_bad_mode_raises_before_anything_is_made(datablock_counts):
+    before = datablock_counts()
+    with pytest.raises(SpecError) as info:
+        write(rich_timeline("ease"), mode="points")
+    assert info.value.parameter == "mode"
+    assert datablock_counts() == before
+
+
+def test_bad_role_raises_before_anything_is_made(datablock_counts):
+    timeline = rich_timeline("ease")
+    timeline.tensors[0].role = "weights"
+    before = datablock_counts()
+    with pytest.raises(SpecError):
+        write(timeline)
+    assert datablock_counts() == before
+
+
+def test_cube_mesh_is_a_bevelled_unit_cube():
+    cube = mesh.ensure_cube_mesh()
+    co = np.empty(len(cube.vertices) * 3, np.float32)
+    cube.vertices.foreach_get("co", co)
+    co = co.reshape(-1, 3)
+    assert np.allclose(co.min(axis=0), -0.5) and np.allclose(co.max(axis=0), 0.5)
+    assert len(cube.vertices) > 8                                   # rounded edges
+    smooth = np.empty(len(cube.polygons), bool)
+    cube.polygons.foreach_get("use_smooth", smooth)
+    assert smooth.any() and not smooth.all()                        # smooth bevels, flat faces
+    assert mesh.ensure_cube_mesh() == cube
+
+
+def test_wire_box_beams_keep_their_thickness_at_any_size():
+    for size in ((3.0, 2.0, 3.0), (0.5, 8.0, 1.0)):
+        vertices, faces = mesh.wire_box_geometry(size, thickness=0.05)
+        assert vertices.shape == (96, 3) and faces.shape == (72, 4)
+        assert np.allclose(vertices.min(axis=0), -0.5) and np.allclose(vertices.max(axis=0), 0.5)
+        # each beam, once scaled by size, is 0.05 m thick across its two short axes
+        beams = vertices.reshape(12, 8, 3) * np.asarray(size)
+        extents = np.sort(beams.max(axis=1) - beams.min(axis=1), axis=1)
+        assert np.allclose(extents[:, :2], 0.05)
+
+
+def test_materials_are_made_once_and_reused():
+    made = materials.ensure_materials()
+    assert set(made) == set(materials.ROLES)
+    made["input"].roughness = 0.123
+    again = materials.ensure_materials()
+    assert again["input"] == made["input"] and again["input"].roughness == pytest.approx(0.123)
+    tree = made["output"].node_tree
+    kinds = {n.bl_idname for n in tree.nodes}
+    assert {"ShaderNodeObjectInfo", "ShaderNodeAttribute", "ShaderNodeBsdfPrincipled"} <= kinds
+    attribute = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeAttribute")
+    assert attribute.attribute_type == "INSTANCER" and attribute.attribute_name == "color"
+    base = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled").inputs["Base Color"]
+    assert base.is_linked
+    assert made["padding"].node_tree.nodes["Principled BSDF"].inputs["Alpha"].default_value < 1.0
+
+
+# --------------------------------------------------------------------------------------------- key arrays
+
+
+def test_visibility_keys():
+    appear = np.float32([-np.inf, 5, 5, -np.inf, 5])
+    disappear = np.float32([np.inf, np.inf, 20, 9, 6])
+    keys = writer.visibility_keys(appear, disappear, 3, writer.BEZIER)
+    assert keys.cells.tolist() == [1, 2, 3, 4]
+    rows = [(keys.frames[a:b].tolist(), keys.values[a:b, 0].tolist(), keys.interpolation[a:b].tolist())
+            for a, b in zip(keys.offsets[:-1], keys.offsets[1:])]
+    assert rows[0] == ([5, 8], [0, 1], [writer.BEZIER, writer.CONSTANT])
+    assert rows[1] == ([5, 8, 20], [0, 1, 0], [writer.BEZIER, writer.CONSTANT, writer.CONSTANT])
+    assert rows[2] == ([8, 9], [1, 0], [writer.CONSTANT, writer.CONSTANT])
+    assert rows[3] == ([5, 6], [0, 0], [writer.BEZIER, writer.CONSTANT])    # leaves mid-pop: keys stay sorted
+    instant = writer.visibility_keys(np.float32([5]), np.float32([np.inf]), 0, writer.BEZIER)
+    assert instant.frames.tolist() == [4, 5] and instant.values[:, 0].tolist() == [0, 1]
+
+
+def test_joined_moves_share_one_key_and_jumps_are_constant():
+    t = track("t", "input", (1, 1, 2), move_cell=np.int32([0, 0, 1]), move_start=np.float32([2, 6, 5]),
+              move_end=np.float32([6, 9, 5]), move_to=np.float32([[1, 0, 0], [2, 0, 0], [7, 7, 7]]))
+    keys = writer.move_keys(t, writer.BEZIER)
+    assert keys.cells.tolist() == [0, 1]
+    assert keys.frames[:3].tolist() == [2, 6, 9]
+    assert keys.values[:3, 0].tolist() == [0, 1, 2]
+    assert keys.interpolation[:3].tolist() == [writer.BEZIER, writer.BEZIER, writer.CONSTANT]
+    assert keys.frames[3:].tolist() == [5 - writer.JUMP, 5]
+    assert keys.interpolation[3:].tolist() == [writer.CONSTANT, writer.CONSTANT]
+
+
+def test_handles_sit_at_thirds_of_each_neighbouring_segment():
+    keys = writer.group_keys([0, 0, 0, 1, 1], [2, 5, 11, 0, 3], np.zeros(5), [2] * 5)
+    left, right = keys.handles()
+    assert left.tolist() == [1, 4, 9, -1, 2]
+    assert right.tolist() == [3, 7, 12, 1, 4]
+
+
+def test_highlight_keys_have_a_base_key_before_the_first_interval():
+    t = track("t", "input", (1, 1, 3), highlight_cell=np.int32([0, 0, 1, 2]),
+              highlight_start=np.float32([4, 9, -np.inf, 6]), highlight_end=np.float32([6, 12, 3, np.inf]))
+    keys = writer.highlight_keys(t, [0, 1, 2])
+    assert keys.cells.tolist() == [0, 1, 2]
+    assert keys.frames.tolist() == [3, 4, 6, 9, 12, 2, 3, 5, 6]
+    lit = keys.values[:, 1] == LIT[1]
+    assert lit.tolist() == [False, True, False, True, False, True, False, False, True]
+    assert (keys.interpolation == writer.CONSTANT).all()
+
+
+def test_identical_animations_are_found_and_only_those():
+    keys = writer.group_keys([0, 0, 2, 2, 3, 3, 4], [1, 2, 1, 2, 1, 3, 1], [0, 1, 0, 1, 0, 1, 0], [0] * 7)
+    source = writer.first_identical(5, [keys])
+    assert source.tolist()[:1] + source.tolist()[2:] == [0, 0, 3, 4]
+
+
+def test_box_visibility_keys_follow_box_state_at():
+    timeline = rich_timeline("ease")
+    box = timeline.boxes[0]
+    frames, shown = writer.box_visibility_keys(box)
+    for f in range(-2, 40):
+        k = np.searchsorted(frames, f, side="right") - 1
+        value = shown[max(k, 0)]
+        assert bool(value) == box_state_at(timeline, f)["window"][0], f
