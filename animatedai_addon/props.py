@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import os
 from dataclasses import dataclass, field
 
@@ -271,6 +272,10 @@ class SettingsMixin:
         """None for the seeded random input, else the array read from the file (checked against the shape)."""
         if self.input_source == "random":
             return None
+        if self.input_source == "image" and importlib.util.find_spec("PIL") is None:
+            # The engine reads images with Pillow, which Blender does not ship.
+            raise SpecError("input_source", "image", "random or .npy: reading images needs the Pillow "
+                            "package, which this Blender's Python lacks")
         path = bpy.path.abspath(self.npy_path if self.input_source == "npy" else self.image_path)
         if not path or not os.path.isfile(path):
             raise SpecError("input", path, f"an existing {'.npy' if self.input_source == 'npy' else 'image'} file")

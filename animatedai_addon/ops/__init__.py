@@ -1,9 +1,9 @@
 """Operators: thin shells over ``animatedai_addon.api``."""
 
-from . import generate, presets
+from . import editable, generate, presets
 
 # Registered in this order, unregistered in reverse.
-_modules = (generate, presets)
+_modules = (generate, presets, editable)
 
 
 def register():

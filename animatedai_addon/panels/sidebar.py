@@ -42,6 +42,8 @@ class ANIMATEDAI_PT_main(_SidebarPanel, bpy.types.Panel):
         row.scale_y = 1.4
         row.operator("animatedai.generate", text="Generate", icon='PLAY')
         row.operator("animatedai.clear", text="Clear", icon='TRASH')
+        # enabled when instanced tensors (point objects) are selected
+        layout.operator("animatedai.make_editable", icon='OBJECT_DATA')
 
 
 def _property_split(layout):

@@ -13,6 +13,7 @@ from animatedai_addon.panels import layout as panel_layout  # noqa: E402
 from animatedai_addon.engine import presets, spec as specs  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.timeline import count_cubes  # noqa: E402
+from animatedai_addon.prefs import Defaults  # noqa: E402
 from animatedai_addon.scene import writer  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -111,7 +112,8 @@ def test_register_unregister_reregister_leaves_nothing_behind():
 
     animatedai_addon.register()
     names = addon_type_names()
-    assert {"ANIMATEDAI_OT_generate", "ANIMATEDAI_OT_clear", "ANIMATEDAI_OT_load_preset", "ANIMATEDAI_PT_main",
+    assert {"ANIMATEDAI_OT_generate", "ANIMATEDAI_OT_clear", "ANIMATEDAI_OT_load_preset",
+            "ANIMATEDAI_OT_make_editable", "ANIMATEDAI_PT_main",
             "ANIMATEDAI_MT_presets", "ANIMATEDAI_PG_settings", "ANIMATEDAI_AP_preferences"} <= names
     assert bpy.context.scene.animatedai.operation == "conv2d"
 
@@ -166,6 +168,32 @@ def test_operator_arguments_override_scene_settings(settings):
     assert bpy.ops.animatedai.generate(out_channels=1) == {'FINISHED'}
     assert settings.out_channels == 2   # the scene's settings are not changed by the call
     assert clip_collections() == [f"AnimatedAI {specs.Conv2d(2, 4, 4, 1, 3).label}"]
+
+
+def test_auto_mode_and_cube_budget_follow_the_preferences(settings):
+    small_conv(settings, mode="auto")
+    cubes = settings.to_request().cube_count
+    assert settings.to_request(Defaults(instanced_threshold=cubes)).options["mode"] == "objects"
+    assert settings.to_request(Defaults(instanced_threshold=cubes - 1)).options["mode"] == "instanced"
+    with pytest.raises(SpecError, match="cube_budget"):
+        settings.to_request(Defaults(cube_budget=cubes - 1))
+    settings.template = "preferences"
+    assert settings.to_request(Defaults(template="flat")).options["template"] == "flat"
+    settings.template = "studio"
+    assert settings.to_request(Defaults(template="flat")).options["template"] == "studio"
+
+
+def test_generate_from_npy_and_image_inputs(settings, tmp_path):
+    values = np.arange(2 * 4 * 4, dtype=np.float64).reshape(2, 4, 4)
+    np.save(tmp_path / "input.npy", values)
+    small_conv(settings, input_source="npy", npy_path=str(tmp_path / "input.npy"))
+    np.testing.assert_array_equal(settings.to_request().options["input"], values)
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    Image = pytest.importorskip("PIL.Image")
+    Image.new("RGB", (4, 4), (255, 0, 0)).save(tmp_path / "input.png")
+    small_conv(settings, input_source="image", image_path=str(tmp_path / "input.png"))
+    assert settings.to_request().options["input"].shape == (2, 4, 4)
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
 
 
 SMALLEST_PRESETS = sorted(presets.list_presets(), key=lambda n: count_cubes(presets.load_preset(n)))
@@ -271,7 +299,7 @@ def test_panel_shows_the_engine_message_in_red_for_invalid_settings(settings):
     layout = _draw_main_panel()
     shown = " ".join(text for text, alert in layout.labels if alert)
     assert " ".join(shown.split()) == " ".join(message.split())
-    assert layout.operators == ["animatedai.generate", "animatedai.clear"]
+    assert layout.operators == ["animatedai.generate", "animatedai.clear", "animatedai.make_editable"]
     assert layout.menus == ["ANIMATEDAI_MT_presets"]
 
 
