@@ -165,9 +165,9 @@ def test_generate_builds_the_clip_and_clear_removes_it(settings):
 
 def test_operator_arguments_override_scene_settings(settings):
     small_conv(settings)
-    assert bpy.ops.animatedai.generate(out_channels=1) == {'FINISHED'}
-    assert settings.out_channels == 2   # the scene's settings are not changed by the call
-    assert clip_collections() == [f"AnimatedAI {specs.Conv2d(2, 4, 4, 1, 3).label}"]
+    assert bpy.ops.animatedai.generate(kernel_size=(2, 2)) == {'FINISHED'}
+    assert tuple(settings.kernel_size) == (3, 3)   # the scene's settings are not changed by the call
+    assert clip_collections() == ["AnimatedAI conv 2x2 valid"]
 
 
 def test_auto_mode_and_cube_budget_follow_the_preferences(settings):
@@ -244,8 +244,10 @@ def _assert_cancelled_untouched(call, message, before):
     ops_before = len(bpy.context.window_manager.operators)
     with pytest.raises(RuntimeError) as caught:
         call()
-    # bpy.ops turns the operator's ERROR report into RuntimeError("Error: <message>")
+    # bpy.ops turns the operator's ERROR report into RuntimeError("Error: <message>"); an exception
+    # escaping execute() would read "Error: Python: Traceback ..." instead
     assert message in str(caught.value)
+    assert "Traceback" not in str(caught.value)
     assert data_counts() == before
     assert clip_collections() == []
     # a FINISHED operator called like the UI (undo=True) is registered; a CANCELLED one is not
@@ -355,10 +357,10 @@ def test_redo_re_executes_with_the_changed_operator_properties(settings):
     assert all(op.properties.is_property_set(name) for name in names if name != "chain_preset")
     redo = {name: getattr(op.properties, name) for name in names if op.properties.is_property_set(name)}
     redo = {k: tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v for k, v in redo.items()}
-    redo["out_channels"] = 1
-    settings.out_channels = 2
+    redo["kernel_size"] = (2, 2)
+    settings.kernel_size = (3, 3)
     # What the redo panel does (ED_undo_operator_repeat): undo the last step, run the operator again
     # with its edited properties. (``ed.undo_redo`` itself needs a real window's HUD region.)
     assert bpy.ops.ed.undo() == {'FINISHED'}
     assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True, **redo) == {'FINISHED'}
-    assert clip_collections() == [f"AnimatedAI {specs.Conv2d(2, 4, 4, 1, 3).label}"]
+    assert clip_collections() == ["AnimatedAI conv 2x2 valid"]   # and the 3x3 clip was undone
