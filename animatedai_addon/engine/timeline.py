@@ -29,6 +29,22 @@ Conventions
 * Moves of one cell never overlap in time; consecutive moves share a key (the end
   of one is the start of the next). ``state_at`` / ``box_state_at`` evaluate all of
   this exactly as Blender will, which the tests rely on.
+
+How steps become frames (:func:`build_timeline`)
+-------------------------------------------------
+* The clip starts at ``FRAME_START`` (1); the first step happens ``intro_frames``
+  later, the first filter already standing in its slot. Steps of a pass (a run of
+  one filter) are ``frames_per_step`` apart, or ``frames_per_step / speedup`` after
+  ``speedup_after_rows`` output rows of the pass (frames may then be fractional).
+* Between passes (and stages) the filter slides home, the next one slides in
+  (``move_frames`` each, four legs: up, along its row, forward, down) and
+  ``hold_frames`` pass. A filter is lit during its pass.
+* A shuffle moves its cells in waves, one per source channel, every
+  ``2/3 move_frames``; each cell's route is three moves of ``move_frames / 3``
+  (lift, cross, set down); ``step_frames`` of a shuffle step is the arrival.
+* After the last step: ``outro_frames``. With ``loop`` the clip then undoes
+  itself (cells travel back, outputs vanish, the first filter returns) and
+  ``frame_end`` shows the first frame's state again.
 """
 
 from __future__ import annotations

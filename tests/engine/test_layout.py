@@ -56,7 +56,8 @@ def assert_slides_clear(timeline, look=LOOK):
             low, high = ends.min(axis=0) - half, ends.max(axis=0) + half
             centres, halves, labels = cubes_at(timeline, float(frames[k + 1]), look)
             others = np.array([label[0] != track.name for label in labels])
-            inside = np.all((centres + halves[:, None] > low + 1e-4) & (centres - halves[:, None] < high - 1e-4), axis=1)
+            inside = np.all((centres + halves[:, None] > low + 1e-4) & (centres - halves[:, None] < high - 1e-4),
+                            axis=1)
             assert not np.any(inside & others), (track.name, float(frames[k]),
                                                  [labels[i] for i in np.flatnonzero(inside & others)][:3])
 
