@@ -10,7 +10,7 @@ bpy = pytest.importorskip("bpy")
 import animatedai_addon  # noqa: E402
 from animatedai_addon import props  # noqa: E402
 from animatedai_addon.panels import layout as panel_layout  # noqa: E402
-from animatedai_addon.engine import presets, spec as specs  # noqa: E402
+from animatedai_addon.engine import presets  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.timeline import count_cubes  # noqa: E402
 from animatedai_addon.prefs import Defaults  # noqa: E402
