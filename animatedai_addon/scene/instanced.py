@@ -2,10 +2,14 @@
 
 Each tensor becomes ONE object whose mesh has only vertices: a point per cell at
 its rest position (relative to the tensor's empty, its parent). The timeline
-travels as point attributes, written in bulk with ``foreach_set``; the
-``AnimatedAI cells`` Geometry Nodes group (see :mod:`.nodes`) turns them into
-cube instances every frame from the scene time. This scales to millions of
-cubes where one object per cell stops at tens of thousands.
+travels as point attributes, written in bulk with ``foreach_set``; an
+``AnimatedAI cells (...)`` Geometry Nodes group (see :mod:`.nodes`) turns them
+into cube instances every frame from the scene time. This scales to millions
+of cubes where one object per cell stops at tens of thousands.
+
+"Make cells editable" (:func:`make_cells_editable`) reads the points back,
+bakes what the window boxes light into highlight intervals, writes the cells as
+the objects mode's keyframed objects (``scene.writer``) and drops the points.
 
 Point attributes (domain POINT)
 -------------------------------
@@ -37,10 +41,8 @@ Limits
   take their highlights from the boxes instead, so their intervals are only
   written when they fit; a tensor with more intervals and no window box raises.
 * ``MAX_WINDOWS`` (4) window boxes per tensor. Boxes must not rotate.
-* A dilated window reads every d-th cell of its box. :func:`window_lattice`
-  takes the spacing of the read cells from ``BoxTrack.read_spacing`` when the
-  engine gives it, else infers it from the tensor's highlight intervals (and
-  checks it); with neither, the whole box lights up.
+* A dilated window reads every d-th cell of its box (``BoxTrack.read_spacing``):
+  the node group lights only the cells on that lattice.
 """
 
 from __future__ import annotations
@@ -64,8 +66,6 @@ PROP_MODE = "animatedai_mode"
 PROP_TENSOR = "animatedai_tensor"
 PROP_ROLE = "animatedai_role"
 PROP_SHAPE = "animatedai_shape"
-PROP_EASING = "animatedai_easing"
-PROP_POP_FRAMES = "animatedai_pop_frames"
 
 _FOREACH_KEY = {"FLOAT": "value", "INT": "value", "BOOLEAN": "value", "FLOAT_VECTOR": "vector",
                 "FLOAT_COLOR": "color"}
@@ -179,13 +179,6 @@ def flat_cell_index(track: TensorTrack) -> np.ndarray:
     return ((cells[:, 0] * shape[1] + cells[:, 1]) * shape[2] + cells[:, 2]).astype(np.int32)
 
 
-def _lit_at(track: TensorTrack, frame: float) -> np.ndarray:
-    lit = np.zeros(len(track), bool)
-    on = (track.highlight_start <= frame) & (frame < track.highlight_end)
-    lit[track.highlight_cell[on]] = True
-    return lit
-
-
 def lattice_from_spacing(size, spacing) -> tuple[np.ndarray, np.ndarray]:
     """(spacing, phase) of a window of outer ``size`` reading cells ``spacing`` apart (0 = every cell).
 
@@ -200,51 +193,9 @@ def lattice_from_spacing(size, spacing) -> tuple[np.ndarray, np.ndarray]:
     return np.where(spacing > 0, spacing, 0.0), ((kernel - 1) / 2) % 1.0
 
 
-def window_lattice(track: TensorTrack, box: BoxTrack, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
-    """(spacing, phase) of the cells a window reads inside its box, per axis (see nodes.inside_box_group).
-
-    Spacing 0 means every cell inside the box. Taken from ``box.read_spacing``
-    when the engine provides it (metres between read cells; the phase follows
-    from the box size), else inferred from the track's highlight intervals at
-    the box's first shown key (SpecError when the cells lit there are not a
-    lattice inside the box), else 0: the whole box lights up.
-    """
-    from ..engine.timeline import local_at, origin_at
-    none = np.zeros(3), np.zeros(3)
-    read_spacing = getattr(box, "read_spacing", None)     # requested from the engine; see the module notes
-    if read_spacing is not None:
-        return lattice_from_spacing(box.size, read_spacing)
-    frames = np.asarray(box.key_frames, np.float64)
-    shown = (frames >= box.appear) & (frames < box.disappear)
-    if len(box.key_visible):
-        shown &= np.asarray(box.key_visible, bool)
-    if len(track.highlight_cell) == 0 or not shown.any():
-        return none
-    k = int(np.flatnonzero(shown)[0])
-    frame = float(frames[k])
-    position = local_at(track, frame, timeline.easing)
-    offset = position - (np.asarray(box.key_centers[k], np.float64) - origin_at(track, frame, timeline.easing))
-    inside = np.all(np.abs(offset) < np.asarray(box.size, np.float64) / 2, axis=1)
-    lit = _lit_at(track, frame) & inside
-    if not lit.any() or np.array_equal(lit, inside):
-        return none
-    spacing, phase = np.zeros(3), np.zeros(3)
-    for axis in range(3):
-        places = np.unique(np.round(offset[lit, axis], 4))
-        steps = np.diff(places)
-        if len(steps) and not np.allclose(steps, steps[0], atol=1e-3):
-            raise SpecError(f"{box.name}.key_centers", frame, "a window whose read cells are evenly spaced")
-        if len(steps):
-            spacing[axis] = steps[0]
-            phase[axis] = np.round((places[0] / steps[0]) % 1.0 * 2) / 2 % 1.0
-    if not np.array_equal(inside & on_lattice(offset, spacing, phase), lit):
-        raise SpecError(f"{box.name}.key_centers", frame, "a window whose read cells form a lattice in its box")
-    for axis in range(3):     # an axis where every cell is read needs no lattice (spacing = pitch is "every")
-        plain_spacing, plain_phase = spacing.copy(), phase.copy()
-        plain_spacing[axis] = plain_phase[axis] = 0.0
-        if np.array_equal(inside & on_lattice(offset, plain_spacing, plain_phase), lit):
-            spacing, phase = plain_spacing, plain_phase
-    return spacing, phase
+def window_lattice(box: BoxTrack) -> tuple[np.ndarray, np.ndarray]:
+    """(spacing, phase) of the cells a window reads inside its box (``BoxTrack.read_spacing``)."""
+    return lattice_from_spacing(box.size, box.read_spacing)
 
 
 def point_attributes(track: TensorTrack, lit_by_boxes: bool) -> dict[str, tuple[str, np.ndarray]]:
@@ -351,9 +302,10 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
         raise SpecError("timeline.easing", timeline.easing, f"one of {EASINGS}")
     attributes = point_attributes(track, lit_by_boxes=bool(window_boxes))
     positions = _checked(track, "position", 3, np.float32)
+    # the BoxTracks of the window objects (same order); boxes the timeline does not list light every cell
     window_tracks = [box for box in timeline.boxes if box.role == "window" and track.name in box.targets]
-    lattices = ([window_lattice(track, box, timeline) for box in window_tracks]
-                if len(window_tracks) == len(window_boxes) else [(np.zeros(3), np.zeros(3))] * len(window_boxes))
+    lattices = ([window_lattice(box) for box in window_tracks] if len(window_tracks) == len(window_boxes)
+                else [(np.zeros(3), np.zeros(3))] * len(window_boxes))
 
     mesh = build_point_mesh(name, positions, attributes)
     obj = bpy.data.objects.new(name, mesh)
@@ -366,8 +318,6 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
     obj[PROP_TENSOR] = track.name
     obj[PROP_ROLE] = track.role
     obj[PROP_SHAPE] = [int(s) for s in track.shape]
-    obj[PROP_EASING] = timeline.easing
-    obj[PROP_POP_FRAMES] = float(timeline.pop_frames)
 
     moves = sum(1 for key in attributes if key.endswith("_offset"))
     highlights = sum(1 for key in attributes if key.startswith("hl") and key.endswith("_start"))
@@ -385,7 +335,7 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
     return obj
 
 
-# --------------------------------------------------------------------------- reading points back ("Make cells editable")
+# --------------------------------------------------------------------------- reading points back (make editable)
 
 
 def _from_finite(frames: np.ndarray) -> np.ndarray:

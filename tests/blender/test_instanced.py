@@ -188,8 +188,9 @@ def test_points_carry_the_timeline_as_attributes(clip, cube_mesh):
     mesh.vertices.foreach_get("co", co)
     np.testing.assert_array_equal(co.reshape(-1, 3), track.position)
     read = lambda name: instanced.read_attribute(mesh, name)  # noqa: E731
-    np.testing.assert_array_equal(read("appear"), np.where(np.isinf(track.appear), np.float32(-1e30), track.appear))
-    np.testing.assert_array_equal(read("disappear"), np.where(np.isinf(track.disappear), np.float32(1e30), track.disappear))
+    far = np.float32(1e30)
+    np.testing.assert_array_equal(read("appear"), np.where(np.isinf(track.appear), -far, track.appear))
+    np.testing.assert_array_equal(read("disappear"), np.where(np.isinf(track.disappear), far, track.disappear))
     np.testing.assert_array_equal(read("color"), track.color)
     np.testing.assert_array_equal(read("highlight_color"), track.highlight_color)
     np.testing.assert_array_equal(read("value"), track.value)
@@ -559,9 +560,6 @@ def test_instanced_cells_match_engine_state(scene, preset_name):
     the_plan = plan(preset.spec)
     full = build_timeline(the_plan, preset.timing, preset.look)
     lean = build_timeline(the_plan, preset.timing, preset.look, highlights=False)
-    dilated = any(max(getattr(stage, "dilation", (1, 1))) > 1 for stage in getattr(the_plan, "stages", [the_plan]))
-    if dilated and not any(hasattr(box, "read_spacing") for box in lean.boxes):
-        pytest.xfail("a dilated window needs BoxTrack.read_spacing when the timeline has no input highlights")
     clip = writer.write_clip(lean, preset_name, scene, "instanced", cube_size=preset.look.cube_size)
     steps = full.step_frames
     frames = np.unique(np.r_[np.linspace(full.frame_start, full.frame_end, 9).round(),
@@ -578,18 +576,22 @@ def test_instanced_cells_match_engine_state(scene, preset_name):
                 raise AssertionError(f"{preset_name} {track.name} frame {frame}: {error}") from None
 
 
-def test_dilated_window_lattice_from_the_intervals():
-    """With the input's highlight intervals the lattice of read cells is inferred and checked."""
-    from animatedai_addon.engine import load_preset_file, plan
-    from animatedai_addon.engine.timeline import build_timeline
-    preset = load_preset_file("conv-3x3-dilation2")
-    timeline = build_timeline(plan(preset.spec), preset.timing, preset.look)
+@pytest.mark.parametrize("kernel_size, dilation", [(3, 2), (2, 3), (3, 1)])
+def test_window_lattice_lights_exactly_the_read_cells(kernel_size, dilation):
+    """At every shown key of the window, box + lattice select the cells the engine's intervals light."""
+    from animatedai_addon.engine import Conv2d, plan
+    from animatedai_addon.engine.timeline import build_timeline, state_at
+    timeline = build_timeline(plan(Conv2d(2, 9, 9, 2, kernel_size, dilation=dilation)))
     window = next(box for box in timeline.boxes if box.role == "window")
-    spacing, phase = instanced.window_lattice(timeline.tensor("input"), window, timeline)
-    pitch = preset.look.cube_size + preset.look.gap
-    np.testing.assert_allclose(spacing, [2 * pitch, 0, 2 * pitch], atol=1e-5)
-    np.testing.assert_allclose(phase, [0, 0, 0])
-    np.testing.assert_allclose(instanced.lattice_from_spacing(window.size, spacing)[1], phase)
+    spacing, phase = instanced.window_lattice(window)
+    track = timeline.tensor("input")
+    shown = np.asarray(window.key_visible, bool) if len(window.key_visible) else np.ones(len(window.key_frames), bool)
+    for frame, centre in zip(window.key_frames[shown][::5], window.key_centers[shown][::5]):
+        state = state_at(timeline, float(frame))["input"]
+        offset = state.world_position - centre
+        inside = np.all(np.abs(offset) < np.asarray(window.size) / 2, axis=1)
+        np.testing.assert_array_equal(inside & instanced.on_lattice(offset, spacing, phase), state.highlighted)
+
 
 
 @pytest.mark.render
