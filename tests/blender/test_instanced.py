@@ -618,3 +618,18 @@ def test_both_modes_render_a_clip_the_same(scene, tmp_path):
     assert images["instanced"].std() > 0.02
     difference = np.abs(images["instanced"] - images["objects"])
     assert difference.mean() < 0.002 and difference.max() < 0.1
+
+
+def test_instanced_clip_survives_save_and_reload(scene, clip, cube_mesh, tmp_path):
+    """The cube holder object (in no scene) and the modifier inputs are kept by the file."""
+    track = lively_track()
+    box = box_object(clip)
+    box.location, box.scale = (2.0, 0.5, -1.0), (1.2, 2.2, 1.2)
+    write(track, timeline_of(track), clip, cube_mesh, boxes=[box])
+    scene.frame_set(13)
+    before = evaluated_cells(bpy.data.objects["input cells"])
+    path = str(tmp_path / "instanced.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path, compress=True)
+    bpy.ops.wm.open_mainfile(filepath=path)
+    bpy.context.scene.frame_set(13)
+    assert_same_cells(evaluated_cells(bpy.data.objects["input cells"]), before)
