@@ -556,8 +556,10 @@ def write_gif(frames: list[Path], path: Path, fps: int) -> Path:
     palette = shared_palette(images)
     indexed = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
     tmp = _temporary(path)
+    # palette= makes Pillow write it once as the global table (without it, every later frame gets a local one)
     indexed[0].save(tmp, format="GIF", save_all=True, append_images=indexed[1:], loop=0,
-                    duration=gif_durations(len(indexed), fps), optimize=False, disposal=1)
+                    duration=gif_durations(len(indexed), fps), optimize=False, disposal=1,
+                    palette=bytes(palette.getpalette()))
     os.replace(tmp, path)
     return path
 

@@ -49,8 +49,7 @@ def output_cells_pixels(scene, result, frame: int) -> tuple[slice, slice]:
     """The image rectangle where the camera sees the output tensor's cells at ``frame`` (objects mode)."""
     scene.frame_set(frame)
     bpy.context.view_layer.update()
-    tensor_collection = next(c for c in result.collection.children if c.name.endswith(" / output"))
-    cells = [o for o in tensor_collection.all_objects if o.type == "MESH"]
+    cells = result.cells[output_track(result.timeline).name]
     corners = [o.matrix_world @ Vector(c) for o in cells if o.matrix_world.to_scale().length > 1e-3
                for c in o.bound_box]
     assert corners, "the output tensor has visible cells at this frame"
@@ -61,9 +60,14 @@ def output_cells_pixels(scene, result, frame: int) -> tuple[slice, slice]:
     return slice(int(y0), int(math.ceil(y1))), slice(int(x0), int(math.ceil(x1)))
 
 
+def output_track(timeline):
+    """The track showing the output: a shuffle's output is its input's cells, moved (an alias)."""
+    return timeline.tensor(timeline.aliases.get("output", "output"))
+
+
 def share_of_output_colours(pixels: np.ndarray, timeline, tolerance: float = 30.0) -> float:
     """Share of the pixels that show one of the output cells' hues, saturated."""
-    hues = {round(srgb_hue(c)[0]) for c in timeline.tensor("output").color if srgb_hue(c)[1] > 0.3}
+    hues = {round(srgb_hue(c)[0]) for c in output_track(timeline).color if srgb_hue(c)[1] > 0.3}
     hue, saturation, value = pixel_hues(pixels)
     near = np.zeros(hue.shape, bool)
     for h in hues:
@@ -71,11 +75,9 @@ def share_of_output_colours(pixels: np.ndarray, timeline, tolerance: float = 30.
     return float((near & (saturation > 0.35) & (value > 0.15)).mean())
 
 
-def render_and_read(job, frames):
-    result = rendering.prepare_scene(job)
-    paths = rendering.render_frames(job, min(frames), max(frames))
-    images = {f: read_png(p) for f, p in zip(range(min(frames), max(frames) + 1), paths) if f in frames}
-    return result, images
+def render_and_read(job, frames) -> dict:
+    """Render just ``frames`` of the prepared scene (each its own one-frame range) and read them."""
+    return {f: read_png(rendering.render_frames(job, f, f)[0]) for f in frames}
 
 
 # --------------------------------------------------------------------------------------------- images
@@ -84,10 +86,11 @@ def render_and_read(job, frames):
 @pytest.mark.parametrize("engine, samples", [("cycles", 4), ("workbench", 1)])
 def test_frames_show_the_clip(tmp_path, preset, engine, samples):
     job = tiny_job(tmp_path, preset, engine, samples)
-    timeline = rendering.prepare_scene(job).timeline
+    result = rendering.prepare_scene(job)
+    timeline = result.timeline
     k, k1 = changing_frames(timeline)
     last = timeline.frame_end
-    result, images = render_and_read(job, [k, k1, last])
+    images = render_and_read(job, [k, k1, last])
     scene = bpy.context.scene
     for frame, pixels in images.items():
         assert pixels.shape == (SIZE[1], SIZE[0], 3)
@@ -101,9 +104,10 @@ def test_frames_show_the_clip(tmp_path, preset, engine, samples):
 
 def test_one_eevee_frame(tmp_path):
     job = tiny_job(tmp_path, CONV, "eevee", samples=1, size=(64, 36))
-    timeline = rendering.prepare_scene(job).timeline
+    result = rendering.prepare_scene(job)
+    timeline = result.timeline
     last = timeline.frame_end
-    result, images = render_and_read(job, [last])
+    images = render_and_read(job, [last])
     pixels = images[last]
     assert not is_blank(pixels)
     rows, cols = output_cells_pixels(bpy.context.scene, result, last)
@@ -116,7 +120,7 @@ def test_output_colour_is_not_everywhere(tmp_path):
     result = rendering.prepare_scene(job)
     timeline = result.timeline
     last = timeline.frame_end
-    _, images = render_and_read(job, [timeline.frame_start, last])
+    images = render_and_read(job, [timeline.frame_start, last])
     rows, cols = output_cells_pixels(bpy.context.scene, result, last)
     assert share_of_output_colours(images[timeline.frame_start][rows, cols], timeline) < \
         share_of_output_colours(images[last][rows, cols], timeline)
@@ -148,6 +152,33 @@ def h264_chroma_format(mp4: bytes) -> tuple[int, int]:
     return profile, chroma
 
 
+def gif_colour_tables(data: bytes) -> tuple[bool, int]:
+    """(has a global colour table, number of frames with a local one), read from the GIF's blocks."""
+    assert data[:6] in (b"GIF87a", b"GIF89a")
+    packed = data[10]
+    at = 13 + (3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0)
+    local = 0
+
+    def skip_sub_blocks(at):
+        while data[at]:
+            at += data[at] + 1
+        return at + 1
+
+    while data[at] != 0x3B:                          # trailer
+        if data[at] == 0x21:                         # extension: label, then sub-blocks
+            at = skip_sub_blocks(at + 2)
+        elif data[at] == 0x2C:                       # image descriptor
+            flags = data[at + 9]
+            at += 10
+            if flags & 0x80:
+                local += 1
+                at += 3 * 2 ** ((flags & 7) + 1)
+            at = skip_sub_blocks(at + 1)             # LZW minimum code size, then the image data
+        else:
+            raise AssertionError(f"unexpected GIF block 0x{data[at]:02x}")
+    return bool(packed & 0x80), local
+
+
 def test_mp4_and_gif_have_every_frame(tmp_path):
     job = tiny_job(tmp_path, CONV, "workbench", samples=1, formats=("png", "mp4", "gif"))
     timeline = rendering.prepare_scene(job).timeline
@@ -168,15 +199,18 @@ def test_mp4_and_gif_have_every_frame(tmp_path):
     distinct_runs = 1 + sum(not np.array_equal(a, b) for a, b in zip(pngs, pngs[1:]))
     with Image.open(gif) as image:
         assert image.info["loop"] == 0
-        durations, palettes = [], []
+        durations, shown = [], []
         for index in range(image.n_frames):
             image.seek(index)
             durations.append(image.info["duration"])
-            palettes.append(image.getpalette())
-        assert image.n_frames == distinct_runs, "Pillow merges identical neighbours, adding their durations"
+            shown.append(np.asarray(image.convert("RGB")).astype(int))
+    for gif_frame, png in ((shown[0], pngs[0]), (shown[-1], pngs[-1])):
+        assert np.abs(gif_frame - png).mean() < 6, "the GIF shows the frames (256 shared colours, no dither)"
+    assert len(shown) == distinct_runs, "Pillow merges identical neighbours, adding their durations"
     fps = timeline.fps
     assert sum(durations) == pytest.approx(count * 1000 / fps, abs=10)
-    assert all(p == palettes[0] for p in palettes), "one palette shared by every frame"
+    global_table, local_tables = gif_colour_tables(gif.read_bytes())
+    assert global_table and local_tables == 0, "one palette shared by every frame"
 
 
 def test_gif_durations_keep_the_clip_length():
