@@ -41,9 +41,9 @@ OUT_DIR = REPO / "blend_templates"
 
 STUDIO_LIGHTS = stage.DEFAULT_LIGHTS
 FLAT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 3.0, 120.0, in_reflections=False),
-    RigLight("AnimatedAI Fill Light", (2.8, -1.2, 1.6), 3.0, 45.0, in_reflections=False),
-    RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 60.0, in_reflections=False),
+    RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 3.0, 30.0, in_reflections=False),
+    RigLight("AnimatedAI Fill Light", (2.8, -1.2, 1.6), 3.0, 8.0, in_reflections=False),
+    RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 15.0, in_reflections=False),
 )
 
 LOOKS = {
@@ -65,7 +65,7 @@ LOOKS = {
         lights=FLAT_LIGHTS,
         floor=FloorLook(material="AnimatedAI flat floor", color=(0.9, 0.9, 0.9), roughness=1.0, metallic=0.0,
                         specular=0.0),
-        world=WorldLook(name=templates.world_name("flat"), color=(1.0, 1.0, 1.0), strength=0.9),
+        world=WorldLook(name=templates.world_name("flat"), color=(0.8, 0.8, 0.8), strength=0.65),
         view=("Standard", "None"),
         cycles=dict(samples=24, use_adaptive_sampling=True, adaptive_threshold=0.05, use_denoising=True,
                     max_bounces=4, diffuse_bounces=2, glossy_bounces=1, transmission_bounces=0,
