@@ -124,3 +124,11 @@ def object_fcurves(idblock) -> list:
         channelbag = action_get_channelbag_for_slot(action, animation.action_slot)
         return list(channelbag.fcurves) if channelbag is not None else []
     return list(action.fcurves)
+
+
+def action_fcurves(action) -> list:
+    """Every F-curve of ``action`` (all slots' channel bags on 4.4+)."""
+    if not SLOTTED_ACTIONS:
+        return list(action.fcurves)
+    return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
+            for fc in bag.fcurves]

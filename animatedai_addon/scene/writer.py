@@ -241,27 +241,54 @@ def first_identical(n: int, kinds: list[Keys]) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- writing keys
 
 
+def _per_row_any(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """For each row ``offsets[k]:offsets[k + 1]`` (none empty), whether any flag in it is set."""
+    if len(offsets) < 2:
+        return np.zeros(0, bool)
+    return np.add.reduceat(flags.astype(np.int64), offsets[:-1]) > 0
+
+
 class _Channels:
-    """One kind of Keys prepared for writing: flat float32 arrays per F-curve, sliced per cell."""
+    """One kind of Keys prepared for writing: flat float32 arrays per F-curve, sliced per cell.
+
+    Per F-curve only what the defaults of ``keyframe_points.add`` (BEZIER keys,
+    AUTO_CLAMPED handles) do not already give is written:
+
+    * interpolation, unless every key that starts a segment is BEZIER;
+    * handles, only on curves with a BEZIER segment. Blender's AUTO_CLAMPED handles
+      (``fcurve.update()``) are flat at a third of each neighbouring segment at the
+      ends of a curve, at extremes and on plateaus; only where a BEZIER segment
+      touches any other key (a key mid-way in a rising run) are FREE handles written.
+    """
 
     def __init__(self, keys: Keys, paths: list[tuple[str, int, int]], scale: np.ndarray | float = 1.0):
         self.keys = keys
         self.paths = [(path, index) for path, index, _ in paths]
-        n = len(keys.cells)
-        self.offsets = keys.offsets
+        offsets = keys.offsets
+        self.offsets = offsets.tolist()
         values = keys.values * scale
+        count = len(keys.frames)
         bezier = keys.interpolation == BEZIER
-        self.has_bezier = (np.add.reduceat(bezier.astype(np.int64), keys.offsets[:-1]) > 0 if n
-                           else np.zeros(0, bool))
+        first = np.zeros(count, bool)
+        first[offsets[:-1]] = True
+        last = np.zeros(count, bool)
+        last[offsets[1:] - 1] = True
+        self.has_bezier = _per_row_any(bezier & ~last, offsets).tolist()
+        self.set_interpolation = _per_row_any(~bezier & ~last, offsets).tolist()
+        touches_bezier = (bezier & ~last) | (np.roll(bezier, 1) & ~first)
         left, right = keys.handles() if bezier.any() else (keys.frames, keys.frames)
-        self.co, self.left, self.right = [], [], []
+        self.co, self.left, self.right, self.explicit = [], [], [], []
         for _, _, dim in paths:
             v = values[:, dim]
             self.co.append(np.column_stack([keys.frames, v]).astype(np.float32).ravel())
             self.left.append(np.column_stack([left, v]).astype(np.float32).ravel())
             self.right.append(np.column_stack([right, v]).astype(np.float32).ravel())
+            rise_before = v - np.roll(v, 1)
+            rise_after = np.roll(v, -1) - v
+            flat = first | last | (rise_before * rise_after <= 0)
+            self.explicit.append(_per_row_any(touches_bezier & ~flat, offsets).tolist())
         self.interpolation = keys.interpolation
-        self.free = np.full(len(keys.frames), FREE, np.int32)
+        self.free = np.full(count, FREE, np.int32)
 
     def row_lookup(self, n_cells: int) -> np.ndarray:
         rows = np.full(n_cells, -1, np.int64)
@@ -269,19 +296,24 @@ class _Channels:
         return rows
 
     def fill(self, fcurves, row: int) -> None:
-        a, b = int(self.offsets[row]), int(self.offsets[row + 1])
-        interpolation = self.interpolation[a:b]
-        bezier = bool(self.has_bezier[row])
-        for fc, co, left, right in zip(fcurves, self.co, self.left, self.right):
+        a, b = self.offsets[row], self.offsets[row + 1]
+        bezier = self.has_bezier[row]
+        interpolation = self.interpolation[a:b] if self.set_interpolation[row] else None
+        for dim, fc in enumerate(fcurves):
             points = fc.keyframe_points
             points.add(b - a)
-            points.foreach_set("co", co[2 * a:2 * b])
-            points.foreach_set("interpolation", interpolation)
-            if bezier:
+            points.foreach_set("co", self.co[dim][2 * a:2 * b])
+            if interpolation is not None:
+                points.foreach_set("interpolation", interpolation)
+            if not bezier:
+                continue
+            if self.explicit[dim][row]:
                 points.foreach_set("handle_left_type", self.free[a:b])
                 points.foreach_set("handle_right_type", self.free[a:b])
-                points.foreach_set("handle_left", left[2 * a:2 * b])
-                points.foreach_set("handle_right", right[2 * a:2 * b])
+                points.foreach_set("handle_left", self.left[dim][2 * a:2 * b])
+                points.foreach_set("handle_right", self.right[dim][2 * a:2 * b])
+            else:
+                fc.update()      # AUTO_CLAMPED handles: flat, at thirds (see the class notes)
 
 
 def write_fcurve(fcurve, frames, values, interpolation) -> None:

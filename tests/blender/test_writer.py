@@ -283,3 +283,25 @@ def test_box_visibility_keys_follow_box_state_at():
         k = np.searchsorted(frames, f, side="right") - 1
         value = shown[max(k, 0)]
         assert bool(value) == box_state_at(timeline, f)["window"][0], f
+
+
+def test_bezier_segments_have_flat_handles_at_thirds():
+    """Auto-clamped (fcurve.update) or written FREE: every BEZIER segment is a smoothstep."""
+    clip = write(rich_timeline("ease"))
+    checked = 0
+    for objects in clip.cells.values():
+        for obj in objects:
+            for fc in compat.object_fcurves(obj):
+                points = list(fc.keyframe_points)
+                for before, after in zip(points, points[1:]):
+                    if before.interpolation != "BEZIER":
+                        continue
+                    third = (after.co.x - before.co.x) / 3
+                    assert tuple(before.handle_right) == pytest.approx((before.co.x + third, before.co.y))
+                    assert tuple(after.handle_left) == pytest.approx((after.co.x - third, after.co.y))
+                    checked += 1
+    assert checked > 20
+    # cell 0 rises along z through a shared key: that curve needed FREE handles
+    z = next(fc for fc in compat.object_fcurves(clip.cells["input"][0]) if fc.data_path == "location"
+             and fc.array_index == 2)
+    assert z.keyframe_points[1].handle_left_type == "FREE"
