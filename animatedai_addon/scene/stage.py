@@ -57,15 +57,15 @@ class RigLight:
     unit_energy: float          # watts when the rig's radius is 1
     unit_size_y: float = 0.0    # > 0: a rectangle this tall (strip lights), else a square
     color: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    in_reflections: bool = True  # seen in glossy reflections (Cycles); big overhead lights would glare in the floor
+    in_reflections: bool = True  # seen in glossy reflections (Cycles): the cubes' sheen; off for a light that glares
 
 
 #: The default rig: a big soft key from the front left, a fill from the right, a wide top light and
 #: two tall strips behind that show up as the soft streaks in the glossy floor (as in the reference).
 DEFAULT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 1.6, 40.0, in_reflections=False),
-    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 1.6, 12.0, in_reflections=False),
-    RigLight("AnimatedAI Top Light", (0.3, -1.2, 3.4), 2.0, 40.0, in_reflections=False),
+    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 1.6, 40.0),
+    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 1.6, 12.0),
+    RigLight("AnimatedAI Top Light", (0.3, -1.2, 3.4), 2.0, 40.0),
     RigLight("AnimatedAI Back Light L", (-2.6, 5.0, 1.2), 0.9, 0.8, unit_size_y=2.4),
     RigLight("AnimatedAI Back Light R", (1.8, 5.0, 1.2), 0.9, 0.8, unit_size_y=2.4),
 )
@@ -193,7 +193,7 @@ class FloorLook:
 
     material: str = FLOOR_MATERIAL
     color: tuple[float, float, float] = (0.3, 0.3, 0.32)
-    roughness: float = 0.07
+    roughness: float = 0.12
     metallic: float = 0.75
     specular: float = 0.5
 
