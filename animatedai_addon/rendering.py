@@ -158,6 +158,12 @@ def check_job(job: RenderJob):
     """Everything that can be checked before rendering: the preset loads, the overrides apply,
     and a GPU is there when one is asked for. Returns the preset."""
     preset = load_job_preset(job)
+    if "gif" in job.formats:
+        try:
+            import PIL  # noqa: F401  (Blender's own Python does not bundle Pillow)
+        except ImportError:
+            raise SpecError("formats", ",".join(job.formats), "formats this Python can write: install Pillow "
+                            "(python -m pip install pillow) for gif, or leave gif out") from None
     if job.device == "gpu" and job.engine == "cycles":
         gpu_backend()
     return preset

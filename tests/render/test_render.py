@@ -259,7 +259,7 @@ def test_killed_render_resumes_to_the_same_frames(tmp_path):
 
 
 def test_progress_goes_to_stderr(tmp_path):
-    done = run_script(*script_args(tmp_path / "p", "13-14"))
+    done = run_script("--", *script_args(tmp_path / "p", "13-14"))      # as Blender passes them: after --
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith(f"[{CONV}]")]
     assert lines[0].startswith(f"[{CONV}] 1/2 frame 13 in ") and "ETA" in lines[0]
