@@ -305,3 +305,16 @@ def test_job_checks_name_the_argument():
     assert caught.value.parameter == "spec"
     assert rendering.RenderJob(formats="gif,png").formats == ("gif", "png")
     assert rendering.RenderJob().clip == rendering.DEFAULT_PRESET
+
+
+def test_catalog_renders_a_selection_and_sums_it_up(tmp_path):
+    catalog = REPO / "scripts" / "render_catalog.py"
+    done = subprocess.run([sys.executable, str(catalog), "--presets", f"{CONV},{SHUFFLE}", "--engine", "workbench",
+                           "--samples", "1", "--resolution", "32x18", "--frames", "1-2", "--formats", "png",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = done.stdout.strip().splitlines()
+    assert table[0].split() == ["clip", "frames", "seconds", "outputs"]
+    assert [row.split()[:2] for row in table[2:]] == [[CONV, "1-2"], [SHUFFLE, "1-2"]]
+    for preset in (CONV, SHUFFLE):
+        assert len(list((tmp_path / preset / "frames").glob("*.png"))) == 2
