@@ -313,7 +313,8 @@ def test_catalog_renders_a_selection_and_sums_it_up(tmp_path):
                            "--samples", "1", "--resolution", "32x18", "--frames", "1-2", "--formats", "png",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    table = done.stdout.strip().splitlines()
+    lines = done.stdout.strip().splitlines()          # Blender logs its saves on stdout too
+    table = lines[max(i for i, line in enumerate(lines) if line.startswith("clip ")):]
     assert table[0].split() == ["clip", "frames", "seconds", "outputs"]
     assert [row.split()[:2] for row in table[2:]] == [[CONV, "1-2"], [SHUFFLE, "1-2"]]
     for preset in (CONV, SHUFFLE):
