@@ -159,11 +159,10 @@ def check_job(job: RenderJob):
     and a GPU is there when one is asked for. Returns the preset."""
     preset = load_job_preset(job)
     if "gif" in job.formats:
-        try:
-            import PIL  # noqa: F401  (Blender's own Python does not bundle Pillow)
-        except ImportError:
+        import importlib.util
+        if importlib.util.find_spec("PIL") is None:     # Blender's own Python does not bundle Pillow
             raise SpecError("formats", ",".join(job.formats), "formats this Python can write: install Pillow "
-                            "(python -m pip install pillow) for gif, or leave gif out") from None
+                            "(python -m pip install pillow) for gif, or leave gif out")
     if job.device == "gpu" and job.engine == "cycles":
         gpu_backend()
     return preset
@@ -433,7 +432,6 @@ def render_frames(job: RenderJob, first: int, last: int, progress=None) -> list[
     Each frame is rendered to a temporary name in its folder and renamed when whole.
     ``progress(done, total, frame, seconds_or_None)`` is called after every frame.
     """
-    import bpy
     job = as_job(job)
     if isinstance(first, bool) or isinstance(last, bool) or not (isinstance(first, int) and isinstance(last, int)) \
             or first > last:

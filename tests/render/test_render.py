@@ -4,7 +4,6 @@ bad arguments. Frames are 96x54 or smaller with a few samples."""
 from __future__ import annotations
 
 import math
-import os
 import signal
 import subprocess
 import sys
