@@ -9,7 +9,8 @@ stage rig in unit space (camera + target, area lights, floor; see scene/stage.py
 
 studio: the Animated AI conv look. A grey, glossy, slightly metallic floor that mirrors
     the cubes; big soft area lights; two tall strips behind that draw the soft streaks in
-    the floor; an even grey world (no HDRI: nothing to download, nothing to tint the cubes).
+    the floor; a grey world, lighter at the horizon so the floor brightens into the distance
+    (no HDRI: nothing to download, nothing to tint the cubes).
     Colour management Standard, chosen after rendering both: the palette's colours are
     meant as the colours one sees (Animated AI's flat, saturated hues), and Standard shows
     them as given, while AgX (even with its Punchy look) turned the teal input and the
@@ -50,7 +51,7 @@ LOOKS = {
     "studio": dict(
         lights=STUDIO_LIGHTS,
         floor=FloorLook(material="AnimatedAI studio floor"),
-        world=WorldLook(name=templates.world_name("studio"), color=(0.14, 0.14, 0.15)),
+        world=WorldLook(name=templates.world_name("studio"), color=(0.1, 0.1, 0.11), horizon=(0.3, 0.3, 0.32)),
         view=("Standard", "None"),
         cycles=dict(samples=64, use_adaptive_sampling=True, adaptive_threshold=0.02, use_denoising=True,
                     max_bounces=6, diffuse_bounces=2, glossy_bounces=4, transmission_bounces=0,
@@ -65,7 +66,8 @@ LOOKS = {
         lights=FLAT_LIGHTS,
         floor=FloorLook(material="AnimatedAI flat floor", color=(0.9, 0.9, 0.9), roughness=1.0, metallic=0.0,
                         specular=0.0),
-        world=WorldLook(name=templates.world_name("flat"), color=(0.8, 0.8, 0.8), strength=0.65),
+        world=WorldLook(name=templates.world_name("flat"), color=(0.8, 0.8, 0.8), strength=0.65,
+                        horizon=None),
         view=("Standard", "None"),
         cycles=dict(samples=24, use_adaptive_sampling=True, adaptive_threshold=0.05, use_denoising=True,
                     max_bounces=4, diffuse_bounces=2, glossy_bounces=1, transmission_bounces=0,

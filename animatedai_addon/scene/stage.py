@@ -200,9 +200,13 @@ class FloorLook:
 
 @dataclass(frozen=True)
 class WorldLook:
+    """An even studio backdrop, no HDRI. With ``horizon`` set, the colour runs from ``horizon`` at
+    the horizon to ``color`` overhead: the glossy floor then brightens into the distance."""
+
     name: str = WORLD
-    color: tuple[float, float, float] = (0.14, 0.14, 0.15)
+    color: tuple[float, float, float] = (0.1, 0.1, 0.11)
     strength: float = 1.0
+    horizon: tuple[float, float, float] | None = (0.3, 0.3, 0.32)
 
 
 def make_floor_material(look: FloorLook = FloorLook()):
@@ -244,8 +248,23 @@ def make_world(look: WorldLook = WorldLook()):
         tree.links.new(bg.outputs[0], out.inputs[0])
     bg.inputs["Color"].default_value = (*look.color, 1.0)
     bg.inputs["Strength"].default_value = look.strength
+    if look.horizon is not None:
+        _horizon_gradient(tree, bg, look)
     world.color = look.color                     # Workbench's world colour
     return world
+
+
+def _horizon_gradient(tree, background, look: WorldLook) -> None:
+    """Background colour from the view direction's height: ``horizon`` at 0, ``color`` from 45 degrees up."""
+    coords = tree.nodes.new("ShaderNodeTexCoord")
+    split = tree.nodes.new("ShaderNodeSeparateXYZ")
+    ramp = tree.nodes.new("ShaderNodeValToRGB")
+    tree.links.new(coords.outputs["Generated"], split.inputs[0])     # the world's Generated is the view direction
+    tree.links.new(split.outputs["Z"], ramp.inputs["Fac"])
+    low, high = ramp.color_ramp.elements
+    low.position, low.color = 0.0, (*look.horizon, 1.0)
+    high.position, high.color = 0.7, (*look.color, 1.0)
+    tree.links.new(ramp.outputs["Color"], background.inputs["Color"])
 
 
 def build_stage(scene, template_name: str = "none", lights=DEFAULT_LIGHTS, floor: FloorLook | None = FloorLook(),
