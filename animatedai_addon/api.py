@@ -127,9 +127,12 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     label = request.spec.label
     writer.check_write_arguments(timeline, label, mode)
 
+    # The previous build of this clip goes; its cells are rewritten where the new clip has them.
+    reuse = {}
     for old in writer.clip_collections(label):
-        writer.remove_clip(old)
-    clip = writer.write_clip(timeline, label, scene, mode, cube_size=request.look.cube_size)
+        reuse.update(writer.detach_clip(old))
+    clip = writer.write_clip(timeline, label, scene, mode, cube_size=request.look.cube_size, reuse=reuse)
+    writer.remove_objects(reuse.values())
     stage.setup_stage(scene, timeline, template=None if template == "none" else template)
     # after the stage: a template may bring its own frame settings
     scene.frame_start, scene.frame_end = int(timeline.frame_start), int(timeline.frame_end)

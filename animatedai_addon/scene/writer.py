@@ -365,12 +365,14 @@ def check_write_arguments(timeline: Timeline, label: str, mode: str) -> None:
 
 
 def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects", *, cube_size: float | None = None,
-               share_identical: bool = True) -> Clip:
+               share_identical: bool = True, reuse: dict | None = None) -> Clip:
     """Write ``timeline`` into ``scene`` as the clip ``AnimatedAI <label>``; returns what was made.
 
     ``cube_size``: the edge of a fully shown cube (default ``Look().cube_size``).
     ``share_identical``: cells whose whole animation is the same share one action
     slot (fewer F-curves to build and to evaluate; editing one edits all of them).
+    ``reuse``: cell objects of a previous build of this clip (:func:`detach_clip`), by name;
+    those a cell of the same name takes are rewritten, the others are left to the caller.
     Also sets the scene's frame range and fps to the timeline's.
     """
     check_write_arguments(timeline, label, mode)
@@ -404,7 +406,7 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
             clip.cells[track.name] = write_cell_objects(
                 track, collection=child, parent=empty, cube_mesh=cube_mesh, material=material, pool=pool,
                 cube_size=cube_size, pop_frames=timeline.pop_frames, easing=easing,
-                share_identical=share_identical)
+                share_identical=share_identical, reuse=reuse)
             clip.tensors[track.name] = empty
         else:
             from . import instanced   # helper module of the instanced mode (Geometry Nodes)
@@ -500,16 +502,24 @@ def _link_material(obj, material) -> None:
 
 
 def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, material, pool: compat.ActionPool,
-                       cube_size: float, pop_frames: float, easing: int, share_identical: bool = True) -> list:
-    """One object per cell (the shared cube mesh), keyed in bulk; returns them in TensorTrack order."""
+                       cube_size: float, pop_frames: float, easing: int, share_identical: bool = True,
+                       reuse: dict | None = None) -> list:
+    """One object per cell (the shared cube mesh), keyed in bulk; returns them in TensorTrack order.
+
+    ``reuse``: unlinked, unanimated cell objects of a previous build, by name; a cell whose
+    name is there takes that object (popped from the dict) instead of a new one.
+    """
     n = len(track)
     names = track.cell_names()
+    reuse = {} if reuse is None else reuse
     # Created in name order: Blender keeps IDs sorted by name, and appending in order is cheap.
     order = sorted(range(n), key=names.__getitem__)
     objects = [None] * n
-    new_object, link = bpy.data.objects.new, collection.objects.link
+    new_object, link, take = bpy.data.objects.new, collection.objects.link, reuse.pop
     for i in order:
-        obj = new_object(names[i], cube_mesh)
+        obj = take(names[i], None)
+        if obj is None or obj.data != cube_mesh:
+            obj = new_object(names[i], cube_mesh)
         link(obj)
         obj.parent = parent
         _link_material(obj, material)
@@ -528,6 +538,7 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     if len(collection.objects) != n:
         raise RuntimeError(f"{collection.name!r} must hold only the {n} cells when they are set in bulk")
     collection.objects.foreach_set("location", np.asarray(track.position, np.float32)[order].ravel())
+    collection.objects.foreach_set("rotation_euler", np.zeros(3 * n, np.float32))
     collection.objects.foreach_set("scale", np.repeat(static_scale[order], 3).astype(np.float32))
     collection.objects.foreach_set("color", static_color[order].ravel())
 
@@ -573,19 +584,65 @@ def clip_collections(label: str | None = None) -> list:
             and (label is None or c[PROP_CLIP] == label)]
 
 
+def _clip_parts(collection):
+    """(the clip's collections, the objects only they hold)."""
+    collections = [collection] + list(collection.children_recursive)
+    ours = {c.as_pointer() for c in collections}
+    # Objects the user also linked somewhere else stay (Object.users_collection scans every collection:
+    # too slow per object for tens of thousands of cells, so the other collections are scanned once).
+    elsewhere = {o.as_pointer() for c in bpy.data.collections if c.as_pointer() not in ours for o in c.objects}
+    elsewhere |= {o.as_pointer() for scene in bpy.data.scenes for o in scene.collection.objects}
+    members = {o.as_pointer(): o for c in collections for o in c.objects}
+    return collections, [o for key, o in members.items() if key not in elsewhere]
+
+
+def detach_clip(collection) -> dict:
+    """Take a clip apart for a rebuild: returns its cell objects by name, unlinked and unanimated, for
+    :func:`write_clip`'s ``reuse``; removes the rest of it as :func:`remove_clip` does.
+
+    Deleting tens of thousands of objects costs Blender far more than rewriting them (each deleted
+    ID scans the window manager's notifier queue, which only the UI's event loop empties), so a
+    regenerated clip keeps the cells whose names come back. Pass what ``write_clip`` left in the dict
+    to :func:`remove_objects`.
+    """
+    collections, doomed = _clip_parts(collection)
+    cube = bpy.data.meshes.get(meshes.CUBE_MESH)
+    cells = {o.name: o for o in doomed if o.type == "MESH" and cube is not None and o.data == cube}
+    rest = [o for o in doomed if o.name not in cells]
+    _remove(collection.get(PROP_CLIP), collections, rest, owners=doomed)
+    for obj in cells.values():
+        obj.animation_data_clear()
+    return cells
+
+
+def remove_objects(objects) -> None:
+    """Remove objects (e.g. cells a rebuild did not reuse) in one batch."""
+    objects = list(objects)
+    if objects:
+        bpy.data.batch_remove(objects)
+
+
 def remove_clip(collection) -> None:
     """Remove a clip collection, its tensor collections, the objects only they hold, and the per-clip data
     (point meshes, actions) nothing else uses. Shared data (cube, boxes, materials) stays: see :func:`purge`."""
-    label = collection.get(PROP_CLIP)
-    collections = [collection] + list(collection.children_recursive)
-    ours = set(collections)
-    doomed = [o for o in collection.all_objects if all(c in ours for c in o.users_collection)]
-    data = {o.data for o in doomed if o.data is not None}
-    actions = {o.animation_data.action for o in doomed if o.animation_data and o.animation_data.action}
-    actions |= {a for a in bpy.data.actions if label is not None and a.get(PROP_CLIP) == label}
-    bpy.data.batch_remove(doomed + collections)
-    orphans = [d for d in data if d.users == 0 and d.get(meshes.TAG) is None]
-    orphans += [a for a in actions if a.users == 0]
+    collections, doomed = _clip_parts(collection)
+    _remove(collection.get(PROP_CLIP), collections, doomed)
+
+
+def _remove(label, collections, doomed, owners=None) -> None:
+    """Remove ``collections``, ``doomed`` objects, their private meshes and the clip's actions that nothing
+    but ``owners`` (default: the doomed objects) uses."""
+    data = {o.data for o in doomed if o.type == "MESH" and o.data.get(meshes.TAG) is None}
+    actions = [a for a in bpy.data.actions if label is not None and a.get(PROP_CLIP) == label]
+    if actions:   # keep an action the user gave to something of their own
+        leaving = {o.as_pointer() for o in (doomed if owners is None else owners)}
+        users = bpy.data.user_map(subset=actions)
+        actions = [a for a in actions if all(u.as_pointer() in leaving for u in users[a])]
+    # actions first: freeing them is cheap, and objects without animation are cheaper to free
+    bpy.data.batch_remove(actions + collections)
+    if doomed:
+        bpy.data.batch_remove(doomed)
+    orphans = [d for d in data if d.users == 0]
     orphans += _orphan_cube_holders()
     if orphans:
         bpy.data.batch_remove(orphans)
@@ -593,7 +650,8 @@ def remove_clip(collection) -> None:
 
 def _orphan_cube_holders() -> list:
     """Objects outside any scene that only held the add-on's cube for instancing, now used by nothing."""
-    return [o for o in bpy.data.objects if o.users == 0 and o.data is not None and o.data.get(meshes.TAG) is not None]
+    return [o for o in bpy.data.objects if o.users == 0 and o.name.startswith(meshes.CUBE_MESH)
+            and o.data is not None and o.data.get(meshes.TAG) is not None]
 
 
 def purge() -> None:

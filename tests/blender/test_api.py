@@ -178,6 +178,27 @@ def test_regenerating_replaces_the_clip_and_nothing_more(datablock_counts):
     assert len(writer.clip_collections()) == 1
 
 
+def test_regenerating_rewrites_the_same_cell_objects(mismatches):
+    first = api.generate(DEFAULT_CLIP)
+    cells = {name: [o.as_pointer() for o in objects] for name, objects in first.cells.items()}
+    first.cells["output"][0].rotation_euler = (0.3, 0.2, 0.1)          # a user's stray edit
+    second = api.generate(DEFAULT_CLIP, timing={"easing": "linear", "pop_frames": 5}, look={"cube_size": 0.7},
+                          seed=5)
+    assert {name: [o.as_pointer() for o in objects] for name, objects in second.cells.items()} == cells
+    assert tuple(second.cells["output"][0].rotation_euler) == (0.0, 0.0, 0.0)
+    check_against_engine(second, mismatches, cube_size=0.7)
+    assert not [o for o in bpy.data.objects if o.users == 0]
+
+
+def test_regenerating_into_another_mode_leaves_no_cells_behind(datablock_counts):
+    api.generate(DEFAULT_CLIP, mode="instanced")
+    instanced = datablock_counts()
+    api.generate(DEFAULT_CLIP)
+    api.generate(DEFAULT_CLIP, mode="instanced")
+    assert datablock_counts()["objects"] == instanced["objects"]
+    assert not [o for o in bpy.data.objects if o.users == 0 and not o.name.startswith("AnimatedAI cube")]
+
+
 def test_user_objects_and_edited_materials_survive_regeneration():
     user_mesh = bpy.data.meshes.new("my mesh")
     user_object = bpy.data.objects.new("my object", user_mesh)
