@@ -133,7 +133,6 @@ def measure_floor(clip: str) -> dict:
 
 def _cell_keys(track, timeline, cube_size):
     """Per cell: [(data_path, index, frames, values, interpolation)], the keys the writer makes."""
-    import numpy as np
     from animatedai_addon.scene import writer
     easing = writer.INTERPOLATION[timeline.easing]
     channels = writer.keyed_color_channels(track)
@@ -149,7 +148,7 @@ def _cell_keys(track, timeline, cube_size):
             for path, index, dim in paths:
                 per_cell.setdefault(cell, []).append(
                     (path, index, keys.frames[a:b], keys.values[a:b, dim] * scale, keys.interpolation[a:b]))
-    return per_cell, np
+    return per_cell
 
 
 def measure_naive(clip: str, cells: int) -> dict:
@@ -168,7 +167,7 @@ def measure_naive(clip: str, cells: int) -> dict:
                 picked.append((track, i))
         seen += len(track)
     picked = picked[:cells]
-    keys = {id(track): _cell_keys(track, timeline, cube_size)[0] for track in timeline.tensors}
+    keys = {id(track): _cell_keys(track, timeline, cube_size) for track in timeline.tensors}
     names = {id(track): track.cell_names() for track in timeline.tensors}
     # A naive build works, on average, in a scene holding half its cubes: build that half first (untimed),
     # so that the slice's cost per cell is the average cost per cell of the whole naive build.
