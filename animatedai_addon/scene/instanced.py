@@ -313,7 +313,8 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
     if parent is not None:
         obj.parent = parent
         obj.matrix_parent_inverse.identity()   # points are relative to the tensor's origin, i.e. its empty
-    obj.color = (0.0, 0.0, 0.0, 1.0)           # materials add Object Info Color to the "color" attribute
+    # Instances render their "color" attribute; the object colour is what Workbench's object-colour shading shows.
+    obj.color = tuple(float(v) for v in track.color[0]) if len(track) else (0.0, 0.0, 0.0, 1.0)
     obj[PROP_MODE] = "instanced"
     obj[PROP_TENSOR] = track.name
     obj[PROP_ROLE] = track.role

@@ -1,11 +1,12 @@
 """The shared materials: ``AnimatedAI input|filter|output|padding|box``.
 
 Every cell's colour comes from the object, not the material: Base Color is
-``Object Info ▸ Color`` added to ``Attribute(INSTANCER, "color")``. In objects
-mode the object's colour is the cell's (the attribute is absent and reads 0); in
-instanced mode the point object's colour is black and each instance carries the
-point attribute ``color``. So one material per role serves both modes, in Cycles
-and Eevee; Workbench shows the object colour when its shading uses ``OBJECT``
+``Attribute(INSTANCER, "color")``. On an instance it reads the point attribute
+``color`` the Geometry Nodes store per cell (instanced mode); on a plain object,
+where no such attribute exists, Blender falls back to the object's own colour
+(objects mode: ``Object.color`` is the cell's colour, keyframed for highlights).
+So one material per role serves both modes, in Cycles and Eevee (adding
+``Object Info ▸ Color`` on top would count a plain object's colour twice); Workbench shows the object colour when its shading uses ``OBJECT``
 colours, and the material's viewport colour otherwise.
 
 A material that already exists under its name is used as it is, so a user's
@@ -24,9 +25,9 @@ INSTANCE_COLOR_ATTRIBUTE = "color"
 
 #: Viewport (Workbench "material" colour) and look per role.
 _LOOKS = {
-    "input": dict(viewport=(0.05, 0.55, 0.6, 1.0), roughness=0.35, alpha=1.0, emission=0.0),
-    "filter": dict(viewport=(0.8, 0.35, 0.05, 1.0), roughness=0.35, alpha=1.0, emission=0.0),
-    "output": dict(viewport=(0.8, 0.6, 0.1, 1.0), roughness=0.35, alpha=1.0, emission=0.0),
+    "input": dict(viewport=(0.05, 0.55, 0.6, 1.0), roughness=0.2, alpha=1.0, emission=0.0),
+    "filter": dict(viewport=(0.8, 0.35, 0.05, 1.0), roughness=0.2, alpha=1.0, emission=0.0),
+    "output": dict(viewport=(0.8, 0.6, 0.1, 1.0), roughness=0.2, alpha=1.0, emission=0.0),
     "padding": dict(viewport=(0.32, 0.32, 0.34, 0.35), roughness=0.5, alpha=0.35, emission=0.0),
     "box": dict(viewport=(1.0, 1.0, 1.0, 1.0), roughness=0.6, alpha=1.0, emission=0.6),
 }
@@ -53,7 +54,7 @@ def ensure_materials() -> dict[str, bpy.types.Material]:
 
 
 def build_material(material, viewport, roughness: float, alpha: float, emission: float) -> None:
-    """Principled BSDF whose Base Color is the object colour plus the instance's ``color`` attribute."""
+    """Principled BSDF whose Base Color is the instancer ``color`` attribute (the object colour on plain objects)."""
     material.diffuse_color = viewport
     material.roughness = roughness
     tree = compat.ensure_node_tree(material)
@@ -63,24 +64,17 @@ def build_material(material, viewport, roughness: float, alpha: float, emission:
     output.location = (600, 0)
     bsdf = nodes.new("ShaderNodeBsdfPrincipled")
     bsdf.location = (300, 0)
-    info = nodes.new("ShaderNodeObjectInfo")
-    info.location = (-300, 100)
     attribute = nodes.new("ShaderNodeAttribute")
-    attribute.location = (-300, -150)
+    attribute.location = (0, 0)
     attribute.attribute_type = "INSTANCER"
     attribute.attribute_name = INSTANCE_COLOR_ATTRIBUTE
-    add = nodes.new("ShaderNodeVectorMath")
-    add.location = (0, 0)
-    add.operation = "ADD"
-    add.label = "Cell colour"
-    links.new(info.outputs["Color"], add.inputs[0])
-    links.new(attribute.outputs["Color"], add.inputs[1])
-    links.new(add.outputs["Vector"], bsdf.inputs["Base Color"])
+    attribute.label = "Cell colour"
+    links.new(attribute.outputs["Color"], bsdf.inputs["Base Color"])
     links.new(bsdf.outputs["BSDF"], output.inputs["Surface"])
     bsdf.inputs["Roughness"].default_value = roughness
     bsdf.inputs["Alpha"].default_value = alpha
     if emission > 0:
-        links.new(add.outputs["Vector"], bsdf.inputs["Emission Color"])
+        links.new(attribute.outputs["Color"], bsdf.inputs["Emission Color"])
         bsdf.inputs["Emission Strength"].default_value = emission
     if alpha < 1.0:
         # Eevee: blended transparency shows the grey padding as glass rather than as dither noise.

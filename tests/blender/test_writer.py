@@ -213,11 +213,11 @@ def test_materials_are_made_once_and_reused():
     assert again["input"] == made["input"] and again["input"].roughness == pytest.approx(0.123)
     tree = made["output"].node_tree
     kinds = {n.bl_idname for n in tree.nodes}
-    assert {"ShaderNodeObjectInfo", "ShaderNodeAttribute", "ShaderNodeBsdfPrincipled"} <= kinds
+    assert {"ShaderNodeAttribute", "ShaderNodeBsdfPrincipled"} <= kinds
     attribute = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeAttribute")
     assert attribute.attribute_type == "INSTANCER" and attribute.attribute_name == "color"
     base = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled").inputs["Base Color"]
-    assert base.is_linked
+    assert base.is_linked and base.links[0].from_node == attribute   # the attribute alone: no doubled colour
     assert made["padding"].node_tree.nodes["Principled BSDF"].inputs["Alpha"].default_value < 1.0
 
 
