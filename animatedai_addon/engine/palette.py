@@ -82,11 +82,11 @@ def family_colors(families: int, shades: int) -> np.ndarray:
 
 def highlight(color, gain: float) -> np.ndarray:
     """A brighter version of the same colour: RGB times ``gain`` (clamped to 1), then lifted towards
-    white by ``(gain - 1) / 2`` (at most all the way), so even saturated colours visibly light up while
-    keeping their hue. Alpha is kept; ``gain`` 1 returns the colour unchanged."""
+    white by ``(gain - 1) / 10`` (linear RGB: a little goes a long way once shown in sRGB), so even
+    saturated colours visibly light up while keeping their hue — a lit red filter stays red, not pink. Alpha is kept; ``gain`` 1 returns the colour unchanged."""
     rgba = np.asarray(color, np.float32)
     lifted = np.clip(rgba[..., :3] * np.float32(gain), 0.0, 1.0)
-    toward_white = np.float32(min(max((gain - 1.0) * 0.5, 0.0), 1.0))
+    toward_white = np.float32(min(max((gain - 1.0) * 0.1, 0.0), 1.0))
     lifted = lifted + (1.0 - lifted) * toward_white
     return np.concatenate([lifted, rgba[..., 3:]], axis=-1).astype(np.float32)
 
