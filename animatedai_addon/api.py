@@ -4,6 +4,7 @@
     result = aai.generate("conv-3x3-stride2-valid")          # a preset name, a spec, or a spec dict
     result = aai.generate(Conv2d(8, 8, 8, 8, 3), mode="instanced", timing={"fps": 30})
     aai.clear()                                               # every clip (or one: aai.clear("conv-3x3-valid"))
+    aai.render(preset="pixel-shuffle-2x2", engine="workbench", out="out/shuffle")   # PNG frames, MP4, GIF
 
 Works in Blender (``blender -b -P script.py``, the Python console) and from plain
 ``python`` with the ``bpy`` wheel. Every argument is checked, and the plan and
@@ -166,3 +167,13 @@ def clear(spec_or_preset_name=None, scene=None) -> int:
         writer.remove_clip(collection)
     writer.purge()
     return len(clips)
+
+
+def render(job=None, progress=None, **kwargs):
+    """Render a clip to PNG frames, MP4 and GIF: ``render(preset="conv-3x3-valid", engine="workbench")``.
+
+    The arguments are those of :class:`animatedai_addon.rendering.RenderJob` (or one ``RenderJob``);
+    returns a ``RenderResult`` with the frames, videos and the saved ``.blend``.
+    """
+    from . import rendering   # imported here: rendering needs bpy, the rest of the API can load without it
+    return rendering.render(job, progress=progress, **kwargs)

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:          # the repository's package, wherever the script is run from
     sys.path.insert(0, str(REPO))
 
-from animatedai_addon import rendering  # noqa: E402
+from animatedai_addon import farm, rendering  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="render.py", description="Render an AnimatedAI clip (PNG frames, MP4, GIF).",
         epilog=rendering.presets_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     rendering.add_render_arguments(parser)
+    farm.add_farm_arguments(parser)
     return parser
 
 
@@ -36,6 +37,8 @@ def main(argv=None) -> int:
         job = rendering.job_from_args(args)
     except SpecError as error:
         parser.error(str(error))           # exit status 2, nothing written
+    if farm.farm_requested(args):       # --workers / --scheduler: frame chunks on Dask
+        return farm.farm_main([job], args)
     try:
         result = rendering.render(job, progress=rendering.Progress(job.clip))
     except SpecError as error:             # e.g. a value only the built scene can check

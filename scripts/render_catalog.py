@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:          # the repository's package, wherever the script is run from
     sys.path.insert(0, str(REPO))
 
-from animatedai_addon import rendering  # noqa: E402
+from animatedai_addon import farm, rendering  # noqa: E402
 from animatedai_addon.engine import presets  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--presets", default=None, metavar="A,B",
                         help="comma-separated preset names (default: every preset)")
     rendering.add_render_arguments(parser, clip_arguments=False)
+    farm.add_farm_arguments(parser)
     parser.set_defaults(out="out/catalog")
     return parser
 
@@ -62,6 +63,8 @@ def main(argv=None) -> int:
         jobs = [rendering.job_from_args(args, preset=name, out=str(Path(args.out) / name)) for name in names]
     except SpecError as error:
         parser.error(str(error))           # exit status 2, nothing written
+    if farm.farm_requested(args):       # --workers / --scheduler: frame chunks on Dask
+        return farm.farm_main(jobs, args)
     rows, failed = [], 0
     for job in jobs:
         started = time.perf_counter()
