@@ -880,7 +880,9 @@ def local_at(track: TensorTrack, frame: float, easing: str) -> np.ndarray:
         return local
     latest = started[np.r_[cell[started][1:] != cell[started][:-1], True]]
     start = track.move_start[latest].astype(np.float64)
-    u = (frame - start) / (track.move_end[latest].astype(np.float64) - start)
+    duration = track.move_end[latest].astype(np.float64) - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where(duration > 0, (frame - start) / duration, 1.0)   # a zero-length move is a jump
     weight = ease(u, easing)[:, None]
     local[cell[latest]] = before[latest] + weight * (to[latest] - before[latest])
     return local

@@ -87,7 +87,11 @@ def _read_file(shape: tuple[int, int, int], path: Path) -> np.ndarray:
 
 
 def _read_image(shape: tuple[int, int, int], path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:   # Blender's own Python ships without Pillow
+        raise SpecError("input", str(path), "a .npy file here: reading an image needs Pillow "
+                        "(pip install pillow into Blender's Python)") from None
 
     c, h, w = shape
     try:

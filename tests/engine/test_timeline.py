@@ -518,3 +518,17 @@ def test_ease_matches_a_flat_bezier():
     assert np.allclose(ease(u, "linear"), u)
     assert list(ease([0.5, 1.0, 2.0], "constant")) == [0, 1, 1]
     assert math.isclose(float(ease(np.inf, "ease")), 1.0)
+
+
+def test_a_zero_length_move_is_a_jump_at_its_frame():
+    import numpy as np
+    from animatedai_addon.engine.timeline import local_at, TensorTrack
+    track = TensorTrack(
+        name="t", role="input", shape=(1, 1, 2), cells=np.array([[0, 0, 0], [0, 0, 1]], np.int32),
+        origin=np.zeros(3), position=np.array([[0, 0, 0], [1, 0, 0]], np.float32),
+        color=np.ones((2, 4), np.float32), highlight_color=np.ones((2, 4), np.float32),
+        value=np.zeros(2, np.float32), appear=np.full(2, -np.inf, np.float32), disappear=np.full(2, np.inf, np.float32),
+        move_cell=np.array([0], np.int32), move_start=np.array([5], np.float32), move_end=np.array([5], np.float32),
+        move_to=np.array([[0, 3, 0]], np.float32))
+    np.testing.assert_array_equal(local_at(track, 4, "ease")[0], [0, 0, 0])
+    np.testing.assert_array_equal(local_at(track, 5, "ease")[0], [0, 3, 0])   # no NaN, no warning
