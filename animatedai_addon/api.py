@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from . import ensure_registered
 from .engine.errors import SpecError
 from .engine.timeline import Look, Timeline, Timing
 
@@ -127,6 +128,9 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
     label = request.spec.label
     writer.check_write_arguments(timeline, label, mode)
+    # Everything is checked: from here on the scene changes. Scripts on the bpy wheel get the add-on's
+    # operators, panels and Scene.animatedai settings too (a no-op inside Blender, where it is enabled).
+    ensure_registered()
 
     # The previous build of this clip goes; its cells are rewritten where the new clip has them.
     reuse = {}
