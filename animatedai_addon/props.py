@@ -104,10 +104,6 @@ _FIELD_HELP = {
 
 # --- properties -----------------------------------------------------------------------
 
-def _chain_preset_items(self, context):
-    return _chain_preset_enum()
-
-
 @functools.lru_cache(maxsize=1)
 def _chain_preset_enum():
     # Blender keeps only pointers to these strings: the cache keeps them alive.
@@ -165,7 +161,9 @@ def settings_annotations(options: set) -> dict:
     pair = dict(size=2, min=0, soft_min=1, **o)   # min 0 so the engine, not a clamp, answers a 0
     props = {
         "operation": EnumProperty(name="Operation", items=OPERATION_ITEMS, default="conv2d", **o),
-        "chain_preset": EnumProperty(name="Chain", items=_chain_preset_items,
+        # Static items: the presets ship with the add-on, and an items callback makes Blender 4.2's bpy
+        # module crash at exit (SIGSEGV), even after unregister.
+        "chain_preset": EnumProperty(name="Chain", items=_chain_preset_enum(),
                                      description="The chain preset to show", **o),
         "in_channels": IntProperty(name="Channels", default=8, min=0, soft_min=1, description="Input channels", **o),
         "height": IntProperty(name="Height", default=8, min=0, soft_min=1, description="Input height", **o),

@@ -82,4 +82,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if "bpy" in sys.modules:              # Blender 4.2's bpy module needs its own way out (scene/compat.py)
+        from animatedai_addon.scene import compat
+        compat.exit_process(status)
+    sys.exit(status)

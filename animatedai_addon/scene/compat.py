@@ -132,3 +132,25 @@ def action_fcurves(action) -> list:
         return list(action.fcurves)
     return [fc for layer in action.layers for strip in layer.strips for bag in strip.channelbags
             for fc in bag.fcurves]
+
+
+def bpy_crashes_at_exit() -> bool:
+    """True for the ``bpy`` versions whose interpreter shutdown crashes after Python property callbacks
+    were registered (seen on the 4.2.0 wheel; not on 5.0.1)."""
+    return bpy.app.version < (4, 3, 0)
+
+
+def exit_process(code: int) -> None:
+    """End a plain-Python process that imported the ``bpy`` module, with ``code``.
+
+    The Blender 4.2 ``bpy`` wheel crashes (SIGSEGV, exit status 139) while Python finalises once any
+    property with a Python callback (``update=``, dynamic ``items=``) was registered, even after
+    unregistering; 5.0 does not. There, after flushing, the process ends without that finalisation.
+    """
+    import os
+    import sys
+    if bpy_crashes_at_exit():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

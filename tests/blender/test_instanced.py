@@ -408,21 +408,17 @@ def test_make_editable_bakes_the_window_highlights(scene, clip, cube_mesh):
 
 
 def test_make_editable_operator(scene, clip, cube_mesh):
-    pytest.importorskip("animatedai_addon.api")        # the ops package imports it
-    from animatedai_addon.ops import editable
-    editable.register()
-    try:
-        track = grid_track()
-        obj = write(track, timeline_of(track), clip, cube_mesh)
-        bpy.context.view_layer.objects.active = obj
-        obj.select_set(True)
-        with bpy.context.temp_override(active_object=obj, selected_objects=[obj]):
-            assert bpy.ops.animatedai.make_editable(use_channel_range=True, channel_first=0, channel_last=0) \
-                == {"FINISHED"}
-        assert len(obj.data.vertices) == 12
-        assert len([o for o in clip.all_objects if o.name.startswith("input[c0,")]) == 12
-    finally:
-        editable.unregister()
+    import animatedai_addon
+    animatedai_addon.ensure_registered()   # the operator is part of the add-on (generate() registers it too)
+    track = grid_track()
+    obj = write(track, timeline_of(track), clip, cube_mesh)
+    bpy.context.view_layer.objects.active = obj
+    obj.select_set(True)
+    with bpy.context.temp_override(active_object=obj, selected_objects=[obj]):
+        assert bpy.ops.animatedai.make_editable(use_channel_range=True, channel_first=0, channel_last=0) \
+            == {"FINISHED"}
+    assert len(obj.data.vertices) == 12
+    assert len([o for o in clip.all_objects if o.name.startswith("input[c0,")]) == 12
 
 
 def test_make_editable_refuses_other_objects(clip, cube_mesh):
