@@ -7,7 +7,6 @@ call :func:`ensure_registered` once to get the operators, panels and
 ``Scene.animatedai`` settings.
 """
 
-import atexit
 import importlib
 
 # Registered in this order, unregistered in reverse: the settings before the
@@ -39,11 +38,3 @@ def ensure_registered() -> None:
     """Register the add-on's classes unless they already are (for scripts using the ``bpy`` wheel)."""
     if not is_registered():
         register()
-        # Blender 4.2's bpy module crashes (SIGSEGV) while tearing down classes still registered at exit;
-        # a script that registered on demand unregisters before that teardown.
-        atexit.register(_unregister_at_exit)
-
-
-def _unregister_at_exit() -> None:
-    if is_registered():
-        unregister()
