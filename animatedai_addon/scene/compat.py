@@ -136,7 +136,14 @@ def action_fcurves(action) -> list:
 
 def bpy_crashes_at_exit() -> bool:
     """True for the ``bpy`` versions whose interpreter shutdown crashes after Python property callbacks
-    were registered (seen on the 4.2.0 wheel; not on 5.0.1)."""
+    were registered (seen on the 4.2.0 wheel; not on 5.0.1). Exit status 139 from::
+
+        import bpy
+        class G(bpy.types.PropertyGroup):
+            a: bpy.props.IntProperty(update=lambda self, context: None)
+        bpy.utils.register_class(G)
+        bpy.utils.unregister_class(G)
+    """
     return bpy.app.version < (4, 3, 0)
 
 
