@@ -15,6 +15,7 @@ from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.timeline import count_cubes  # noqa: E402
 from animatedai_addon.prefs import Defaults  # noqa: E402
 from animatedai_addon.scene import writer  # noqa: E402
+from .conftest import count_datablocks  # noqa: E402
 
 pytestmark = pytest.mark.blender
 
@@ -29,16 +30,6 @@ def addon_type_names() -> set[str]:
     ours = {cls for base in bases for cls in base.__subclasses__() if cls.__module__.startswith("animatedai_addon.")}
     registered = {cls.__name__ for cls in ours if cls.is_registered}
     return registered | {name for name in dir(bpy.types) if name.startswith("ANIMATEDAI_")}
-
-
-def data_counts() -> dict[str, int]:
-    """Length of every bpy.data collection (objects, meshes, materials, actions, collections, ...)."""
-    counts = {}
-    for name in dir(bpy.data):
-        value = getattr(bpy.data, name, None)
-        if isinstance(value, bpy.types.bpy_prop_collection):
-            counts[name] = len(value)
-    return counts
 
 
 def clip_collections() -> list[str]:
@@ -153,11 +144,11 @@ def test_preset_menu_lists_every_preset():
 
 def test_generate_builds_the_clip_and_clear_removes_it(settings):
     small_conv(settings)
-    before = data_counts()
+    before = count_datablocks()
     assert bpy.ops.animatedai.generate() == {'FINISHED'}
     label = settings.build_spec().label
     assert clip_collections() == [f"AnimatedAI {label}"]
-    assert data_counts()["objects"] > before["objects"]
+    assert count_datablocks()["objects"] > before["objects"]
 
     assert bpy.ops.animatedai.clear() == {'FINISHED'}
     assert clip_collections() == []
@@ -248,7 +239,7 @@ def _assert_cancelled_untouched(call, message, before):
     # escaping execute() would read "Error: Python: Traceback ..." instead
     assert message in str(caught.value)
     assert "Traceback" not in str(caught.value)
-    assert data_counts() == before
+    assert count_datablocks() == before
     assert clip_collections() == []
     # a FINISHED operator called like the UI (undo=True) is registered; a CANCELLED one is not
     assert len(bpy.context.window_manager.operators) == ops_before
@@ -260,7 +251,7 @@ def test_bad_scene_settings_cancel_with_the_engine_message(settings, tmp_path, c
     small_conv(settings, **make(tmp_path))
     message = _engine_message(settings)
     assert fragment in message
-    before = data_counts()
+    before = count_datablocks()
     _assert_cancelled_untouched(lambda: bpy.ops.animatedai.generate('EXEC_DEFAULT', True), message, before)
 
 
@@ -273,7 +264,7 @@ def test_bad_operator_arguments_cancel_with_the_engine_message(settings, tmp_pat
         setattr(settings, name, value)
     message = _engine_message(settings)
     small_conv(settings)   # the scene's settings are valid again: the bad values come as arguments
-    before = data_counts()
+    before = count_datablocks()
     _assert_cancelled_untouched(lambda: bpy.ops.animatedai.generate('EXEC_DEFAULT', True, **bad), message, before)
 
 
@@ -281,7 +272,7 @@ def test_unknown_preset_cancels_with_the_engine_message(settings):
     with pytest.raises(SpecError) as caught:
         presets.load_preset_file("conv-9x9-nope")
     before_spec = settings.build_spec()
-    before = data_counts()
+    before = count_datablocks()
     _assert_cancelled_untouched(lambda: bpy.ops.animatedai.load_preset('EXEC_DEFAULT', True, name="conv-9x9-nope"),
                                 str(caught.value), before)
     assert settings.build_spec() == before_spec
@@ -333,17 +324,17 @@ def test_every_sub_panel_draws_real_properties(settings, operation):
 def test_generate_is_one_undo_step(settings):
     small_conv(settings)
     bpy.ops.ed.undo_push(message="before generate")
-    before = data_counts()
+    before = count_datablocks()
     assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True) == {'FINISHED'}
     assert bpy.context.window_manager.operators[-1].bl_idname == "ANIMATEDAI_OT_generate"
-    made = data_counts()
+    made = count_datablocks()
     assert made["objects"] > before["objects"] and clip_collections()
 
     assert bpy.ops.ed.undo() == {'FINISHED'}   # one step back: everything Generate made is gone
-    assert data_counts() == before
+    assert count_datablocks() == before
     assert clip_collections() == []
     assert bpy.ops.ed.redo() == {'FINISHED'}
-    assert data_counts() == made
+    assert count_datablocks() == made
 
 
 def test_redo_re_executes_with_the_changed_operator_properties(settings):
