@@ -1,16 +1,5 @@
 """The 3D View sidebar tab "AnimatedAI"."""
 
-from . import sidebar
+import bpy
 
-# Registered in this order, unregistered in reverse.
-_modules = (sidebar,)
-
-
-def register():
-    for module in _modules:
-        module.register()
-
-
-def unregister():
-    for module in reversed(_modules):
-        module.unregister()
+register, unregister = bpy.utils.register_submodule_factory(__name__, ("sidebar",))

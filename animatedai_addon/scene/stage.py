@@ -209,14 +209,20 @@ class WorldLook:
     horizon: tuple[float, float, float] | None = (0.3, 0.3, 0.32)
 
 
+def _shader_into_output(tree, node_type: str, bl_idname: str, output_type: str):
+    """The tree's node of ``node_type``, or a new one wired into its output (a user's tree is kept)."""
+    node = next((n for n in tree.nodes if n.type == node_type), None)
+    if node is None:
+        node = tree.nodes.new(bl_idname)
+        out = next(n for n in tree.nodes if n.type == output_type)
+        tree.links.new(node.outputs[0], out.inputs[0])
+    return node
+
+
 def make_floor_material(look: FloorLook = FloorLook()):
     mat = bpy.data.materials.get(look.material) or bpy.data.materials.new(look.material)
     tree = _node_tree(mat)
-    bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
-    if bsdf is None:
-        bsdf = tree.nodes.new("ShaderNodeBsdfPrincipled")
-        out = next(n for n in tree.nodes if n.type == "OUTPUT_MATERIAL")
-        tree.links.new(bsdf.outputs[0], out.inputs[0])
+    bsdf = _shader_into_output(tree, "BSDF_PRINCIPLED", "ShaderNodeBsdfPrincipled", "OUTPUT_MATERIAL")
     bsdf.inputs["Base Color"].default_value = (*look.color, 1.0)
     bsdf.inputs["Roughness"].default_value = look.roughness
     bsdf.inputs["Metallic"].default_value = look.metallic
@@ -241,11 +247,7 @@ def make_floor(coll, material, template_name: str = "none"):
 def make_world(look: WorldLook = WorldLook()):
     world = bpy.data.worlds.get(look.name) or bpy.data.worlds.new(look.name)
     tree = _node_tree(world)
-    bg = next((n for n in tree.nodes if n.type == "BACKGROUND"), None)
-    if bg is None:
-        bg = tree.nodes.new("ShaderNodeBackground")
-        out = next(n for n in tree.nodes if n.type == "OUTPUT_WORLD")
-        tree.links.new(bg.outputs[0], out.inputs[0])
+    bg = _shader_into_output(tree, "BACKGROUND", "ShaderNodeBackground", "OUTPUT_WORLD")
     bg.inputs["Color"].default_value = (*look.color, 1.0)
     bg.inputs["Strength"].default_value = look.strength
     if look.horizon is not None:
