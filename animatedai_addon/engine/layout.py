@@ -1,30 +1,32 @@
 """Layout: where every cell sits, where filters wait, and the paths things travel (metres, world space).
 
 Axes (as in :mod:`.timeline`): x runs along a tensor's width (columns, left to
-right), y along its channels (channel 0 in front), z up (row 0 on top). Every
-tensor stands on z = 0 (the bottom face of its lowest cubes); neighbouring
-cubes are ``pitch = cube_size + gap`` apart.
+right), y along its channels (channel 0 at the BACK, later channels toward the
+camera), z up (row 0 on top). Every tensor stands on z = 0 (the bottom face of
+its lowest cubes); neighbouring cubes are ``pitch = cube_size + gap`` apart.
 
-The arrangement follows the Animated AI frames, stage after stage from left to right:
+The arrangement follows the Animated AI frames: data flows along the channel
+axis, toward the camera (-y), and the camera looks from the front left so that
+this flow runs down and to the right across the frame:
 
-* the input block on the left, shown on its *virtual grid* (padding around it,
-  and for a transposed convolution the inserted zeros between its cells);
-* the *active slot* right of it, ``tensor_gap`` away, where the filter being
-  applied stands (in depth it lines up with the channels of its group);
-* the output block right of the slot, front-aligned with the input: its outline
-  box stands there and the output cells pop into it. A stage's output block IS
-  the next stage's input block (laid out on the next stage's virtual grid);
-* the waiting filters in rows behind everything (larger y), a row per stage,
-  starting behind the slot and going right, at most ``max(8, sqrt(n))`` per row;
+* the input block at the back, centred on x = 0, shown on its *virtual grid*
+  (padding around it, and for a transposed convolution the inserted zeros);
+* the *active slot* in front of it, ``tensor_gap`` away, where the filter
+  being applied stands, its channel axis parallel to the input's (channel 0,
+  the end that meets the input, at the back);
+* the output block in front of the slot, nearest the camera: its outline box
+  stands there and the output cells pop into it, channel 0 at the far end and
+  later channels filling toward the camera. A stage's output block IS the next
+  stage's input block (laid out on the next stage's virtual grid);
+* the waiting filters in a tight row (one pitch apart) beside the slot along
+  +x, clear of every block, rising to the upper right in the frame; more rows
+  behind the first when there are many filters; each stage's rows right of the
+  last stage's;
 * a filter travels between its waiting place and the slot in four legs: up
-  above every filter, along its row to the slot's column, forward to above the
-  slot, down into it. The slot's column holds nothing else, so the path never
-  meets another cube;
-* a pixel shuffle's output block stands right of and *behind* its input (so
-  that, seen from the front, neither hides the other), with a lane between
-  them: each cell lifts out of the input along +y into the lane, crosses in the
-  lane (x and z only) and is set down along +y into its place (see
-  :func:`shuffle_routes` for why no cell ever crosses a cell at rest).
+  above every filter and block, along x to the slot's column, along y to above
+  the slot, down into it; nothing stands above the slot, so it meets no cube;
+* a pixel shuffle transforms in place: its output block stands centred where
+  its input is, and every cell travels straight to its new place at once.
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ import numpy as np
 
 #: Filters per row of waiting places, at least (more when there are many filters: a squarish block).
 ROW_LENGTH = 8
-#: Lane of a shuffle: this many pitches behind the input's last channel, and as far again before the output.
-LANE_PITCHES = 2.0
 
 
 @dataclass(frozen=True)
@@ -69,14 +69,14 @@ class Grid:
         c, row, col = (np.asarray(a, np.float64) for a in (c, row, col))
         n_c, n_h, n_w = self.shape
         p = self.pitch
-        return np.stack([(col - (n_w - 1) / 2) * p, (c - (n_c - 1) / 2) * p, ((n_h - 1) / 2 - row) * p], axis=-1)
+        return np.stack([(col - (n_w - 1) / 2) * p, ((n_c - 1) / 2 - c) * p, ((n_h - 1) / 2 - row) * p], axis=-1)
 
     def world(self, c, row, col) -> np.ndarray:
         return self.origin + self.local(c, row, col)
 
     def channel_y(self, c) -> np.ndarray:
         """World y of channel ``c`` (fractional allowed)."""
-        return self.origin[1] + (np.asarray(c, np.float64) - (self.shape[0] - 1) / 2) * self.pitch
+        return self.origin[1] + ((self.shape[0] - 1) / 2 - np.asarray(c, np.float64)) * self.pitch
 
 
 def pitch_of(look) -> float:
@@ -89,6 +89,18 @@ def place_grid(shape, look, left: float, front: float, bottom: float = 0.0) -> G
     grid = Grid(shape, np.zeros(3), pitch_of(look), float(look.cube_size))
     origin = np.array([left, front, bottom], np.float64) + grid.size / 2
     return Grid(shape, origin, grid.pitch, grid.cube)
+
+
+def place_before(shape, look, back: float) -> Grid:
+    """The grid centred on x = 0, standing on the floor, whose back face is at y = ``back``."""
+    size = place_grid(shape, look, 0, 0).size
+    return place_grid(shape, look, -size[0] / 2, back - size[1])
+
+
+def place_centred(shape, look, center) -> Grid:
+    """The grid whose centre is ``center`` (a shuffle's output in place of its input)."""
+    size = place_grid(shape, look, 0, 0).size
+    return place_grid(shape, look, center[0] - size[0] / 2, center[1] - size[1] / 2, center[2] - size[2] / 2)
 
 
 def inverse_map(virtual_to_real: np.ndarray, size: int) -> np.ndarray:
@@ -115,7 +127,6 @@ class StageLayout:
     slots: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # (C_out, 3) slot centre per filter
     homes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # (C_out, 3) waiting place per filter
     travel_z: float = 0.0            # centre height of a filter travelling above the others
-    lane_y: float = 0.0              # shuffles: the lane's front plane (where each wave's frontmost cell crosses)
     returns: bool = False            # a shuffle undoing the one before it: cells go back to where they started
 
 
@@ -137,18 +148,6 @@ def _grid_maps(stage) -> tuple[tuple[int, int, int], np.ndarray, np.ndarray]:
     return (c, h, w), np.arange(h), np.arange(w)
 
 
-def shuffle_span(stage) -> int:
-    """Most output channels (minus one) that the cells of one input channel of a shuffle land in."""
-    src_c, out_c = stage.steps.src[:, 0], stage.steps.out[:, 0]
-    n = stage.input.shape[0]
-    low = np.full(n, np.iinfo(np.int64).max)
-    high = np.full(n, -1)
-    np.minimum.at(low, src_c, out_c)
-    np.maximum.at(high, src_c, out_c)
-    used = high >= 0
-    return int((high[used] - low[used]).max()) if used.any() else 0
-
-
 def _flat(cells: np.ndarray, shape) -> np.ndarray:
     return (cells[:, 0].astype(np.int64) * shape[1] + cells[:, 1]) * shape[2] + cells[:, 2]
 
@@ -164,11 +163,10 @@ def _undoes(first, second) -> bool:
 
 
 def layout_stages(stages, look) -> list[StageLayout]:
-    """Lay out the plans of a chain's stages (a single op is a chain of one)."""
-    p = pitch_of(look)
+    """Lay out the plans of a chain's stages (a single op is a chain of one): each block in front of the last."""
     gap = float(look.tensor_gap)
     shape, rows, cols = _grid_maps(stages[0])
-    grid_in = place_grid(shape, look, 0.0, 0.0)
+    grid_in = place_before(shape, look, 0.0)
     layouts = []
     for i, stage in enumerate(stages):
         kind = _kind(stage)
@@ -177,7 +175,6 @@ def layout_stages(stages, look) -> list[StageLayout]:
             grid_shape, out_rows, out_cols = _grid_maps(stages[i + 1])
         else:
             grid_shape, out_rows, out_cols = out_shape, np.arange(out_shape[1]), np.arange(out_shape[2])
-        out_size = place_grid(grid_shape, look, 0, 0).size
         layout = StageLayout(kind, grid_in, rows, cols, grid_in, out_rows, out_cols)
         if kind == "shuffle" and i > 0 and layouts[i - 1].kind == "shuffle" and _undoes(stages[i - 1], stage) \
                 and (i + 1 == len(stages) or not stages[i + 1].is_windowed):
@@ -190,23 +187,15 @@ def layout_stages(stages, look) -> list[StageLayout]:
             continue
         if kind == "filters":
             n_filters, cpg, kh, kw = stage.filters.shape
-            fgrid = Grid((cpg, kh, kw), np.zeros(3), p, float(look.cube_size))
-            slot_left = grid_in.hi[0] + gap
-            groups = stage.input.shape[0] // cpg
-            group = np.arange(n_filters) // (n_filters // groups)
-            slot_y = grid_in.channel_y(group * cpg + (cpg - 1) / 2)
+            fgrid = Grid((cpg, kh, kw), np.zeros(3), pitch_of(look), float(look.cube_size))
+            slot_back = grid_in.lo[1] - gap
             layout.filter_grid = fgrid
-            layout.slots = np.stack([np.full(n_filters, slot_left + fgrid.size[0] / 2), slot_y,
-                                     np.full(n_filters, fgrid.size[2] / 2)], axis=1)
-            out_left = slot_left + fgrid.size[0] + gap
-            out_front = grid_in.lo[1]
+            layout.slots = np.tile([0.0, slot_back - fgrid.size[1] / 2, fgrid.size[2] / 2], (n_filters, 1))
+            layout.output = place_before(grid_shape, look, slot_back - fgrid.size[1] - gap)
         elif kind == "pool":
-            out_left, out_front = grid_in.hi[0] + gap, grid_in.lo[1]
+            layout.output = place_before(grid_shape, look, grid_in.lo[1] - gap)
         else:
-            layout.lane_y = float(grid_in.channel_y(grid_in.shape[0] - 1) + LANE_PITCHES * p)
-            front_center = layout.lane_y + shuffle_span(stage) * p + LANE_PITCHES * p
-            out_left, out_front = grid_in.hi[0] + gap, front_center - look.cube_size / 2
-        layout.output = place_grid(grid_shape, look, out_left, out_front)
+            layout.output = place_centred(grid_shape, look, grid_in.origin)
         layouts.append(layout)
         grid_in, rows, cols = layout.output, out_rows, out_cols
     _place_waiting_rows(layouts, look)
@@ -214,25 +203,25 @@ def layout_stages(stages, look) -> list[StageLayout]:
 
 
 def _place_waiting_rows(layouts: list[StageLayout], look) -> None:
-    """Waiting places behind everything: one block of rows per stage, each stage's behind the last."""
+    """Waiting places in rows along +x beside each stage's slot, one pitch apart, clear of every block
+    (so extra rows may stand behind the first); each stage's rows right of the last stage's."""
     p = pitch_of(look)
-    gap = float(look.tensor_gap)
-    back = max(max(l.input.hi[1], l.output.hi[1]) for l in layouts)
-    row_y = back + gap
-    tallest = max((l.filter_grid.size[2] for l in layouts if l.filter_grid is not None), default=0.0)
+    blocks = [g for l in layouts for g in (l.input, l.output)]
+    left = max(max(abs(float(g.lo[0])), abs(float(g.hi[0]))) for g in blocks) + p
+    tallest = max([g.size[2] for g in blocks] + [l.filter_grid.size[2] for l in layouts if l.filter_grid is not None])
     for layout in layouts:
         if layout.filter_grid is None:
             continue
         size = layout.filter_grid.size
+        left = max(left, size[0] / 2 + float(look.tensor_gap))
         n = len(layout.slots)
         per_row = min(n, max(ROW_LENGTH, math.ceil(math.sqrt(n))))
         col, row = np.arange(n) % per_row, np.arange(n) // per_row
-        step_x, step_y = size[0] + gap / 2, size[1] + gap / 2
-        left = layout.slots[0, 0] - size[0] / 2
-        layout.homes = np.stack([left + col * step_x + size[0] / 2, row_y + row * step_y + size[1] / 2,
+        step_x, step_y = size[0] + p, size[1] + p
+        layout.homes = np.stack([left + col * step_x + size[0] / 2, layout.slots[:, 1] + row * step_y,
                                  np.full(n, size[2] / 2)], axis=1)
         layout.travel_z = float(tallest + p + size[2] / 2)
-        row_y += (row.max() + 1) * step_y - gap / 2 + gap
+        left += per_row * step_x + p
 
 
 def filter_route(layout: StageLayout, f: int) -> np.ndarray:
@@ -250,35 +239,3 @@ def leg_times(points: np.ndarray, start: float, duration: float) -> np.ndarray:
     total = lengths.sum()
     fractions = np.cumsum(lengths) / total if total > 0 else np.linspace(0, 1, len(lengths) + 1)[1:]
     return np.r_[start, start + duration * fractions]
-
-
-def shuffle_routes(src: np.ndarray, dst: np.ndarray, wave: np.ndarray, lane_y: float) -> np.ndarray:
-    """(N, 4, 3) waypoints of each shuffled cell: its place, lifted into the lane, across, its new place.
-
-    The output block stands behind the lane (larger y), the input in front of it.
-    Each wave (the cells of one source channel) lifts along +y into the lane, moves
-    in x and z only, then is set down along +y by one distance for the whole wave:
-    its frontmost cell crosses at ``lane_y`` and the wave keeps its final depth
-    offsets while crossing, so its cells never meet. Waves go in DESCENDING source
-    channel (see :func:`wave_order`), which for pixel shuffle and unshuffle is
-    descending output channel: a cell being set down passes only the places of
-    channels in front of its own, which fill later, and a lifting cell passes only
-    input channels behind its own, which left earlier.
-    """
-    src = np.asarray(src, np.float64)
-    dst = np.asarray(dst, np.float64)
-    _, inverse = np.unique(np.asarray(wave), return_inverse=True)
-    frontmost = np.full(int(inverse.max()) + 1 if len(inverse) else 0, np.inf)
-    np.minimum.at(frontmost, inverse, dst[:, 1])
-    lifted_y = dst[:, 1] + (lane_y - frontmost[inverse])
-    lifted = src.copy()
-    lifted[:, 1] = lifted_y
-    across = dst.copy()
-    across[:, 1] = lifted_y
-    return np.stack([src, lifted, across, dst], axis=1)
-
-
-def wave_order(source_channel: np.ndarray) -> np.ndarray:
-    """Rank of each cell's wave: 0 for the last source channel (the back one leaves first)."""
-    channels, inverse = np.unique(np.asarray(source_channel), return_inverse=True)
-    return len(channels) - 1 - inverse

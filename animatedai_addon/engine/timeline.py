@@ -32,16 +32,26 @@ Conventions
 
 How steps become frames (:func:`build_timeline`)
 -------------------------------------------------
-* The clip starts at ``FRAME_START`` (1); the first step happens ``intro_frames``
-  later, the first filter already standing in its slot. Steps of a pass (a run of
-  one filter) are ``frames_per_step`` apart, or ``frames_per_step / speedup`` after
-  ``speedup_after_rows`` output rows of the pass (frames may then be fractional).
+* The clip starts at ``FRAME_START`` (1) and holds still for ``intro_frames``,
+  the first filter already standing in its slot. Then the steps of a stage speed
+  up smoothly: step k lasts ``frames_per_step + (first_step_frames -
+  frames_per_step) * exp(-k / ramp_steps)`` frames (frames may be fractional);
+  after ``speedup_after_rows`` output rows of a pass, ``speedup`` times faster.
 * Between passes (and stages) the filter slides home, the next one slides in
-  (``move_frames`` each, four legs: up, along its row, forward, down) and
-  ``hold_frames`` pass. A filter is lit during its pass.
-* A shuffle moves its cells in waves, one per source channel, every
-  ``2/3 move_frames``; each cell's route is three moves of ``move_frames / 3``
-  (lift, cross, set down); ``step_frames`` of a shuffle step is the arrival.
+  (four legs: up, along the row, along the channel axis, down) and
+  ``hold_frames`` pass. A slide lasts twice the next step, at least
+  ``2 * frames_per_step`` and at most ``move_frames``: swaps speed up with the steps.
+* Highlights (``Look.highlight``): ``"pulse"`` (Animated AI's) sends a white
+  pulse along the active filter's channel axis, from its input end (channel 0)
+  to its output end, over the first ``PULSE_SHARE`` of each step; the output
+  cell then appears white (``step_frames``) and takes its filter's colour when
+  the step ends. The pulse is a box (role ``"pulse"``) gliding with LINEAR keys
+  over the filter, lighting the cells strictly inside it. ``"cells"`` lights the
+  whole active filter for its pass and the input cells under the window while a
+  step reads them, and the output cell pops in at the step's start in its colour.
+* A shuffle transforms in place: every cell travels at once over
+  ``shuffle_frames``, through the exploded lattice at the middle (:data:`EXPLODE`)
+  to its new place; ``step_frames`` of a shuffle step is the arrival.
 * After the last step: ``outro_frames``. With ``loop`` the clip then undoes
   itself (cells travel back, outputs vanish, the first filter returns) and
   ``frame_end`` shows the first frame's state again.
@@ -57,23 +67,30 @@ import numpy as np
 
 from . import palette
 from .errors import SpecError
-from .layout import (Grid, StageLayout, filter_route, layout_stages, leg_times, pitch_of, shuffle_routes,
-                     wave_order)
+from .layout import Grid, StageLayout, filter_route, layout_stages, leg_times, pitch_of
 
 EASINGS = ("linear", "ease", "constant")
 ROLES = ("input", "padding", "filter", "output")
+HIGHLIGHTS = ("pulse", "cells")
+#: Share of a step the pulse takes to run along the filter (the output cell appears at its end).
+PULSE_SHARE = 0.5
+#: The pulse and a new output cell: white (linear RGBA).
+PULSE_COLOR = (0.9, 0.9, 0.9, 1.0)
 
 
 @dataclass(frozen=True)
 class Timing:
-    """How steps become frames."""
+    """How steps become frames (Animated AI's pacing: a still hold, a slow first step, then faster and faster)."""
 
-    frames_per_step: int = 2        # frames between two steps
-    hold_frames: int = 6            # pause when the active filter (or stage) changes
+    frames_per_step: int = 2        # frames per step once up to speed
+    first_step_frames: int = 30     # the first step of a stage; 0 = every step lasts frames_per_step
+    ramp_steps: int = 5             # how fast steps speed up: the excess over frames_per_step shrinks by e per this many
+    hold_frames: int = 2            # pause when the active filter (or stage) changes
     intro_frames: int = 12          # still frames before the first step
     outro_frames: int = 24          # still frames after the last step
     pop_frames: int = 3             # length of an output cell's pop-in
-    move_frames: int = 12           # length of a travel (filters sliding in, shuffled cells)
+    move_frames: int = 12           # longest filter slide (slides speed up with the steps)
+    shuffle_frames: int = 45        # a shuffle's transform (every cell travels at once)
     easing: str = "ease"            # of travels: one of EASINGS
     speedup_after_rows: int = 0     # after this many output rows of each filter pass, go faster (0 = never)
     speedup: int = 4                # steps per frames_per_step once sped up
@@ -89,8 +106,9 @@ class Look:
     gap: float = 0.1                # space between neighbouring cubes (pitch = cube_size + gap)
     tensor_gap: float = 4.0         # space between neighbouring tensors
     value_shading: float = 0.0      # 0: one colour per role/filter; 1: brightness follows the cell's value
-    highlight_gain: float = 1.6     # highlight = brighter version of the cell's own colour
+    highlight_gain: float = 1.6     # "cells" highlights: a brighter version of the cell's own colour
     input_color: tuple[float, float, float, float] = (0.05, 0.55, 0.6, 1.0)
+    highlight: str = "pulse"        # one of HIGHLIGHTS: Animated AI's white pulse, or the lit window cells
 
 
 @dataclass
@@ -131,10 +149,11 @@ class TensorTrack:
 
 @dataclass
 class BoxTrack:
-    """A wire box: the window on the input, or the outline of a tensor still being filled."""
+    """A wire box: the window on the input, the outline of a tensor still being filled, or the
+    (unrendered) pulse box that lights the filter cells strictly inside it."""
 
-    name: str                       # "window", "output outline", "stage1 window", ...
-    role: str                       # "window" | "outline"
+    name: str                       # "window", "output outline", "pulse", "stage1 window", ...
+    role: str                       # "window" | "outline" | "pulse"
     size: np.ndarray                # (3,) float: outer size along x, y, z
     key_frames: np.ndarray          # (T,) float32
     key_centers: np.ndarray         # (T, 3) float32 world centre; constant interpolation for windows (jumps per step)
@@ -150,6 +169,8 @@ class BoxTrack:
     # (3,) added: metres between the cells a window reads along x, y, z; 0 = every cell inside the box
     # (a dilated window reads every d-th cell of its box)
     read_spacing: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    # added: "constant" (the box jumps at each key) or "linear" (it glides between keys: the pulse)
+    interpolation: str = "constant"
 
 
 @dataclass
@@ -194,8 +215,10 @@ class TensorState:
 
 FRAME_START = 1
 _TIMING_LIMITS = {
-    "frames_per_step": (1, 10_000), "hold_frames": (0, 100_000), "intro_frames": (0, 100_000),
+    "frames_per_step": (1, 10_000), "first_step_frames": (0, 10_000), "ramp_steps": (1, 100_000),
+    "hold_frames": (0, 100_000), "intro_frames": (0, 100_000),
     "outro_frames": (0, 100_000), "pop_frames": (0, 10_000), "move_frames": (1, 10_000),
+    "shuffle_frames": (1, 10_000),
     "speedup_after_rows": (0, 65_536), "speedup": (1, 10_000), "fps": (1, 1_000),
 }
 # name: (low, high, low is allowed)
@@ -221,6 +244,9 @@ def check_timing(timing) -> Timing:
         value = getattr(timing, name)
         if not _is_int(value) or not low <= value <= high:
             raise SpecError(f"timing.{name}", value, f"an integer from {low} to {high}")
+    if timing.first_step_frames and timing.first_step_frames < timing.frames_per_step:
+        raise SpecError("timing.first_step_frames", timing.first_step_frames,
+                        f"0 (no slow start) or at least timing.frames_per_step ({timing.frames_per_step})")
     if timing.easing not in EASINGS:
         raise SpecError("timing.easing", timing.easing, "one of " + ", ".join(EASINGS))
     if not isinstance(timing.loop, bool):
@@ -244,6 +270,8 @@ def check_look(look) -> Look:
     color = look.input_color
     if not (isinstance(color, (tuple, list)) and len(color) == 4 and all(_is_real(v) and 0 <= v <= 1 for v in color)):
         raise SpecError("look.input_color", color, "four numbers from 0 to 1 (linear RGBA)")
+    if look.highlight not in HIGHLIGHTS:
+        raise SpecError("look.highlight", look.highlight, "one of " + ", ".join(HIGHLIGHTS))
     return look
 
 
@@ -289,8 +317,8 @@ class _Shuffled:
     """A shuffle stage's routes, kept so that a shuffle undoing it can travel them backwards."""
 
     cell: np.ndarray             # (S,) track cell of each step
-    times: np.ndarray            # (S, 4) key frames of the route
-    points: np.ndarray           # (S, 4, 3) world waypoints
+    times: np.ndarray            # (S, K) key frames of the route
+    points: np.ndarray           # (S, K, 3) world waypoints
 
 
 def _merge_intervals(cell: np.ndarray, start: np.ndarray, end: np.ndarray, presorted: bool):
@@ -310,14 +338,31 @@ def _merge_intervals(cell: np.ndarray, start: np.ndarray, end: np.ndarray, preso
     return cell[first], start[first], end[last]
 
 
+def step_durations(count: int, timing: Timing) -> np.ndarray:
+    """Frames each of a stage's ``count`` steps lasts: from ``first_step_frames`` smoothly down to
+    ``frames_per_step`` (an exponential ease, no jump)."""
+    fast = float(timing.frames_per_step)
+    if not timing.first_step_frames:
+        return np.full(count, fast)
+    k = np.arange(count, dtype=np.float64)
+    return fast + (timing.first_step_frames - fast) * np.exp(-k / timing.ramp_steps)
+
+
+def slide_frames(next_step: float, timing: Timing) -> float:
+    """A filter slide before a step lasting ``next_step``: twice that step, within
+    [2 * frames_per_step, move_frames], so swaps speed up with the steps."""
+    return float(min(timing.move_frames, max(2.0 * timing.frames_per_step, 2.0 * next_step)))
+
+
 def step_times(stage, timing: Timing, filters_move: bool, t0: float):
-    """Frames of a windowed stage's steps: (start, end) float64 of length S, first/last step of each pass.
+    """Frames of a windowed stage's steps: (start, end) float64 of length S, first/last step of each pass,
+    and the slide length before each pass (0 for the first).
 
     A pass is a run of steps of one filter (the whole stage when filters do not take turns).
-    Steps are ``frames_per_step`` apart; after ``speedup_after_rows`` output rows of a pass,
-    ``speedup`` steps share one such interval. Between passes: the old filter slides out and
-    the new one in (``move_frames`` each) and ``hold_frames`` pass. A step is lit from its
-    start until the next step of its pass starts (the last one for its own duration).
+    Step lengths follow :func:`step_durations`; after ``speedup_after_rows`` output rows of a
+    pass, ``speedup`` steps share one such interval. Between passes: the old filter slides
+    out and the new one in (:func:`slide_frames` each) and ``hold_frames`` pass. A step lasts
+    from its start until the next step of its pass starts (the last one for its own duration).
     """
     steps = stage.steps
     count = len(steps)
@@ -332,18 +377,34 @@ def step_times(stage, timing: Timing, filters_move: bool, t0: float):
     new_row[1:] |= oy[1:] != oy[:-1]
     rows_so_far = np.cumsum(new_row)
     row_in_pass = rows_so_far - rows_so_far[firsts][np.cumsum(new_pass) - 1]
-    duration = np.full(count, float(timing.frames_per_step))
+    duration = step_durations(count, timing)
     if timing.speedup_after_rows > 0:
         duration[row_in_pass >= timing.speedup_after_rows] /= timing.speedup
-    between = (2 * timing.move_frames if filters_move else 0) + timing.hold_frames
+    slides = np.zeros(len(firsts))
+    if filters_move:
+        slides[1:] = [slide_frames(d, timing) for d in duration[firsts[1:]]]
     increment = np.zeros(count)
     increment[1:] = duration[:-1]
-    increment[firsts[1:]] += between
+    increment[firsts[1:]] += 2 * slides[1:] + timing.hold_frames
     start = t0 + np.cumsum(increment)
     end = np.empty(count)
     end[:-1] = start[1:]
     end[lasts] = start[lasts] + duration[lasts]
-    return start, end, firsts, lasts
+    return start, end, firsts, lasts, slides
+
+
+#: At the middle of a shuffle every cell stands this many times as far from the block's centre as
+#: halfway between its two places: the exploded lattice of the reference. At 2 no two cells of a pixel
+#: shuffle or unshuffle come closer than one pitch on the way (tests/engine/test_layout.py).
+EXPLODE = 2.0
+
+
+def exploded_routes(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) waypoints of cells transforming in place: start, the exploded middle, end."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    center = (src.mean(axis=0) + dst.mean(axis=0)) / 2
+    middle = center + EXPLODE * ((src + dst) / 2 - center)
+    return np.stack([src, middle, dst], axis=1)
 
 
 def window_read_intervals(stage, start, end):
@@ -430,13 +491,23 @@ class _Builder:
         track = TensorTrack(
             name=name, role=role, shape=tuple(int(s) for s in shape), cells=np.asarray(cells, np.int32),
             origin=np.asarray(origin, np.float64).copy(), position=np.asarray(local, np.float32),
-            color=color, highlight_color=palette.highlight(color, self.look.highlight_gain), value=value,
+            color=color, highlight_color=self.highlight_colors(role, color), value=value,
             appear=np.full(n, -np.inf, np.float32) if appear is None else np.asarray(appear, np.float32),
             disappear=np.full(n, np.inf, np.float32))
         self.tracks[name] = track
         self.base[name] = np.asarray(base_color, np.float32)
         self.hl[name], self.moves[name], self.keys[name] = [], [], []
         return track
+
+    @property
+    def pulse(self) -> bool:
+        return self.look.highlight == "pulse"
+
+    def highlight_colors(self, role: str, color: np.ndarray) -> np.ndarray:
+        """White for what the pulse lights (filters, new output cells), else a brighter own colour."""
+        if self.pulse and role in ("filter", "output"):
+            return np.tile(np.float32(PULSE_COLOR), (len(color), 1))
+        return palette.highlight(color, self.look.highlight_gain)
 
     def light(self, name, cell, start, end, merged=False):
         """Add highlight intervals; ``merged``: already sorted by (cell, start) with touching ones joined."""
@@ -451,14 +522,16 @@ class _Builder:
                                 np.asarray(locations, np.float64).reshape(-1, 3)))
 
     # --- filters -----------------------------------------------------------------------
-    def slide(self, filt, start: float, inward: bool) -> float:
-        """Key a filter's travel between its waiting place and the slot; returns when it ends."""
+    def slide(self, filt, start: float, inward: bool, frames: float | None = None) -> float:
+        """Key a filter's travel between its waiting place and the slot (``frames`` long, default
+        ``move_frames``); returns when it ends."""
         name, layout, f = filt
+        frames = float(self.timing.move_frames if frames is None else frames)
         route = filter_route(layout, f)
         if not inward:
             route = route[::-1]
-        self.key(name, leg_times(route, start, self.timing.move_frames), route)
-        return start + self.timing.move_frames
+        self.key(name, leg_times(route, start, frames), route)
+        return start + frames
 
     # --- the first input ---------------------------------------------------------------
     def first_input(self) -> _View:
@@ -546,6 +619,7 @@ class _Builder:
         pad_name = self.padding_track(i, stage, layout, previous_end)
         steps = stage.steps
         incoming = None
+        names = []
         if layout.kind == "filters":
             names = self.filter_tracks(i, stage, layout)
             out_colors = self.filter_colors(i, len(names))
@@ -555,21 +629,25 @@ class _Builder:
         else:
             out_colors = view.channel_colors
         t0 = self.begin_stage(i, previous_end, incoming)
-        start, end, firsts, lasts = step_times(stage, self.timing, filters_move, t0)
+        start, end, firsts, lasts, slides = step_times(stage, self.timing, filters_move, t0)
+        arrive = start + PULSE_SHARE * (end - start) if self.pulse else start
         if layout.kind == "filters":
-            self.filter_passes(names, layout, steps.filter, start, end, firsts, lasts, filters_move)
-        out_view = self.output_track(i, stage, layout, start, out_colors)
+            self.filter_passes(names, layout, steps.filter, start, end, firsts, lasts, slides, filters_move)
+        out_view = self.output_track(i, stage, layout, arrive, end, out_colors)
         self.window_boxes(i, stage, layout, view, pad_name, start, end, firsts, lasts)
-        if self.highlights:
+        if self.pulse and names:
+            self.pulse_box(i, stage, layout, names, filters_move, start, arrive)
+        if self.highlights and not self.pulse:
             self.light_reads(stage, view, pad_name, start, end)
-        self.step_frames.append(start.astype(np.float32))
+        self.step_frames.append(arrive.astype(np.float32))
         return out_view, float(end[-1])
 
-    def filter_passes(self, names, layout, filters, start, end, firsts, lasts, filters_move: bool):
-        """Slides between passes and each filter's highlight while it works."""
+    def filter_passes(self, names, layout, filters, start, end, firsts, lasts, slides, filters_move: bool):
+        """Slides between passes; with "cells" highlights each filter is lit while it works."""
         cells_of = {name: np.arange(len(self.tracks[name])) for name in names}
-        if not filters_move:    # filters stay in their places and light up for the whole stage
-            for f in np.unique(filters):
+        lit = not self.pulse
+        if not filters_move:    # filters stay in their places (and light up for the whole stage)
+            for f in np.unique(filters) if lit else ():
                 cells = cells_of[names[f]]
                 self.light(names[f], cells, np.full(len(cells), start[0]), np.full(len(cells), end[-1]), merged=True)
             return
@@ -577,22 +655,64 @@ class _Builder:
             f = int(filters[a])
             if p > 0:                           # the first pass's filter was brought in by begin_stage
                 pass_end = float(end[lasts[p - 1]])
-                self.slide(self.active, pass_end, inward=False)
+                self.slide(self.active, pass_end, inward=False, frames=slides[p])
                 self.active = (names[f], layout, f)
-                self.slide(self.active, pass_end + self.timing.move_frames, inward=True)
-            cells = cells_of[names[f]]
-            self.light(names[f], cells, np.full(len(cells), start[a]), np.full(len(cells), end[b]), merged=True)
+                self.slide(self.active, pass_end + slides[p], inward=True, frames=slides[p])
+            if lit:
+                cells = cells_of[names[f]]
+                self.light(names[f], cells, np.full(len(cells), start[a]), np.full(len(cells), end[b]), merged=True)
 
-    def output_track(self, i: int, stage, layout: StageLayout, start, colors) -> _View:
+    def pulse_box(self, i: int, stage, layout: StageLayout, names, filters_move: bool, start, arrive):
+        """The white pulse: a one-channel-thick box over the step's filter, gliding (LINEAR keys) from
+        before its channel 0 (the input end) to past its last channel during ``[start, arrive)`` and
+        hidden otherwise; with per-cell highlights, the same as intervals of the filter's cells."""
+        filters = stage.steps.filter.astype(np.int64)
+        fgrid = layout.filter_grid
+        places = layout.slots if filters_move else layout.homes
+        layers = fgrid.shape[0]
+        half = layers * fgrid.pitch / 2
+        begin, finish = places[filters].copy(), places[filters].copy()
+        begin[:, 1] += half                      # channel 0 stands at the back (+y)
+        finish[:, 1] -= half
+        frames = np.stack([start, arrive], axis=1).ravel()
+        centers = np.stack([begin, finish], axis=1).reshape(-1, 3)
+        keep = np.r_[frames[1:] > frames[:-1], True]   # a zero-length pulse: one key
+        _, _, kh, kw = stage.filters.shape
+        self.boxes.append(BoxTrack(
+            name=self.name(i, "pulse"), role="pulse", size=self._span_size(kw, 1, kh),
+            key_frames=frames[keep].astype(np.float32), key_centers=centers[keep].astype(np.float32),
+            appear=float(np.float32(start[0])), disappear=float(np.float32(arrive[-1])), targets=tuple(names),
+            color=PULSE_COLOR, key_visible=np.tile([True, False], len(start))[keep], interpolation="linear"))
+        if not self.highlights:
+            return
+        # cell of layer c is strictly inside the box during (start + c/L * run, start + (c+1)/L * run)
+        run = (arrive - start)[None, :]
+        for f in np.unique(filters):
+            track = self.tracks[names[f]]
+            mine = filters == f
+            c = track.cells[:, 0].astype(np.float64)[:, None]
+            s = start[mine][None, :] + c / layers * run[:, mine]
+            e = start[mine][None, :] + (c + 1) / layers * run[:, mine]
+            s32 = np.nextafter(s.astype(np.float32), np.float32(np.inf))   # open at the start, as the box test
+            cell = np.repeat(np.arange(len(track), dtype=np.int32), int(mine.sum()))
+            live = (e > s).ravel()
+            self.light(names[f], cell[live], s32.ravel()[live], e.astype(np.float32).ravel()[live], merged=True)
+
+    def output_track(self, i: int, stage, layout: StageLayout, arrive, end, colors) -> _View:
+        """Output cells appear at ``arrive``; with the pulse they are white until their step ends."""
         shape = stage.output.shape
         cells = _cells(shape)
         local = layout.output.local(cells[:, 0], layout.output_rows[cells[:, 1]], layout.output_cols[cells[:, 2]])
         appear = np.full(len(cells), np.inf, np.float32)
-        appear[_flat_index(stage.steps.out, shape)] = start
+        flat = _flat_index(stage.steps.out, shape)
+        appear[flat] = arrive
         name = self.name(i, "output")
         base = np.asarray(colors, np.float32)[cells[:, 0]]
         self.add_track(name, "output", shape, cells, layout.output.origin, local, base, stage.output.ravel(), appear)
         self.popped.append(name)
+        if self.pulse:
+            white = end > arrive
+            self.light(name, flat[white], appear[flat[white]], np.asarray(end, np.float32)[white])
         outline = BoxTrack(name=f"{name} outline", role="outline", size=self._span_size(shape[2], shape[0], shape[1]),
                            key_frames=np.float32([FRAME_START]),
                            key_centers=self._outline_center(layout, shape)[None].astype(np.float32),
@@ -627,7 +747,7 @@ class _Builder:
         order = np.argsort(rank, kind="stable")
         hidden_centers = centers[lasts[gap_after]]
         visible = np.r_[np.ones(len(start), bool), np.zeros(int(gap_after.sum()), bool)]
-        targets = (view.track,) + ((pad_name,) if pad_name else ())
+        targets = () if self.pulse else (view.track,) + ((pad_name,) if pad_name else ())
         self.boxes.append(BoxTrack(
             name=self.name(i, "window"), role="window",
             size=self._span_size((kw - 1) * dw + 1, cpg, (kh - 1) * dh + 1),
@@ -661,31 +781,31 @@ class _Builder:
 
     # --- shuffles ----------------------------------------------------------------------
     def shuffle_stage(self, i: int, stage, layout: StageLayout, view: _View, previous_end: float):
-        """Cells of the view travel to the output's places, a wave per source channel (see layout.shuffle_routes)."""
+        """In place: every cell of the view travels to its output place, all at once (:func:`exploded_routes`)."""
         t0 = self.begin_stage(i, previous_end)
         steps = stage.steps
         src, out = steps.src, steps.out
         cell = view.index[src[:, 0], src[:, 1], src[:, 2]]
-        move_frames = float(self.timing.move_frames)
         if layout.returns:
             times, points = self.returning_routes(cell, t0)
         else:
-            wave = wave_order(src[:, 0])
-            times = t0 + wave[:, None] * (2 * move_frames / 3) + np.arange(4)[None, :] * (move_frames / 3)
-            dst = layout.output.world(out[:, 0], layout.output_rows[out[:, 1]], layout.output_cols[out[:, 2]])
-            points = shuffle_routes(view.world(src[:, 0], src[:, 1], src[:, 2]), dst, src[:, 0], layout.lane_y)
+            half = float(self.timing.shuffle_frames) / 2
+            times = np.tile([t0, t0 + half, t0 + 2 * half], (len(cell), 1))
+            points = exploded_routes(view.world(src[:, 0], src[:, 1], src[:, 2]),
+                                     layout.output.world(out[:, 0], layout.output_rows[out[:, 1]],
+                                                         layout.output_cols[out[:, 2]]))
         origin = self.tracks[view.track].origin
-        for leg in range(3):
+        for leg in range(times.shape[1] - 1):
             self.move(view.track, cell, times[:, leg], times[:, leg + 1], points[:, leg] - origin,
                       points[:, leg + 1] - origin)
         self.shuffled = _Shuffled(cell, times, points)
-        self.step_frames.append(times[:, 3].astype(np.float32))
+        self.step_frames.append(times[:, -1].astype(np.float32))
         index = np.empty(stage.output.shape, np.int64)
         index[out[:, 0], out[:, 1], out[:, 2]] = cell
         self.aliases[self.name(i, "output")] = view.track
         colors = self.base[view.track][index[:, 0, 0]]
         return _View(view.track, index, layout.output, layout.output_rows, layout.output_cols, colors), \
-            float(times[:, 3].max())
+            float(times[:, -1].max())
 
     def returning_routes(self, cell, t0: float):
         """The previous shuffle's routes backwards, in mirrored time: the last cell to arrive leaves first."""
@@ -693,7 +813,7 @@ class _Builder:
         row_of_cell = np.empty(int(before.cell.max()) + 1, np.int64)
         row_of_cell[before.cell] = np.arange(len(before.cell))
         rows = row_of_cell[cell]
-        last_arrival = before.times[:, 3].max()
+        last_arrival = before.times[:, -1].max()
         times = t0 + (last_arrival - before.times[rows, ::-1])
         return times, before.points[rows, ::-1]
 
@@ -927,7 +1047,12 @@ def box_state_at(timeline: Timeline, frame: float) -> dict[str, tuple[bool, np.n
         if len(box.key_visible):
             visible = visible and bool(box.key_visible[k])
         size = np.asarray(box.size, np.float64) if visible else np.zeros(3)
-        states[box.name] = (visible, box.key_centers[k].astype(np.float64), size)
+        center = box.key_centers[k].astype(np.float64)
+        if box.interpolation == "linear" and k + 1 < len(box.key_frames) and frame > box.key_frames[k]:
+            a, b = float(box.key_frames[k]), float(box.key_frames[k + 1])
+            u = min(max((frame - a) / (b - a), 0.0), 1.0)
+            center = center + u * (box.key_centers[k + 1].astype(np.float64) - center)
+        states[box.name] = (visible, center, size)
     return states
 
 
