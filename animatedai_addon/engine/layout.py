@@ -38,6 +38,11 @@ import numpy as np
 
 #: Filters per row of waiting places, at least (more when there are many filters: a squarish block).
 ROW_LENGTH = 8
+#: Gaps along the flow, in ``tensor_gap``s: input to slot (close: the filter reads it), slot to output
+#: (wide: the output stands out nearest the camera), as in the reference frames.
+SLOT_GAP, OUTPUT_GAP = 0.5, 1.5
+#: The waiting row starts at least this many ``tensor_gap``s right of the slot's side.
+ROW_GAP = 2.0
 
 
 @dataclass(frozen=True)
@@ -188,10 +193,10 @@ def layout_stages(stages, look) -> list[StageLayout]:
         if kind == "filters":
             n_filters, cpg, kh, kw = stage.filters.shape
             fgrid = Grid((cpg, kh, kw), np.zeros(3), pitch_of(look), float(look.cube_size))
-            slot_back = grid_in.lo[1] - gap
+            slot_back = grid_in.lo[1] - SLOT_GAP * gap
             layout.filter_grid = fgrid
             layout.slots = np.tile([0.0, slot_back - fgrid.size[1] / 2, fgrid.size[2] / 2], (n_filters, 1))
-            layout.output = place_before(grid_shape, look, slot_back - fgrid.size[1] - gap)
+            layout.output = place_before(grid_shape, look, slot_back - fgrid.size[1] - OUTPUT_GAP * gap)
         elif kind == "pool":
             layout.output = place_before(grid_shape, look, grid_in.lo[1] - gap)
         else:
@@ -213,7 +218,7 @@ def _place_waiting_rows(layouts: list[StageLayout], look) -> None:
         if layout.filter_grid is None:
             continue
         size = layout.filter_grid.size
-        left = max(left, size[0] / 2 + float(look.tensor_gap))
+        left = max(left, size[0] / 2 + ROW_GAP * float(look.tensor_gap))
         n = len(layout.slots)
         per_row = min(n, max(ROW_LENGTH, math.ceil(math.sqrt(n))))
         col, row = np.arange(n) % per_row, np.arange(n) // per_row

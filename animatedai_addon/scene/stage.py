@@ -38,9 +38,11 @@ PLACED = "animatedai_placed"                  # world location the stage last ga
 PLACED_ROTATION = "animatedai_placed_rotation"  # and the camera's rotation
 TEMPLATE_TAG = "animatedai_template"          # which template (or "none") the object came from
 
-#: Three-quarter view from above and in front, a little from the left (Animated AI's camera).
-CAMERA_AZIMUTH_DEG = -22.0     # around z, from the -y axis (front): negative is from the left, as in the reference
-CAMERA_ELEVATION_DEG = 27.0
+#: Three-quarter view from above, in front and from the left (Animated AI's camera): the data flows along
+#: -y (toward the camera), which then runs down and to the right across the frame, and the row of
+#: waiting filters along +x rises to the upper right.
+CAMERA_AZIMUTH_DEG = -45.0     # around z, from the -y axis (front): negative is from the left, as in the reference
+CAMERA_ELEVATION_DEG = 24.0
 CAMERA_LENS_MM = 50.0
 FRAME_MARGIN = 1.08             # fraction of the tightest fit: a little air around everything
 FLOOR_CLEARANCE = 1.0           # metres between the lowest cube and the floor (cubes float, as in the reference)
@@ -354,8 +356,10 @@ def frame_stage(scene, points) -> None:
 def fit_camera(scene, camera, points: np.ndarray, center: np.ndarray) -> None:
     """Turn the camera along its unit direction and move it until ``points`` fill the frame."""
     from mathutils import Vector
-    unit = np.asarray(camera[UNIT_LOCATION], float)
-    direction = unit / max(np.linalg.norm(unit), 1e-9)
+    # The direction is part of the composition (the layout is made for it), whatever a template's
+    # camera was saved with; a template brings the lens and depth of field.
+    direction = camera_direction()
+    camera[UNIT_LOCATION] = [float(v) for v in direction * 4.0]
     for con in list(camera.constraints):      # templates made before the camera was free
         if con.type == "TRACK_TO":
             camera.constraints.remove(con)

@@ -390,6 +390,8 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     easing = INTERPOLATION[timeline.easing]
     box_pool = compat.ActionPool(f"AnimatedAI {label} / boxes", OBJECTS_PER_ACTION, {PROP_CLIP: label})
     for box in timeline.boxes:
+        if box.role == "pulse" and mode == "objects":
+            continue        # its light is in the filter cells' own colour keys
         clip.boxes[box.name] = write_box(box, label, collection, role_materials["box"], box_pool)
     clip.actions += box_pool.actions
 
@@ -410,7 +412,8 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
             clip.tensors[track.name] = empty
         else:
             from . import instanced   # helper module of the instanced mode (Geometry Nodes)
-            windows = [clip.boxes[b.name] for b in timeline.boxes if b.role == "window" and track.name in b.targets]
+            windows = [clip.boxes[b.name] for b in timeline.boxes
+                       if b.role in ("window", "pulse") and track.name in b.targets]
             clip.tensors[track.name] = instanced.write_tensor_points(
                 track, timeline, name=_free_object_name(f"{track.name} cells", label), collection=child,
                 parent=empty, cube_mesh=cube_mesh, material=material, window_boxes=windows, cube_scale=cube_size)
@@ -445,7 +448,8 @@ def write_tensor_empty(track: TensorTrack, label: str, easing: int, pool: compat
 
 
 def write_box(box: BoxTrack, label: str, collection, material, pool: compat.ActionPool):
-    """A wire box: location = centre (CONSTANT keys: it jumps), scale = size while shown and 0 while hidden."""
+    """A wire box: location = centre (CONSTANT keys: it jumps; LINEAR for the pulse, which glides),
+    scale = size while shown and 0 while hidden. The pulse box only lights cells: it is never rendered."""
     obj = bpy.data.objects.new(_free_object_name(box.name, label), meshes.ensure_box_mesh(box.size))
     obj[PROP_BOX] = box.name
     collection.objects.link(obj)
@@ -457,8 +461,11 @@ def write_box(box: BoxTrack, label: str, collection, material, pool: compat.Acti
     obj.location = centers[0] if len(frames) else (0.0, 0.0, 0.0)
     tracks = []
     if len(frames) > 1:
-        kinds = np.full(len(frames), CONSTANT, np.int32)
+        kinds = np.full(len(frames), LINEAR if box.interpolation == "linear" else CONSTANT, np.int32)
         tracks += [("location", axis, frames, centers[:, axis], kinds) for axis in range(3)]
+    if box.role == "pulse":
+        obj.hide_render = True
+        obj.display_type = "BOUNDS"
     shown_frames, shown = box_visibility_keys(box)
     obj.scale = size * shown[0]
     if len(shown_frames) > 1:
