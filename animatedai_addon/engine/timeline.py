@@ -396,7 +396,7 @@ def step_times(stage, timing: Timing, filters_move: bool, t0: float):
 #: At the middle of a shuffle every cell stands this many times as far from the block's centre (per axis
 #: x, y, z) as halfway between its two places: the exploded lattice of the reference. Spread mostly in
 #: depth, so the lattice stays within the rest blocks' width and height (the framing stays tight); cells
-#: of a pixel shuffle or unshuffle then pass no closer than 0.84 pitch (their cubes touch by at most 6%
+#: of the pixel shuffle presets then pass no closer than 0.84 pitch (their cubes touch by at most 7%
 #: of an edge for an instant; tests/engine/test_layout.py).
 EXPLODE = (1.4, 3.0, 1.4)
 
