@@ -45,7 +45,7 @@ How steps become frames (:func:`build_timeline`)
   pulse along the active filter's channel axis, from its input end (channel 0)
   to its output end, over the first ``PULSE_SHARE`` of each step; the output
   cell then appears white (``step_frames``) and takes its filter's colour when
-  the step ends. The pulse is a box (role ``"pulse"``) gliding with LINEAR keys
+  the step ends (at least a frame after its pop-in completes). The pulse is a box (role ``"pulse"``) gliding with LINEAR keys
   over the filter, lighting the cells strictly inside it. ``"cells"`` lights the
   whole active filter for its pass and the input cells under the window while a
   step reads them, and the output cell pops in at the step's start in its colour.
@@ -712,9 +712,9 @@ class _Builder:
         base = np.asarray(colors, np.float32)[cells[:, 0]]
         self.add_track(name, "output", shape, cells, layout.output.origin, local, base, stage.output.ravel(), appear)
         self.popped.append(name)
-        if self.pulse:
-            white = end > arrive
-            self.light(name, flat[white], appear[flat[white]], np.asarray(end, np.float32)[white])
+        if self.pulse:      # white until the step ends, and at least one frame after the pop-in completes
+            white_end = np.maximum(np.asarray(end, np.float64), arrive + self.timing.pop_frames + 1.0)
+            self.light(name, flat, appear[flat], white_end.astype(np.float32))
         outline = BoxTrack(name=f"{name} outline", role="outline", size=self._span_size(shape[2], shape[0], shape[1]),
                            key_frames=np.float32([FRAME_START]),
                            key_centers=self._outline_center(layout, shape)[None].astype(np.float32),
@@ -883,6 +883,7 @@ class _Builder:
                 latest.append(float(finite.max()) + self.timing.pop_frames)
             latest += [float(p[2].max()) for p in self.moves[name] if len(p[2])]
             latest += [float(k[0].max()) for k in self.keys[name] if len(k[0])]
+            latest += [float(np.max(h[2])) for h in self.hl[name] if len(h[2]) and np.isfinite(np.max(h[2]))]
         return max(latest)
 
     def _finish_track(self, name: str, track: TensorTrack) -> None:
@@ -961,7 +962,7 @@ def build_timeline(plan, timing: Timing = Timing(), look: Look = Look(), highlig
             view, t = builder.shuffle_stage(i, stage, layout, view, t)
         else:
             view, t = builder.windowed_stage(i, stage, layout, view, t)
-    t += timing.outro_frames
+    t = max(t, builder.last_event()) + timing.outro_frames
     if timing.loop:
         frame_end = math.ceil(builder.loop_back(t))
     else:

@@ -15,7 +15,7 @@ from animatedai_addon.engine.planning import ChainPlan, plan, read_cells
 from animatedai_addon.engine.presets import list_presets, load_preset_file
 from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
                                           PixelUnshuffle)
-from animatedai_addon.engine.timeline import (EASINGS, FRAME_START, Look, Timing, box_state_at, build_timeline,
+from animatedai_addon.engine.timeline import (PULSE_COLOR, EASINGS, FRAME_START, Look, Timing, box_state_at, build_timeline,
                                               check_cube_budget, count_cubes, ease, state_at)
 
 SMALL = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -24,11 +24,15 @@ PRESETS = list_presets()
 
 # ---------------------------------------------------------------------------------- helpers
 
-def preset_timeline(name, **timing_changes):
+CELLS = Look(highlight="cells")
+
+
+def preset_timeline(name, look_changes=None, **timing_changes):
     preset = load_preset_file(name)
     timing = Timing(**{**vars(preset.timing), **timing_changes})
+    look = Look(**{**vars(preset.look), **(look_changes or {})})
     the_plan = plan(preset.spec)
-    return the_plan, build_timeline(the_plan, timing, preset.look), preset
+    return the_plan, build_timeline(the_plan, timing, look), preset
 
 
 def stages_of(the_plan):
@@ -206,10 +210,12 @@ def small_specs(draw):
         assume(False)
 
 
-timings = st.builds(Timing, frames_per_step=st.integers(1, 3), hold_frames=st.integers(0, 3),
+timings = st.builds(Timing, frames_per_step=st.integers(1, 3), first_step_frames=st.sampled_from([0, 3, 7]),
+                    ramp_steps=st.integers(1, 3), hold_frames=st.integers(0, 3),
                     intro_frames=st.integers(1, 4), outro_frames=st.integers(0, 4), pop_frames=st.integers(0, 3),
-                    move_frames=st.integers(1, 6), easing=st.sampled_from(EASINGS),
+                    move_frames=st.integers(1, 6), shuffle_frames=st.integers(1, 6), easing=st.sampled_from(EASINGS),
                     speedup_after_rows=st.integers(0, 2), speedup=st.integers(1, 3), loop=st.booleans())
+looks = st.sampled_from([Look(), CELLS])
 orders = st.sampled_from(["filter", "position"])
 
 
@@ -324,17 +330,65 @@ def check_state_matches_slow(timeline, frames):
             assert np.allclose(got.world_position, world, atol=1e-4), (track.name, frame)
 
 
+def check_pulse(the_plan, timeline):
+    """Look.highlight == "pulse": at each step the white pulse lights one channel layer of the step's filter
+    at a time, from channel 0 (the input end) to the last, and nothing else of the filters or the input;
+    the pulse box holds exactly the lit filter cells (as the instanced mode lights them); the new output
+    cell is white from its first visible frame until the step ends."""
+    frames_per_stage = stage_step_frames(the_plan, timeline)
+    for i, stage in enumerate(stages_of(the_plan)):
+        if not stage.is_windowed:
+            continue
+        arrive = frames_per_stage[i].astype(np.float64)
+        out = timeline.tensor(stage_name(the_plan, i, "output"))
+        flat = (stage.steps.out[:, 0] * out.shape[1] + stage.steps.out[:, 1]) * out.shape[2] + stage.steps.out[:, 2]
+        assert np.allclose(out.highlight_color[flat], PULSE_COLOR)
+        if stage.reduce != "sum":
+            continue
+        box = next(b for b in timeline.boxes if b.name == stage_name(the_plan, i, "pulse"))
+        window = next(b for b in timeline.boxes if b.name == stage_name(the_plan, i, "window"))
+        assert window.targets == () and box.role == "pulse"
+        starts = window.key_frames[np.asarray(window.key_visible, bool)] if len(window.key_visible) \
+            else window.key_frames
+        starts = np.asarray(starts, np.float64)[:len(arrive)]
+        layers = stage.filters.shape[1]
+        names = [stage_name(the_plan, i, f"filter{f}") for f in range(stage.filters.shape[0])]
+        for s in range(0, len(arrive), max(1, len(arrive) // 7)):
+            f = int(stage.steps.filter[s])
+            for c in range(layers):
+                frame = starts[s] + (c + 0.5) / layers * (arrive[s] - starts[s])
+                states = state_at(timeline, frame)
+                lit = states[names[f]].highlighted
+                track = timeline.tensor(names[f])
+                assert np.array_equal(lit, track.cells[:, 0] == c), (names[f], s, c)
+                assert not any(states[n].highlighted.any() for n in names if n != names[f])
+                assert not states[input_maps(the_plan, timeline)[i][0]].highlighted.any() or i > 0
+                visible, centre, size = box_state_at(timeline, frame)[box.name]
+                inside = np.all(np.abs(states[names[f]].world_position - centre) < size / 2, axis=1)
+                assert visible and np.array_equal(inside, lit)
+            cell = flat[s]
+            shown = timeline.pop_frames if timeline.easing == "constant" else 0.0   # the first visible frame
+            first = state_at(timeline, float(out.appear[cell]) + shown + 1e-3)[out.name]
+            assert first.visible[cell] and first.highlighted[cell]
+            end = float(out.appear[cell]) + max(float(arrive[s] - starts[s]) * 2, timeline.pop_frames + 1.0)
+            assert not state_at(timeline, end + 1e-3)[out.name].highlighted[cell]
+
+
 # ---------------------------------------------------------------------------------- presets
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_invariants(name):
     the_plan, timeline, preset = preset_timeline(name)
     check_outputs_appear_once(the_plan, timeline)
-    check_highlights_are_reads(the_plan, timeline, every=3)
-    check_window_holds_the_reads(the_plan, timeline, every=5)
+    check_pulse(the_plan, timeline)
     check_range_inclusive(timeline) if not preset.timing.loop else check_loop(timeline)
     check_sorted_merged(timeline)
     assert timeline.cube_count == count_cubes(preset.spec)
+    the_plan, timeline, preset = preset_timeline(name, {"highlight": "cells"})
+    check_outputs_appear_once(the_plan, timeline)
+    check_highlights_are_reads(the_plan, timeline, every=3)
+    check_window_holds_the_reads(the_plan, timeline, every=5)
+    check_sorted_merged(timeline)
 
 
 @pytest.mark.parametrize("name", ["conv-3x3-stride2-valid", "pixel-shuffle-2x2", "espcn-x2", "max-pool-2x2",
@@ -356,13 +410,16 @@ def test_state_at_agrees_with_a_per_cell_evaluation(name):
 # ---------------------------------------------------------------------------------- generated specs
 
 @SMALL
-@given(spec=small_specs(), timing=timings, order=orders, seed=st.integers(0, 3))
-def test_generated_specs(spec, timing, order, seed):
+@given(spec=small_specs(), timing=timings, order=orders, seed=st.integers(0, 3), look=looks)
+def test_generated_specs(spec, timing, order, seed, look):
     the_plan = plan(spec, seed=seed, order=order)
-    timeline = build_timeline(the_plan, timing, Look())
+    timeline = build_timeline(the_plan, timing, look)
     check_outputs_appear_once(the_plan, timeline)
-    check_highlights_are_reads(the_plan, timeline)
-    check_window_holds_the_reads(the_plan, timeline)
+    if look.highlight == "cells":
+        check_highlights_are_reads(the_plan, timeline)
+        check_window_holds_the_reads(the_plan, timeline)
+    else:
+        check_pulse(the_plan, timeline)
     check_sorted_merged(timeline)
     if timing.loop:
         check_loop(timeline)
@@ -376,9 +433,10 @@ def test_generated_specs(spec, timing, order, seed):
 
 def test_steps_follow_the_timing():
     spec = Conv2d(2, 5, 5, out_channels=3, kernel_size=3, padding="same")
-    timing = Timing(frames_per_step=3, hold_frames=5, intro_frames=7, move_frames=4, speedup_after_rows=2, speedup=3)
+    timing = Timing(frames_per_step=3, first_step_frames=0, hold_frames=5, intro_frames=7, move_frames=4,
+                    speedup_after_rows=2, speedup=3)
     the_plan = plan(spec)
-    frames = build_timeline(the_plan, timing).step_frames.astype(np.float64)
+    frames = build_timeline(the_plan, timing, CELLS).step_frames.astype(np.float64)
     assert frames[0] == FRAME_START + 7
     per_filter = frames.reshape(3, 25)
     gaps = np.diff(per_filter, axis=1)
@@ -390,7 +448,7 @@ def test_steps_follow_the_timing():
 
 def test_filters_slide_between_home_and_slot():
     the_plan = plan(Conv2d(2, 4, 4, out_channels=3, kernel_size=3))
-    timeline = build_timeline(the_plan, Timing(move_frames=8))
+    timeline = build_timeline(the_plan, Timing(move_frames=8), CELLS)
     slot_frames = timeline.step_frames.reshape(3, 4)
     at_start = state_at(timeline, FRAME_START)
     filters = [timeline.tensor(f"filter{k}") for k in range(3)]
@@ -411,11 +469,16 @@ def test_filters_slide_between_home_and_slot():
 
 def test_highlights_false_leaves_input_to_the_window_box():
     the_plan = plan(Conv2d(3, 6, 6, out_channels=2, kernel_size=3, padding="same"))
-    lit, plain = build_timeline(the_plan, highlights=True), build_timeline(the_plan, highlights=False)
+    lit, plain = build_timeline(the_plan, look=CELLS), build_timeline(the_plan, look=CELLS, highlights=False)
     assert len(plain.tensor("input").highlight_cell) == 0 and len(plain.tensor("input padding").highlight_cell) == 0
     assert len(lit.tensor("input").highlight_cell) > 0
     assert np.array_equal(plain.tensor("filter1").highlight_start, lit.tensor("filter1").highlight_start)
     assert np.array_equal(plain.step_frames, lit.step_frames)
+    # the pulse: without per-cell intervals its box alone lights the filters; outputs keep their white
+    lit, plain = build_timeline(the_plan), build_timeline(the_plan, highlights=False)
+    assert len(plain.tensor("filter1").highlight_cell) == 0 and len(lit.tensor("filter1").highlight_cell) > 0
+    assert np.array_equal(plain.tensor("output").highlight_start, lit.tensor("output").highlight_start)
+    assert [b.name for b in plain.boxes] == [b.name for b in lit.boxes]
 
 
 def test_pooling_keeps_the_input_hue_and_has_no_filters():
@@ -450,7 +513,7 @@ def test_chain_stage_output_is_the_next_stage_input():
     timeline = build_timeline(plan(spec))
     names = [t.name for t in timeline.tensors]
     assert names.count("stage0 output") == 1 and "stage1 input" not in names
-    window = next(b for b in timeline.boxes if b.name == "stage1 window")
+    window = next(b for b in build_timeline(plan(spec), look=CELLS).boxes if b.name == "stage1 window")
     assert window.targets == ("stage0 output",)
     assert {"input", "input padding", "stage0 filter0", "stage1 filter1", "stage1 output"} <= set(names)
 
@@ -458,7 +521,7 @@ def test_chain_stage_output_is_the_next_stage_input():
 def test_shuffle_loop_cells_travel_twice_and_come_home():
     timeline = build_timeline(plan(Chain((PixelShuffle(8, 2, 2, 2), PixelUnshuffle(2, 4, 4, 2)))))
     track = timeline.tensor("input")
-    assert np.array_equal(np.bincount(track.move_cell), np.full(len(track), 6))
+    assert np.array_equal(np.bincount(track.move_cell), np.full(len(track), 4))   # out and back, each via the middle
     end = state_at(timeline, timeline.frame_end)["input"]
     assert np.allclose(end.local_position, track.position)
 
