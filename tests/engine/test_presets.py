@@ -193,3 +193,29 @@ def test_preset_files_are_toml_in_the_package():
     ops = {tomllib.loads(p.read_text())["spec"]["op"] for p in PRESET_DIR.glob("*.toml")}
     assert ops == {"conv2d", "conv_transpose2d", "pixel_shuffle", "pixel_unshuffle", "max_pool2d", "avg_pool2d",
                    "chain"}
+
+
+# The captions of the Animated AI page (../shared/reference/README.md), checked against each preset's spec:
+# "same" there means one pixel on every side, also at stride 2 (not TensorFlow's (0, 1, 0, 1)).
+CATALOGUE = {
+    "conv-3x3-valid": dict(kernel_size=(3, 3), stride=(1, 1), pads=(0, 0, 0, 0), groups=1),
+    "conv-3x3-same": dict(kernel_size=(3, 3), stride=(1, 1), pads=(1, 1, 1, 1), groups=1),
+    "conv-3x3-stride2-valid": dict(kernel_size=(3, 3), stride=(2, 2), pads=(0, 0, 0, 0), groups=1),
+    "conv-3x3-stride2-same": dict(kernel_size=(3, 3), stride=(2, 2), pads=(1, 1, 1, 1), groups=1),
+    "conv-3x3-groups2": dict(kernel_size=(3, 3), stride=(1, 1), pads=(0, 0, 0, 0), groups=2),
+    "conv-3x3-depthwise": dict(kernel_size=(3, 3), stride=(1, 1), groups=8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_catalogue_presets_match_the_page_captions(name):
+    spec = load_preset(name)
+    for field, value in CATALOGUE[name].items():
+        assert tuple(getattr(spec, field)) == value if isinstance(value, tuple) else getattr(spec, field) == value, \
+            (name, field)
+
+
+def test_depthwise_separable_is_8_groups_then_pointwise():
+    stages = load_preset("depthwise-separable").stages
+    assert stages[0].groups == 8 and stages[0].kernel_size == (3, 3)
+    assert stages[1].kernel_size == (1, 1) and stages[1].groups == 1

@@ -595,3 +595,41 @@ def test_a_zero_length_move_is_a_jump_at_its_frame():
         move_to=np.array([[0, 3, 0]], np.float32))
     np.testing.assert_array_equal(local_at(track, 4, "ease")[0], [0, 0, 0])
     np.testing.assert_array_equal(local_at(track, 5, "ease")[0], [0, 3, 0])   # no NaN, no warning
+
+
+# ---------------------------------------------------------------------------------- pacing (issue 9)
+
+@pytest.mark.parametrize("name", ["conv-3x3-valid", "conv-3x3-stride2-valid", "conv-3x3-groups2", "max-pool-2x2"])
+def test_pacing_follows_the_reference(name):
+    """A still hold of >= 12 frames, a first step of >= 24 frames, then steps that speed up smoothly (never a
+    jump of more than 25% between neighbours) down to a few frames each; filter swaps never outlast the first
+    step; the default clip stays under 40 s."""
+    the_plan, timeline, _ = preset_timeline(name)
+    window = next(b for b in timeline.boxes if b.role == "window")
+    starts = np.asarray(window.key_frames, np.float64)[np.asarray(window.key_visible, bool)]
+    assert starts[0] - timeline.frame_start >= 12
+    first_pass = starts[:int(np.argmax(np.diff(starts) > 24)) + 1] if len(starts) > 1 else starts
+    steps = np.diff(starts)
+    assert steps[0] >= 24
+    within = np.diff(first_pass)
+    assert np.all(np.diff(within) <= 1e-9) and np.all(within[1:] >= 0.75 * within[:-1])
+    assert steps.min() <= 3
+    for track in timeline.tensors:
+        if track.role == "filter" and len(track.key_frames) > 1:
+            # one swap (a slide out and the next in, their legs together) is never longer than the first step
+            for legs in _slides(track):
+                assert legs <= steps[0] + 1e-6, (track.name, legs)
+    if name == "conv-3x3-stride2-valid":
+        assert timeline.frame_end / timeline.fps < 40
+
+
+def _slides(track):
+    """Durations of a filter's travels: keys closer than a longest slide (12 frames) belong to one travel."""
+    frames = np.asarray(track.key_frames, np.float64)
+    out, begin = [], frames[0]
+    for a, b in zip(frames[:-1], frames[1:]):
+        if b - a > 12.0 + 1e-6:       # a pass, not a leg
+            out.append(a - begin)
+            begin = b
+    out.append(frames[-1] - begin)
+    return out
