@@ -390,8 +390,6 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     easing = INTERPOLATION[timeline.easing]
     box_pool = compat.ActionPool(f"AnimatedAI {label} / boxes", OBJECTS_PER_ACTION, {PROP_CLIP: label})
     for box in timeline.boxes:
-        if box.role == "pulse" and mode == "objects":
-            continue        # its light is in the filter cells' own colour keys
         clip.boxes[box.name] = write_box(box, label, collection, role_materials["box"], box_pool)
     clip.actions += box_pool.actions
 
