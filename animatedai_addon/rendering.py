@@ -55,7 +55,7 @@ class RenderJob:
     preset: str | None = None                 # a bundled preset name (default: the DEFAULT clip) ...
     spec_file: str | None = None              # ... or a preset/spec TOML file
     overrides: tuple[str, ...] = ()           # "key=value" items (engine.presets.apply_overrides)
-    template: str | None = "studio"           # stage template: studio, flat or none
+    template: str | None = None               # stage template: studio, flat or none; None: the preset's
     engine: str = "cycles"                    # cycles | eevee | workbench
     samples: int = 32
     resolution: tuple[int, int] = (960, 540)
@@ -107,7 +107,7 @@ def normalised_fields(job: RenderJob) -> dict:
         if not isinstance(item, str) or "=" not in item:
             raise SpecError("set", item, "key=value")
     from .scene.templates import check_template
-    template = check_template(job.template)
+    template = None if job.template is None else check_template(job.template)
     resolution = tuple(job.resolution) if isinstance(job.resolution, (list, tuple)) else job.resolution
     if not isinstance(resolution, tuple) or len(resolution) != 2:
         raise SpecError("resolution", job.resolution, "WIDTHxHEIGHT, e.g. 960x540")
@@ -292,8 +292,9 @@ def prepare_scene(job: RenderJob, fresh: bool | None = None):
     else:
         scene = bpy.data.scenes.new(f"AnimatedAI render {job.clip}")
     set_output_settings(scene, job, preset.timing.fps)     # before generate: the stage frames for this aspect
+    template = job.template or preset.template
     result = api.generate(preset.spec, mode=job.mode, timing=preset.timing, look=preset.look,
-                          template=None if job.template == "none" else job.template, scene=scene)
+                          template=None if template == "none" else template, scene=scene)
     scene.frame_start, scene.frame_end = int(result.frame_start), int(result.frame_end)
     set_render_settings(scene, job)                        # after generate: a template's look, then our choices
     scene[JOB_PROPERTY] = job_key(job)
@@ -647,7 +648,8 @@ def add_render_arguments(parser, clip_arguments: bool = True) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a spec, timing or look value (repeatable): kernel_size=5, "
                              "timing.frames_per_step=1, look.gap=0.2")
-    parser.add_argument("--template", default="studio", metavar="NAME", help="stage: studio (default), flat, none")
+    parser.add_argument("--template", default=None, metavar="NAME",
+                        help="stage: studio, flat or none (default: the preset's own: studio, flat for shuffles)")
     parser.add_argument("--engine", default="cycles", help="cycles (default), eevee, workbench")
     parser.add_argument("--samples", default="32", metavar="N", help="render samples (default 32)")
     parser.add_argument("--resolution", default="960x540", metavar="WxH", help="default 960x540")

@@ -23,8 +23,9 @@ this flow runs down and to the right across the frame:
   behind the first when there are many filters; each stage's rows right of the
   last stage's;
 * a filter travels between its waiting place and the slot in four legs: up
-  above every filter and block, along x to the slot's column, along y to above
-  the slot, down into it; nothing stands above the slot, so it meets no cube;
+  just above the waiting filters, along y to the slot's row, along x to above
+  the slot (between the rows and the slot nothing stands), down into it: it
+  never passes over a block, so it stays low and inside the frame;
 * a pixel shuffle transforms in place: its output block stands centred where
   its input is, and every cell travels straight to its new place at once.
 """
@@ -213,7 +214,8 @@ def _place_waiting_rows(layouts: list[StageLayout], look) -> None:
     p = pitch_of(look)
     blocks = [g for l in layouts for g in (l.input, l.output)]
     left = max(max(abs(float(g.lo[0])), abs(float(g.hi[0]))) for g in blocks) + p
-    tallest = max([g.size[2] for g in blocks] + [l.filter_grid.size[2] for l in layouts if l.filter_grid is not None])
+    tallest = max(l.filter_grid.size[2] for l in layouts if l.filter_grid is not None) if any(
+        l.filter_grid is not None for l in layouts) else 0.0
     for layout in layouts:
         if layout.filter_grid is None:
             continue
@@ -230,10 +232,12 @@ def _place_waiting_rows(layouts: list[StageLayout], look) -> None:
 
 
 def filter_route(layout: StageLayout, f: int) -> np.ndarray:
-    """(K, 3) world centres a filter passes from its waiting place to the slot (legs of zero length dropped)."""
+    """(K, 3) world centres a filter passes from its waiting place to the slot (legs of zero length dropped):
+    up over the waiting filters, along y to the slot's row (over the rows in front of its own), along x
+    to above the slot (nothing stands between the rows and the slot), down. It never passes over a block."""
     home, slot = layout.homes[f], layout.slots[f]
     z = layout.travel_z
-    points = np.array([home, [home[0], home[1], z], [slot[0], home[1], z], [slot[0], slot[1], z], slot])
+    points = np.array([home, [home[0], home[1], z], [home[0], slot[1], z], [slot[0], slot[1], z], slot])
     keep = np.r_[True, np.any(np.abs(np.diff(points, axis=0)) > 1e-9, axis=1)]
     return points[keep]
 

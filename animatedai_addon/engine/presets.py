@@ -21,7 +21,9 @@ from .spec import Chain, spec_from_dict
 from .timeline import EASINGS, Look, Timing
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
-TOP_KEYS = ("title", "description", "spec", "timing", "look")
+TOP_KEYS = ("title", "description", "template", "spec", "timing", "look")
+#: Stage templates a preset may ask for (scene/templates.py holds the files; the engine only names them).
+STAGE_TEMPLATES = ("studio", "flat", "none")
 SECTIONS = {"timing": Timing, "look": Look}
 
 
@@ -33,6 +35,7 @@ class Preset:
     spec: object
     timing: Timing = field(default_factory=Timing)
     look: Look = field(default_factory=Look)
+    template: str = "studio"        # the stage it is made for: the glossy studio, or flat light grey (shuffles)
 
 
 # --- finding and loading --------------------------------------------------------------
@@ -85,12 +88,15 @@ def preset_from_dict(name: str, table: dict) -> Preset:
     spec = spec_from_dict(table["spec"])
     title = table.get("title", spec.label)
     description = table.get("description", "")
+    template = table.get("template", "studio")
     for key, value in (("title", title), ("description", description)):
         if not isinstance(value, str):
             raise SpecError(key, value, "a string")
+    if template not in STAGE_TEMPLATES:
+        raise SpecError("template", template, "one of " + ", ".join(STAGE_TEMPLATES))
     return Preset(name=name, title=title, description=description, spec=spec,
                   timing=_section("timing", table.get("timing", {})),
-                  look=_section("look", table.get("look", {})))
+                  look=_section("look", table.get("look", {})), template=template)
 
 
 def _section(section: str, table) -> Timing | Look:
@@ -198,7 +204,10 @@ def _changed_fields(value) -> dict:
 
 def preset_to_toml(preset: Preset) -> str:
     """TOML text that :func:`load_preset_file` reads back into an equal preset."""
-    lines = _toml_table("", {"title": preset.title, "description": preset.description})
+    top = {"title": preset.title, "description": preset.description}
+    if preset.template != "studio":
+        top["template"] = preset.template
+    lines = _toml_table("", top)
     spec = preset.spec.to_dict()
     if isinstance(preset.spec, Chain):
         lines += [""] + _toml_table("[spec]", {"op": spec["op"], "name": spec["name"]})

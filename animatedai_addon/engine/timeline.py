@@ -74,6 +74,8 @@ ROLES = ("input", "padding", "filter", "output")
 HIGHLIGHTS = ("pulse", "cells")
 #: Share of a step the pulse takes to run along the filter (the output cell appears at its end).
 PULSE_SHARE = 0.5
+#: The pulse box leads its layer intervals by this share of a layer (see _Builder.pulse_box).
+PULSE_LEAD = 1e-3
 #: The pulse and a new output cell: white (linear RGBA).
 PULSE_COLOR = (0.9, 0.9, 0.9, 1.0)
 
@@ -394,11 +396,12 @@ def step_times(stage, timing: Timing, filters_move: bool, t0: float):
 
 
 #: At the middle of a shuffle every cell stands this many times as far from the block's centre (per axis
-#: x, y, z) as halfway between its two places: the exploded lattice of the reference. Spread mostly in
-#: depth, so the lattice stays within the rest blocks' width and height (the framing stays tight); cells
-#: of the pixel shuffle presets then pass no closer than 0.84 pitch (their cubes touch by at most 7%
-#: of an edge for an instant; tests/engine/test_layout.py).
-EXPLODE = (1.4, 3.0, 1.4)
+#: x, y, z) as halfway between its two places: the lattice opens up in depth, as in the reference's middle
+#: frame. A compromise measured in tests/engine/test_layout.py and tests/blender/test_framing.py: wider
+#: (e.g. (1.4, 3, 1.4): cells never closer than 0.84 pitch) makes the camera back off until the blocks at
+#: rest fill half the frame; at (1, 1.5, 1) they fill >= 85% of its width or 75% of its height, and at the
+#: busiest instant two cubes of the pixel-shuffle presets pass 0.6 pitch apart (through a third of an edge).
+EXPLODE = (1.0, 1.5, 1.0)
 
 
 def exploded_routes(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -674,8 +677,10 @@ class _Builder:
         layers = fgrid.shape[0]
         half = layers * fgrid.pitch / 2
         begin, finish = places[filters].copy(), places[filters].copy()
-        begin[:, 1] += half                      # channel 0 stands at the back (+y)
-        finish[:, 1] -= half
+        # channel 0 stands at the back (+y); the box runs a hair (PULSE_LEAD of a layer) ahead of the
+        # intervals below, so that at a boundary frame both modes light the layer being entered
+        begin[:, 1] += half - PULSE_LEAD * fgrid.pitch
+        finish[:, 1] -= half + PULSE_LEAD * fgrid.pitch
         frames = np.stack([start, arrive], axis=1).ravel()
         centers = np.stack([begin, finish], axis=1).reshape(-1, 3)
         keep = np.r_[frames[1:] > frames[:-1], True]   # a zero-length pulse: one key
@@ -687,7 +692,7 @@ class _Builder:
             color=PULSE_COLOR, key_visible=np.tile([True, False], len(start))[keep], interpolation="linear"))
         if not self.highlights:
             return
-        # cell of layer c is strictly inside the box during (start + c/L * run, start + (c+1)/L * run)
+        # cell of layer c is lit during [start + c/L * run, start + (c+1)/L * run)
         run = (arrive - start)[None, :]
         for f in np.unique(filters):
             track = self.tracks[names[f]]
@@ -695,10 +700,10 @@ class _Builder:
             c = track.cells[:, 0].astype(np.float64)[:, None]
             s = start[mine][None, :] + c / layers * run[:, mine]
             e = start[mine][None, :] + (c + 1) / layers * run[:, mine]
-            s32 = np.nextafter(s.astype(np.float32), np.float32(np.inf))   # open at the start, as the box test
             cell = np.repeat(np.arange(len(track), dtype=np.int32), int(mine.sum()))
             live = (e > s).ravel()
-            self.light(names[f], cell[live], s32.ravel()[live], e.astype(np.float32).ravel()[live], merged=True)
+            self.light(names[f], cell[live], s.astype(np.float32).ravel()[live], e.astype(np.float32).ravel()[live],
+                       merged=True)
 
     def output_track(self, i: int, stage, layout: StageLayout, arrive, end, colors) -> _View:
         """Output cells appear at ``arrive``; with the pulse they are white until their step ends."""

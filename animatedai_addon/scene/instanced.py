@@ -479,6 +479,40 @@ def box_highlights(positions: np.ndarray, box_frames: np.ndarray, box_centres: n
     return start_cell[start_order], start_frame[start_order], end_frame[end_order]
 
 
+def gliding_box_highlights(positions: np.ndarray, box_frames: np.ndarray, box_centres: np.ndarray,
+                           box_sizes: np.ndarray):
+    """Highlight intervals of cells lit by a box that glides (LINEAR keys) between its keys, as the pulse
+    does: within each segment a cell is lit while it is strictly inside the moving box. Returns (cell,
+    start, end) sorted by (cell, start), touching intervals joined."""
+    positions = np.asarray(positions, np.float64)
+    frames = np.asarray(box_frames, np.float64)
+    centres, sizes = np.asarray(box_centres, np.float64), np.asarray(box_sizes, np.float64)
+    cells, starts, ends = [], [], []
+    for k in range(len(frames) - 1):
+        a, b = frames[k], frames[k + 1]
+        if not np.isfinite(a) or b <= a or not np.all(sizes[k] > 0):
+            continue
+        enter, leave = np.full(len(positions), a), np.full(len(positions), b)
+        motion = centres[k + 1] - centres[k]
+        for axis in range(3):
+            offset = positions[:, axis] - centres[k, axis]
+            half = sizes[k, axis] / 2
+            if abs(motion[axis]) < 1e-12:
+                outside = np.abs(offset) >= half
+                leave[outside] = enter[outside]
+                continue
+            t1 = a + (offset - half) / motion[axis] * (b - a)
+            t2 = a + (offset + half) / motion[axis] * (b - a)
+            enter, leave = np.maximum(enter, np.minimum(t1, t2)), np.minimum(leave, np.maximum(t1, t2))
+        lit = np.flatnonzero(leave > enter)
+        cells.append(lit), starts.append(enter[lit]), ends.append(leave[lit])
+    if not cells:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    cell, start, end = np.concatenate(cells), np.concatenate(starts), np.concatenate(ends)
+    order = np.lexsort((start, cell))
+    return cell[order], start[order], end[order]
+
+
 def window_boxes_of(obj: bpy.types.Object) -> list[tuple[bpy.types.Object, np.ndarray, np.ndarray]]:
     """(box object, lattice spacing, lattice phase) of each window the point object's modifier reads."""
     inputs = modifier_inputs(obj)
@@ -521,6 +555,16 @@ def _sample_vector(obj, data_path: str, fcurves, frames: np.ndarray) -> np.ndarr
         else:
             values[:, fc.array_index] = [fc.evaluate(float(f)) for f in frames]
     return values
+
+
+def _glides(box: bpy.types.Object) -> bool:
+    """Whether a box's location keys are LINEAR (the pulse glides) rather than CONSTANT (a window jumps)."""
+    for fc in compat.object_fcurves(box):
+        if fc.data_path == "location" and len(fc.keyframe_points):
+            kinds = np.empty(len(fc.keyframe_points), np.int32)
+            fc.keyframe_points.foreach_get("interpolation", kinds)
+            return bool(np.any(kinds == 1))
+    return False
 
 
 def box_keys_relative(box: bpy.types.Object, tensor: bpy.types.Object):
@@ -567,7 +611,10 @@ def editable_track(obj: bpy.types.Object, keep: np.ndarray) -> TensorTrack:
     cells, starts, ends = [track.highlight_cell], [track.highlight_start], [track.highlight_end]
     for box, spacing, phase in window_boxes_of(obj):
         frames, centres, sizes = box_keys_relative(box, obj)
-        cell, start, end = box_highlights(track.position, frames, centres, sizes, spacing, phase)
+        if _glides(box):
+            cell, start, end = gliding_box_highlights(track.position, frames, centres, sizes)
+        else:
+            cell, start, end = box_highlights(track.position, frames, centres, sizes, spacing, phase)
         cells.append(cell), starts.append(start), ends.append(end)
     set_highlights(track, np.concatenate(cells), np.concatenate(starts), np.concatenate(ends))
     return track

@@ -44,7 +44,7 @@ TEMPLATE_TAG = "animatedai_template"          # which template (or "none") the o
 CAMERA_AZIMUTH_DEG = -45.0     # around z, from the -y axis (front): negative is from the left, as in the reference
 CAMERA_ELEVATION_DEG = 24.0
 CAMERA_LENS_MM = 50.0
-FRAME_MARGIN = 1.08             # fraction of the tightest fit: a little air around everything
+FRAME_MARGIN = 1.05             # fraction of the tightest fit: a little air around everything
 FLOOR_CLEARANCE = 1.0           # metres between the lowest cube and the floor (cubes float, as in the reference)
 FLOOR_UNIT_SIZE = 40.0          # floor half-size in unit radii: reaches past the top of the frame
 
@@ -385,36 +385,70 @@ def fit_camera(scene, camera, points: np.ndarray, center: np.ndarray) -> None:
     cam.clip_start = min(max(distance * 0.01, 0.05), 1.0)
 
 
+def project_to_frame(scene, points, camera=None) -> np.ndarray:
+    """(N, 2) where world ``points`` land in the scene camera's frame: (0, 0) bottom left, (1, 1) top right
+    (as ``bpy_extras.object_utils.world_to_camera_view``, for many points at once)."""
+    camera = camera or scene.camera
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    render = scene.render
+    projection = np.array(camera.calc_matrix_camera(depsgraph, x=render.resolution_x, y=render.resolution_y,
+                                                    scale_x=render.pixel_aspect_x, scale_y=render.pixel_aspect_y))
+    view = np.linalg.inv(np.array(camera.evaluated_get(depsgraph).matrix_world))
+    points = np.asarray(points, float).reshape(-1, 3)
+    clip = np.c_[points, np.ones(len(points))] @ (projection @ view).T
+    return (clip[:, :2] / clip[:, 3:4] + 1.0) / 2.0
+
+
 def _aspect(scene) -> float:
     render = scene.render
     return (render.resolution_x * render.pixel_aspect_x) / max(render.resolution_y * render.pixel_aspect_y, 1e-6)
 
 
 def framing_points(timeline, pad: float = 0.5) -> np.ndarray:
-    """Corners of where the clip's cubes rest, (8 * K, 3): per tensor, the box around its cells at
-    every place it rests or moves through horizontally, and the wire boxes. A tensor lifted over
-    the others on its way (a filter going to the slot) does not widen the frame upwards."""
+    """Corners of everywhere the clip's cubes go, (N, 3): per tensor, the box around its cells at rest
+    and at the end of each of their moves (moves are straight, so their ends bound them), at every
+    place its empty is keyed at (a slide runs straight between two keys), and the wire boxes. ``pad``:
+    metres added around each cube centre (half a cube and a little air)."""
     tensors = [t for t in timeline.tensors if len(t)]
     if not tensors:
         return box_corners(timeline.camera_target, timeline.extent)
-    rest_top = max(float(np.asarray(t.origin, float)[2]) for t in tensors)
     corners = []
     for t in tensors:
         local = np.asarray(t.position, float)
         if len(t.move_to):
             local = np.vstack([local, np.asarray(t.move_to, float)])
         origins = np.vstack([np.asarray(t.origin, float)[None], np.asarray(t.key_locations, float).reshape(-1, 3)])
-        origins[:, 2] = np.minimum(origins[:, 2], max(rest_top, float(origins[0, 2])))
-        low = origins.min(axis=0) + local.min(axis=0) - pad
-        high = origins.max(axis=0) + local.max(axis=0) + pad
-        corners.append(box_corners((low + high) / 2, high - low))
+        if len(t.move_to):      # cells that travel (a shuffle): the cloud of their places, not its bounding box
+            block = (_extreme_points(local)[:, None, :] + pad * _SIGNS[None, :, :]).reshape(-1, 3)
+        else:
+            low, high = local.min(axis=0) - pad, local.max(axis=0) + pad
+            block = box_corners((low + high) / 2, high - low)
+        corners.append((origins[:, None, :] + block[None, :, :]).reshape(-1, 3))
     for box in timeline.boxes:
         centers = np.asarray(box.key_centers, float).reshape(-1, 3)
         if len(centers):
             low = centers.min(axis=0) - np.asarray(box.size, float) / 2
             high = centers.max(axis=0) + np.asarray(box.size, float) / 2
             corners.append(box_corners((low + high) / 2, high - low))
-    return np.vstack(corners)
+    return np.vstack([c.reshape(-1, 3) for c in corners])
+
+
+_SIGNS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
+
+
+def _extreme_points(points: np.ndarray, limit: int = 4096, directions: int = 256) -> np.ndarray:
+    """The distinct points of a cloud, or for a big cloud those extreme along many directions (its
+    convex hull's outermost vertices, which are all a camera fit needs)."""
+    points = np.unique(np.round(np.asarray(points, float), 5), axis=0)
+    if len(points) <= limit:
+        return points
+    k = np.arange(directions) + 0.5
+    z = 1 - 2 * k / directions
+    ring = np.sqrt(1 - z * z)
+    turn = np.pi * (3 - np.sqrt(5)) * k
+    normals = np.stack([ring * np.cos(turn), ring * np.sin(turn), z], axis=1)
+    reach = points @ normals.T
+    return points[np.unique(np.r_[reach.argmax(axis=0), reach.argmin(axis=0)])]
 
 
 def setup_stage(scene, timeline, template=None) -> bpy.types.Object:

@@ -576,8 +576,8 @@ def test_instanced_cells_match_engine_state(scene, preset_name):
 def test_window_lattice_lights_exactly_the_read_cells(kernel_size, dilation):
     """At every shown key of the window, box + lattice select the cells the engine's intervals light."""
     from animatedai_addon.engine import Conv2d, plan
-    from animatedai_addon.engine.timeline import build_timeline, state_at
-    timeline = build_timeline(plan(Conv2d(2, 9, 9, 2, kernel_size, dilation=dilation)))
+    from animatedai_addon.engine.timeline import Look, build_timeline, state_at
+    timeline = build_timeline(plan(Conv2d(2, 9, 9, 2, kernel_size, dilation=dilation)), look=Look(highlight="cells"))
     window = next(box for box in timeline.boxes if box.role == "window")
     spacing, phase = instanced.window_lattice(window)
     track = timeline.tensor("input")

@@ -219,3 +219,21 @@ def test_depthwise_separable_is_8_groups_then_pointwise():
     stages = load_preset("depthwise-separable").stages
     assert stages[0].groups == 8 and stages[0].kernel_size == (3, 3)
     assert stages[1].kernel_size == (1, 1) and stages[1].groups == 1
+
+
+def test_shuffle_presets_ask_for_the_flat_light_grey_stage():
+    for name in list_presets():
+        preset = load_preset_file(name)
+        shuffles = "shuffle" in name
+        assert preset.template == ("flat" if shuffles else "studio"), name
+
+
+def test_a_preset_template_round_trips_and_is_checked(tmp_path):
+    preset = load_preset_file("pixel-shuffle-2x2")
+    path = save_preset(preset, tmp_path / "mine.toml")
+    assert load_preset_file(str(path)).template == "flat"
+    text = path.read_text().replace('template = "flat"', 'template = "disco"')
+    (tmp_path / "bad.toml").write_text(text)
+    with pytest.raises(SpecError) as err:
+        load_preset_file(str(tmp_path / "bad.toml"))
+    assert err.value.parameter == "template"
