@@ -558,8 +558,11 @@ def test_instanced_cells_match_engine_state(scene, preset_name):
     lean = build_timeline(the_plan, preset.timing, preset.look, highlights=False)
     clip = writer.write_clip(lean, preset_name, scene, "instanced", cube_size=preset.look.cube_size)
     steps = full.step_frames
+    # every frame of the first step's pulse too (the pulse box glides over the filter in Geometry Nodes)
+    pulse = [b for b in full.boxes if b.role == "pulse"]
+    first_pulse = np.arange(np.floor(pulse[0].key_frames[0]), np.ceil(pulse[0].key_frames[1]) + 1) if pulse else []
     frames = np.unique(np.r_[np.linspace(full.frame_start, full.frame_end, 9).round(),
-                             steps[[1, len(steps) // 3, len(steps) // 2, -1]].round() + 1]).astype(int)
+                             steps[[1, len(steps) // 3, len(steps) // 2, -1]].round() + 1, first_pulse]).astype(int)
     for frame in frames:
         scene.frame_set(int(frame))
         states = state_at(full, float(frame))
