@@ -7,6 +7,7 @@ import pytest
 
 from animatedai_addon import api
 from animatedai_addon.engine.timeline import PULSE_COLOR
+from animatedai_addon.scene import compat
 from animatedai_addon.scene.stage import project_to_frame
 
 from .conftest import read_png
@@ -24,8 +25,8 @@ def first_visible_frame(timeline, appear: float) -> int:
     return frame
 
 
-@pytest.mark.parametrize("mode", ["objects", "instanced"])
-def test_the_pulse_runs_along_the_filter_and_the_new_cell_is_white(mode):
+@pytest.mark.parametrize("mode, engine", [("objects", "CYCLES"), ("instanced", "CYCLES"), ("objects", "EEVEE")])
+def test_the_pulse_runs_along_the_filter_and_the_new_cell_is_white(mode, engine):
     result = api.generate("conv-3x3-stride2-valid", mode=mode, template="studio")
     timeline, scene = result.timeline, bpy.context.scene
     pulse = next(b for b in timeline.boxes if b.role == "pulse")
@@ -45,9 +46,13 @@ def test_the_pulse_runs_along_the_filter_and_the_new_cell_is_white(mode):
         inputs = np.array([evaluated_colour(o) for o in result.cells["input"]])
         assert np.allclose(inputs, timeline.tensor("input").color, atol=1e-4)     # the window does not light
     # and in the render: the lit layer is near white, its neighbours red
-    scene.render.engine = "CYCLES"
-    scene.cycles.samples = 8
-    scene.cycles.device = "CPU"
+    if engine == "CYCLES":
+        scene.render.engine = "CYCLES"
+        scene.cycles.samples = 8
+        scene.cycles.device = "CPU"
+    else:
+        scene.render.engine = compat.eevee_engine_id()
+        scene.eevee.taa_render_samples = 4
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 320, 180, 100
     middle = int(round((start + arrive) / 2))
     scene.frame_set(middle)
@@ -57,7 +62,7 @@ def test_the_pulse_runs_along_the_filter_and_the_new_cell_is_white(mode):
     _, centre, size = box_state_at(timeline, middle)[pulse.name]      # what the pulse box lights (both modes)
     lit = np.all(np.abs(states["filter0"].world_position - centre) < size / 2, axis=1)
     assert lit.any()
-    path = f"{bpy.app.tempdir}/pulse_{mode}.png"
+    path = f"{bpy.app.tempdir}/pulse_{mode}_{engine}.png"
     scene.render.filepath = path
     bpy.ops.render.render(write_still=True)
     pixels = read_png(path).astype(float)
