@@ -17,6 +17,7 @@ Nothing else in the package tests ``bpy.app.version``. Supported: 4.2 LTS to 5.0
 from __future__ import annotations
 
 import bpy
+import numpy as np
 
 VERSION = tuple(bpy.app.version)
 
@@ -111,6 +112,52 @@ class ActionPool:
         animation.action = source.animation_data.action
         if SLOTTED_ACTIONS:
             animation.action_slot = source.animation_data.action_slot
+
+
+def name_animation(obj, name: str) -> None:
+    """Name what ``obj`` plays so a user sees it: its action slot (4.4+) or, before slots, its action."""
+    animation = obj.animation_data
+    if animation is None or animation.action is None:
+        return
+    if SLOTTED_ACTIONS and animation.action_slot is not None:
+        animation.action_slot.name_display = name
+    else:
+        animation.action.name = name
+
+
+def own_animation(obj, name: str, tags: dict) -> None:
+    """Give ``obj`` a copy of the animation it shares with others: a new action (tagged with ``tags``) holding
+    copies of its F-curves (keys, handles, interpolation, extrapolation), assigned to it alone."""
+    curves = object_fcurves(obj)
+    copies = []
+    for fc in curves:
+        count = len(fc.keyframe_points)
+        data = {}
+        for key, width, dtype in (("co", 2, "f"), ("handle_left", 2, "f"), ("handle_right", 2, "f"),
+                                  ("interpolation", 1, "i"), ("handle_left_type", 1, "i"),
+                                  ("handle_right_type", 1, "i"), ("easing", 1, "i")):
+            values = np.empty(count * width, np.float32 if dtype == "f" else np.int32)
+            fc.keyframe_points.foreach_get(key, values)
+            data[key] = values
+        copies.append((fc.data_path, fc.array_index, fc.extrapolation, count, data))
+    action = bpy.data.actions.new(name)
+    if not SLOTTED_ACTIONS:
+        action.id_root = "OBJECT"
+    for key, value in tags.items():
+        action[key] = value
+    obj.animation_data.action = action
+    for path, index, extrapolation, count, data in copies:
+        if SLOTTED_ACTIONS:
+            fc = action.fcurve_ensure_for_datablock(obj, path, index=index)
+        else:
+            fc = action.fcurves.new(path, index=index)
+        fc.extrapolation = extrapolation
+        fc.keyframe_points.add(count)
+        # types before positions: setting a handle type may recompute handles
+        for key in ("interpolation", "handle_left_type", "handle_right_type", "easing", "co", "handle_left",
+                    "handle_right"):
+            fc.keyframe_points.foreach_set(key, data[key])
+    name_animation(obj, obj.name)
 
 
 def object_fcurves(idblock) -> list:

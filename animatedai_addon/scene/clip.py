@@ -1,0 +1,320 @@
+"""A clip in the file: what the add-on wrote for it (its record), finding it, hand edits, retiming, removal.
+
+Every clip collection carries a record, the ID property ``animatedai`` (a dict):
+
+=================  ==========================================================================
+``uid``            the clip's own id (its actions and point meshes carry it as their tag)
+``number``         a number unique in the file: object names start with ``<number>:``
+``spec``           the spec as canonical JSON: the clip's identity (with the scene it is in)
+``label``          the readable label (``conv 3x3 valid 8x8x8→8x6x6``)
+``version``        1, 2, ... when a regenerate wrote a new clip beside a hand-edited one
+``mode``           "objects" | "instanced"
+``first``          the timeline's first frame; ``start``/``speed``: its retiming (scene frame
+                   ``start + (t - first) / speed`` shows the timeline's frame ``t``)
+``objects``        how many objects the add-on made for it
+``fingerprint``    a hash of everything it wrote that a user can edit by hand: its objects'
+                   transforms, which animation each plays, every key of that animation
+``x_range``        the clip's extent along x, relative to its root (clips are placed side by side)
+=================  ==========================================================================
+
+A clip is *edited* when its fingerprint no longer matches, an object the add-on made is gone, or
+an object it did not make was linked into its collections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import bpy
+import numpy as np
+
+from . import compat, writer
+
+TAG = writer.TAG
+#: Horizontal air between clips placed side by side (metres).
+CLIP_GAP = 2.0
+
+
+# --------------------------------------------------------------------------------------------- identity
+
+
+def spec_key(spec) -> str:
+    """Canonical JSON of a spec: equal for equal specs, different when any parameter differs."""
+    return json.dumps(spec.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def clip_label(spec) -> str:
+    """A readable label that tells apart specs of different shapes: ``conv 3x3 valid 8x8x8→8x6x6``."""
+    def shape(s):
+        return "x".join(str(int(v)) for v in s)
+    return f"{spec.label} {shape(spec.input_shape)}\u2192{shape(spec.output_shape)}"
+
+
+def record(collection) -> dict | None:
+    """The clip record of a collection (a plain dict), or None for any other collection."""
+    data = collection.get(TAG)
+    if data is None or not hasattr(data, "to_dict"):
+        return None
+    return data.to_dict()
+
+
+def _write_record(collection, data: dict) -> None:
+    collection[TAG] = data
+
+
+def scene_clips(scene) -> list:
+    """The clip collections linked in ``scene`` (anywhere below its collection), in creation order."""
+    found = [c for c in scene.collection.children_recursive if record(c) is not None]
+    return sorted(found, key=lambda c: record(c)["number"])
+
+
+def find_clip(scene, key: str):
+    """The newest version of the clip of spec ``key`` in ``scene``, or None."""
+    same = [c for c in scene_clips(scene) if record(c)["spec"] == key]
+    return max(same, key=lambda c: record(c)["version"]) if same else None
+
+
+def next_number() -> int:
+    used = {record(c)["number"] for c in bpy.data.collections if record(c) is not None}
+    number = 1
+    while number in used:
+        number += 1
+    return number
+
+
+def collection_name(label: str, number: int) -> str:
+    """``AnimatedAI <label>``, or ``AnimatedAI <label> (<number>)`` when that name is taken."""
+    name = writer.clip_collection_name(label)
+    return name if bpy.data.collections.get(name) is None else f"{name} ({number})"
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def free_location(scene, x_range) -> tuple[float, float, float]:
+    """Where a new clip's root goes: beside the clips already in ``scene`` (along +x), else the origin."""
+    right = None
+    for collection in scene_clips(scene):
+        data = record(collection)
+        root = root_of(collection)
+        if root is None:
+            continue
+        edge = float(root.matrix_world.translation[0]) + float(data.get("x_range", (0.0, 0.0))[1])
+        right = edge if right is None else max(right, edge)
+    if right is None:
+        return (0.0, 0.0, 0.0)
+    return (right + CLIP_GAP - float(x_range[0]), 0.0, 0.0)
+
+
+def root_of(collection):
+    name = (record(collection) or {}).get("root")
+    obj = collection.objects.get(name) if name else None
+    return obj
+
+
+# --------------------------------------------------------------------------------------------- what it wrote
+
+
+def clip_objects(collection) -> tuple[list, list]:
+    """(objects the add-on made, objects a user put there) in the clip's collections."""
+    ours, theirs = [], []
+    seen = set()
+    for c in [collection] + list(collection.children_recursive):
+        for obj in c.objects:
+            key = obj.as_pointer()
+            if key in seen:
+                continue
+            seen.add(key)
+            (ours if writer.is_ours(obj) else theirs).append(obj)
+    return ours, theirs
+
+
+def clip_actions(objects, uid: str) -> list:
+    """The actions the objects play and the actions tagged with the clip's uid, by name."""
+    actions = {a.name: a for a in bpy.data.actions if a.get(TAG) == uid}
+    for obj in objects:
+        animation = obj.animation_data
+        if animation is not None and animation.action is not None:
+            actions.setdefault(animation.action.name, animation.action)
+    return [actions[name] for name in sorted(actions)]
+
+
+_KEY_FIELDS = (("co", 2, np.float32), ("handle_left", 2, np.float32), ("handle_right", 2, np.float32),
+               ("interpolation", 1, np.int32))
+
+
+def fingerprint(collection, uid: str, root=None) -> tuple[str, int]:
+    """(hash of what can be edited by hand, number of objects the add-on made) for a clip.
+
+    The root empty is left out: moving the whole clip is placing it, not editing it.
+    """
+    ours, _ = clip_objects(collection)
+    ours = [o for o in ours if root is None or o != root]
+    digest = hashlib.blake2b(digest_size=16)
+    names = []
+    for obj in ours:
+        animation = obj.animation_data
+        action = animation.action if animation is not None else None
+        slot = ""
+        if action is not None and compat.SLOTTED_ACTIONS and animation.action_slot is not None:
+            slot = animation.action_slot.identifier
+        names.append(f"{obj.name}|{action.name if action is not None else ''}|{slot}")
+    digest.update("\n".join(names).encode())
+    count = len(ours)
+    for attribute in ("location", "rotation_euler", "scale"):
+        values = np.array([tuple(getattr(o, attribute)) for o in ours], np.float32) if count < 256 else None
+        if values is None:
+            values = _bulk_vectors(collection, ours, attribute)
+        digest.update(np.ascontiguousarray(values).tobytes())
+    for action in clip_actions(ours, uid):
+        digest.update(action.name.encode())
+        for fc in compat.action_fcurves(action):
+            digest.update(f"{fc.data_path}[{fc.array_index}]".encode())
+            points = fc.keyframe_points
+            count_keys = len(points)
+            for key, width, dtype in _KEY_FIELDS:
+                values = np.empty(count_keys * width, dtype)
+                points.foreach_get(key, values)
+                digest.update(values.tobytes())
+    return digest.hexdigest(), count
+
+
+def _bulk_vectors(collection, ours, attribute: str) -> np.ndarray:
+    """``attribute`` (3 floats) of ``ours``, read per collection with foreach_get, in ``ours`` order."""
+    found = {}
+    for c in [collection] + list(collection.children_recursive):
+        n = len(c.objects)
+        if not n:
+            continue
+        values = np.empty(3 * n, np.float32)
+        c.objects.foreach_get(attribute, values)
+        values = values.reshape(n, 3)
+        for obj, row in zip(c.objects, values):
+            found.setdefault(obj.as_pointer(), row)
+    return np.array([found[o.as_pointer()] for o in ours], np.float32).reshape(-1, 3)
+
+
+def stamp(collection, **fields) -> dict:
+    """Update the clip's record with ``fields`` and a fresh fingerprint of what it holds now."""
+    data = record(collection) or {}
+    data.update(fields)
+    root = collection.objects.get(data.get("root", "")) if data.get("root") else None
+    data["fingerprint"], data["objects"] = fingerprint(collection, data["uid"], root)
+    _write_record(collection, data)
+    return data
+
+
+def edits(collection) -> list[str]:
+    """What was changed by hand since the add-on last wrote the clip (empty: nothing)."""
+    data = record(collection)
+    if data is None:
+        return []
+    found = []
+    ours, theirs = clip_objects(collection)
+    if theirs:
+        found.append(f"{len(theirs)} object(s) added to its collections ({theirs[0].name!r}, ...)")
+    root = collection.objects.get(data.get("root", "")) if data.get("root") else None
+    digest, count = fingerprint(collection, data["uid"], root)
+    if count != data.get("objects"):
+        found.append(f"{data.get('objects')} objects made, {count} left")
+    elif digest != data.get("fingerprint"):
+        found.append("keys or transforms changed")
+    return found
+
+
+# --------------------------------------------------------------------------------------------- time
+
+
+def time_map(old: tuple[float, float], new: tuple[float, float]):
+    """f(frames): scene frames of a clip shown from ``old`` (start, speed) moved to ``new`` (start, speed)."""
+    (old_start, old_speed), (new_start, new_speed) = old, new
+    factor = float(old_speed) / float(new_speed)
+    return lambda frames: new_start + (frames - old_start) * factor
+
+
+def retime_actions(actions, mapping) -> None:
+    """Move every key (and its handles) of ``actions`` by ``mapping`` (an affine map of frames)."""
+    for action in actions:
+        for fc in compat.action_fcurves(action):
+            points = fc.keyframe_points
+            count = len(points)
+            if not count:
+                continue
+            for key in ("co", "handle_left", "handle_right"):
+                values = np.empty(2 * count, np.float64)
+                points.foreach_get(key, values)
+                values[0::2] = mapping(values[0::2])
+                points.foreach_set(key, values.astype(np.float32))
+
+
+def set_modifier_time(objects, start: float, speed: float) -> None:
+    """Instanced tensors: the retiming inputs of their Geometry Nodes modifier."""
+    from . import instanced
+    for obj in objects:
+        if instanced.is_point_object(obj) and obj.modifiers.get(instanced.MODIFIER_NAME) is not None:
+            instanced.set_modifier_inputs(obj.modifiers[instanced.MODIFIER_NAME],
+                                          {"Start frame": float(start), "Speed": float(speed)})
+            obj.update_tag()
+
+
+def retime(collection, start: float, speed: float) -> dict:
+    """Show the clip from scene frame ``start`` at ``speed``: its keys move (objects, empties, boxes) and
+    the instanced tensors' modifiers are told. A clip that was not edited stays unedited."""
+    data = record(collection)
+    was_edited = bool(edits(collection))
+    ours, _ = clip_objects(collection)
+    mapping = time_map((data["start"], data["speed"]), (start, speed))
+    retime_actions(clip_actions(ours, data["uid"]), mapping)
+    set_modifier_time(ours, start, speed)
+    data.update(start=float(start), speed=float(speed))
+    if was_edited:
+        _write_record(collection, data)
+        return data
+    _write_record(collection, data)
+    return stamp(collection)
+
+
+# --------------------------------------------------------------------------------------------- removal
+
+
+def take_user_objects(collection) -> list[tuple[str | None, object]]:
+    """Unlink the objects a user put into the clip's collections; returns (tensor name or None, object) so
+    they can be linked into the clip's new collections (or the scene's) again."""
+    taken = []
+    for c in [collection] + list(collection.children_recursive):
+        tensor = c.get(writer.PROP_TENSOR)
+        for obj in list(c.objects):
+            if not writer.is_ours(obj):
+                taken.append((tensor, obj))
+                c.objects.unlink(obj)
+    return taken
+
+
+def give_back(taken, collection=None, scenes=()) -> None:
+    """Link objects from :func:`take_user_objects` into the clip ``collection`` (the tensor's child when it has
+    one of that name), or, without a clip, into each of ``scenes``' own collection."""
+    for tensor, obj in taken:
+        target = None
+        if collection is not None:
+            target = collection
+            for child in collection.children_recursive:
+                if tensor is not None and child.get(writer.PROP_TENSOR) == tensor:
+                    target = child
+                    break
+            if obj.name not in target.objects:
+                target.objects.link(obj)
+            continue
+        for scene in scenes:
+            if obj.name not in scene.collection.objects:
+                scene.collection.objects.link(obj)
+
+
+def remove(collection) -> None:
+    """Remove a clip: what the add-on made for it goes; objects a user put in its collections move to the
+    collection of every scene the clip was in."""
+    scenes = [s for s in bpy.data.scenes if collection in s.collection.children_recursive]
+    give_back(take_user_objects(collection), scenes=scenes)
+    writer.remove_clip(collection)
