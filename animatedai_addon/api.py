@@ -359,8 +359,7 @@ def _animation_key(obj):
     animation = obj.animation_data
     if animation is None or animation.action is None:
         return None
-    slot = animation.action_slot
-    return (animation.action.name, slot.handle if compat.SLOTTED_ACTIONS and slot is not None else 0)
+    return (animation.action.name, compat.slot_handle(animation))
 
 
 def _animation_groups() -> dict:

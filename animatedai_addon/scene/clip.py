@@ -15,10 +15,12 @@ Every clip collection carries a record, the ID property ``animatedai`` (a dict):
 ``fingerprint``    a hash of everything it wrote that a user can edit by hand: its objects'
                    transforms, which animation each plays, every key of that animation
 ``x_range``        the clip's extent along x, relative to its root (clips are placed side by side)
+``theirs``         names of the objects a user had put into its collections when it was written
 =================  ==========================================================================
 
 A clip is *edited* when its fingerprint no longer matches, an object the add-on made is gone, or
-an object it did not make was linked into its collections.
+an object it did not make was linked into its collections since it was written (those objects
+move into every new build of the clip, so they are never lost).
 """
 
 from __future__ import annotations
@@ -149,36 +151,45 @@ _KEY_FIELDS = (("co", 2, np.float32), ("handle_left", 2, np.float32), ("handle_r
 def fingerprint(collection, uid: str, root=None) -> tuple[str, int]:
     """(hash of what can be edited by hand, number of objects the add-on made) for a clip.
 
-    The root empty is left out: moving the whole clip is placing it, not editing it.
+    Hashed: which animation (action, slot) each object plays, every key of those actions (frames,
+    values, handles, interpolation), and the transform channels no F-curve drives (an animated
+    channel's current value is only the last evaluated frame's). The root empty is left out:
+    moving the whole clip is placing it, not editing it.
     """
     ours, _ = clip_objects(collection)
     ours = [o for o in ours if root is None or o != root]
     digest = hashlib.blake2b(digest_size=16)
-    names = []
+    plays, names = [], []
     for obj in ours:
         animation = obj.animation_data
         action = animation.action if animation is not None else None
-        slot = ""
-        if action is not None and compat.SLOTTED_ACTIONS and animation.action_slot is not None:
-            slot = animation.action_slot.identifier
-        names.append(f"{obj.name}|{action.name if action is not None else ''}|{slot}")
+        key = (action.name, compat.slot_handle(animation)) if action is not None else None
+        plays.append(key)
+        names.append(f"{obj.name}|{key}")
     digest.update("\n".join(names).encode())
-    count = len(ours)
-    for attribute in ("location", "rotation_euler", "scale"):
-        values = np.array([tuple(getattr(o, attribute)) for o in ours], np.float32) if count < 256 else None
-        if values is None:
-            values = _bulk_vectors(collection, ours, attribute)
-        digest.update(np.ascontiguousarray(values).tobytes())
+    driven = {}          # (action name, slot handle) -> {(data path, index)}
     for action in clip_actions(ours, uid):
         digest.update(action.name.encode())
-        for fc in compat.action_fcurves(action):
-            digest.update(f"{fc.data_path}[{fc.array_index}]".encode())
-            points = fc.keyframe_points
-            count_keys = len(points)
-            for key, width, dtype in _KEY_FIELDS:
-                values = np.empty(count_keys * width, dtype)
-                points.foreach_get(key, values)
-                digest.update(values.tobytes())
+        for handle, curves in compat.action_channel_bags(action):
+            channels = driven.setdefault((action.name, handle), set())
+            for fc in curves:
+                channels.add((fc.data_path, fc.array_index))
+                digest.update(f"{handle}:{fc.data_path}[{fc.array_index}]".encode())
+                points = fc.keyframe_points
+                count_keys = len(points)
+                for name, width, dtype in _KEY_FIELDS:
+                    values = np.empty(count_keys * width, dtype)
+                    points.foreach_get(name, values)
+                    digest.update(values.tobytes())
+    count = len(ours)
+    for attribute in ("location", "rotation_euler", "scale"):
+        values = _bulk_vectors(collection, ours, attribute)
+        for row, key in enumerate(plays):
+            if key is not None:
+                for path, index in driven.get(key, ()):
+                    if path == attribute and 0 <= index < 3:
+                        values[row, index] = 0.0
+        digest.update(np.ascontiguousarray(values).tobytes())
     return digest.hexdigest(), count
 
 
@@ -203,6 +214,7 @@ def stamp(collection, **fields) -> dict:
     data.update(fields)
     root = collection.objects.get(data.get("root", "")) if data.get("root") else None
     data["fingerprint"], data["objects"] = fingerprint(collection, data["uid"], root)
+    data["theirs"] = sorted(o.name for o in clip_objects(collection)[1])
     _write_record(collection, data)
     return data
 
@@ -213,9 +225,10 @@ def edits(collection) -> list[str]:
     if data is None:
         return []
     found = []
-    ours, theirs = clip_objects(collection)
-    if theirs:
-        found.append(f"{len(theirs)} object(s) added to its collections ({theirs[0].name!r}, ...)")
+    known = set(data.get("theirs", ()))
+    added = [o for o in clip_objects(collection)[1] if o.name not in known]
+    if added:
+        found.append(f"{len(added)} object(s) added to its collections ({added[0].name!r}, ...)")
     root = collection.objects.get(data.get("root", "")) if data.get("root") else None
     digest, count = fingerprint(collection, data["uid"], root)
     if count != data.get("objects"):
@@ -248,6 +261,7 @@ def retime_actions(actions, mapping) -> None:
                 points.foreach_get(key, values)
                 values[0::2] = mapping(values[0::2])
                 points.foreach_set(key, values.astype(np.float32))
+        action.update_tag()      # foreach_set does not tell the depsgraph (4.2 kept evaluating the old keys)
 
 
 def set_modifier_time(objects, start: float, speed: float) -> None:

@@ -181,6 +181,22 @@ def action_fcurves(action) -> list:
             for fc in bag.fcurves]
 
 
+def action_channel_bags(action) -> list[tuple[int, list]]:
+    """(slot handle, F-curves) per channel bag of ``action``: one bag per animated slot on 4.4+, and one
+    (handle 0) holding every F-curve before slots."""
+    if not SLOTTED_ACTIONS:
+        return [(0, list(action.fcurves))]
+    return [(bag.slot_handle, list(bag.fcurves)) for layer in action.layers for strip in layer.strips
+            for bag in strip.channelbags]
+
+
+def slot_handle(animation) -> int:
+    """The handle of the slot an AnimData plays (0 before slots)."""
+    if not SLOTTED_ACTIONS or animation.action_slot is None:
+        return 0
+    return animation.action_slot.handle
+
+
 def bpy_crashes_at_exit() -> bool:
     """True for the ``bpy`` versions whose interpreter shutdown crashes after Python property callbacks
     were registered (seen on the 4.2.0 wheel; not on 5.0.1). Exit status 139 from::
