@@ -249,6 +249,14 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
         start_frame = float(scene.frame_start)
     if location is None:
         location = clips.free_location(scene, x_range)
+    if template != "none" or use_template_camera or use_template_world:
+        # Before the cells: framing needs only the timeline, and the camera fit evaluates the scene,
+        # which costs seconds once it holds tens of thousands of new animated objects.
+        has_camera, has_world = scene.camera is not None, scene.world is not None
+        stage.setup_stage(scene, timeline, template=None if template == "none" else template,
+                          use_camera=use_template_camera or (template != "none" and not has_camera),
+                          use_world=use_template_world or (template != "none" and not has_world),
+                          look=set_scene, offset=location)
     uid = clips.new_uid()
     prefix = f"{number}:"
     name = clips.collection_name(label, number)
@@ -261,13 +269,6 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
         ours, _ = clips.clip_objects(made.collection)
         clips.retime_actions(made.actions, clips.time_map((first, 1.0), (start_frame, speed)))
         clips.set_modifier_time(ours, start_frame, speed)
-    stage_template = None if template == "none" else template
-    if template != "none" or use_template_camera or use_template_world:
-        has_camera, has_world = scene.camera is not None, scene.world is not None
-        stage.setup_stage(scene, timeline, template=stage_template,
-                          use_camera=use_template_camera or (template != "none" and not has_camera),
-                          use_world=use_template_world or (template != "none" and not has_world),
-                          look=set_scene, offset=location)
     end = start_frame + (float(timeline.frame_end) - first) / speed
     if set_scene:
         scene.frame_start, scene.frame_end = int(round(start_frame)), int(round(end))

@@ -154,18 +154,33 @@ def fingerprint(collection, uid: str, root=None) -> tuple[str, int]:
     Hashed: which animation (action, slot) each object plays, every key of those actions (frames,
     values, handles, interpolation), and the transform channels no F-curve drives (an animated
     channel's current value is only the last evaluated frame's). The root empty is left out:
-    moving the whole clip is placing it, not editing it.
+    moving the whole clip is placing it, not editing it. One pass over the clip's collections;
+    transforms are read per collection with ``foreach_get``.
     """
-    ours, _ = clip_objects(collection)
-    ours = [o for o in ours if root is None or o != root]
     digest = hashlib.blake2b(digest_size=16)
-    plays, names = [], []
-    for obj in ours:
-        animation = obj.animation_data
-        action = animation.action if animation is not None else None
-        key = (action.name, compat.slot_handle(animation)) if action is not None else None
-        plays.append(key)
-        names.append(f"{obj.name}|{key}")
+    seen = set() if root is None else {root.as_pointer()}
+    ours, plays, names = [], [], []
+    vectors = {attribute: [] for attribute in _TRANSFORMS}
+    for c in [collection] + list(collection.children_recursive):
+        members = list(c.objects)
+        keep = []
+        for i, obj in enumerate(members):
+            pointer = obj.as_pointer()
+            if pointer in seen or obj.get(TAG) != obj.name:
+                continue
+            seen.add(pointer)
+            keep.append(i)
+            ours.append(obj)
+            animation = obj.animation_data
+            action = animation.action if animation is not None else None
+            key = (action.name, compat.slot_handle(animation)) if action is not None else None
+            plays.append(key)
+            names.append(f"{obj.name}|{key}")
+        if keep:
+            for attribute in _TRANSFORMS:
+                values = np.empty(3 * len(members), np.float32)
+                c.objects.foreach_get(attribute, values)
+                vectors[attribute].append(values.reshape(-1, 3)[keep])
     digest.update("\n".join(names).encode())
     driven = {}          # (action name, slot handle) -> {(data path, index)}
     for action in clip_actions(ours, uid):
@@ -181,31 +196,22 @@ def fingerprint(collection, uid: str, root=None) -> tuple[str, int]:
                     values = np.empty(count_keys * width, dtype)
                     points.foreach_get(name, values)
                     digest.update(values.tobytes())
-    count = len(ours)
-    for attribute in ("location", "rotation_euler", "scale"):
-        values = _bulk_vectors(collection, ours, attribute)
-        for row, key in enumerate(plays):
-            if key is not None:
-                for path, index in driven.get(key, ()):
-                    if path == attribute and 0 <= index < 3:
-                        values[row, index] = 0.0
-        digest.update(np.ascontiguousarray(values).tobytes())
-    return digest.hexdigest(), count
+    rows_of = {}
+    for row, key in enumerate(plays):
+        if key is not None:
+            rows_of.setdefault(key, []).append(row)
+    transforms = {attribute: np.concatenate(parts) if parts else np.zeros((0, 3), np.float32)
+                  for attribute, parts in vectors.items()}
+    for key, rows in rows_of.items():
+        for path, index in driven.get(key, ()):
+            if path in transforms and 0 <= index < 3:
+                transforms[path][rows, index] = 0.0
+    for attribute in _TRANSFORMS:
+        digest.update(np.ascontiguousarray(transforms[attribute]).tobytes())
+    return digest.hexdigest(), len(ours)
 
 
-def _bulk_vectors(collection, ours, attribute: str) -> np.ndarray:
-    """``attribute`` (3 floats) of ``ours``, read per collection with foreach_get, in ``ours`` order."""
-    found = {}
-    for c in [collection] + list(collection.children_recursive):
-        n = len(c.objects)
-        if not n:
-            continue
-        values = np.empty(3 * n, np.float32)
-        c.objects.foreach_get(attribute, values)
-        values = values.reshape(n, 3)
-        for obj, row in zip(c.objects, values):
-            found.setdefault(obj.as_pointer(), row)
-    return np.array([found[o.as_pointer()] for o in ours], np.float32).reshape(-1, 3)
+_TRANSFORMS = ("location", "rotation_euler", "scale")
 
 
 def stamp(collection, **fields) -> dict:

@@ -69,6 +69,11 @@ class ActionPool:
     ``(data_path, index)``; ``share(obj, source)`` makes ``obj`` play exactly the
     animation of ``source`` (same action, same slot). Every action made is tagged
     with ``tags`` (ID properties) and listed in ``actions``.
+
+    ``name_slots(names)``, called before the objects exist, names the slots of the next
+    ``new_fcurves`` calls (None: the object's own name). Naming a slot later costs a scan of
+    every ID in the file (about 1 ms each at 20,000 objects); made early, it costs next to nothing.
+    Before slots (4.2/4.3), the action itself gets the name.
     """
 
     def __init__(self, name: str, objects_per_action: int = 100, tags: dict | None = None):
@@ -77,10 +82,26 @@ class ActionPool:
         self.tags = dict(tags or {})
         self.actions: list[bpy.types.Action] = []
         self._slots_in_current = 0
+        self._named: list = []          # per coming new_fcurves call: (action, slot) made early, or None
+        self._calls = 0
 
-    def _new_action(self) -> bpy.types.Action:
+    def name_slots(self, names) -> None:
+        """Names for the slots of the next ``len(names)`` calls of ``new_fcurves`` (None: the default)."""
+        self._named = []
+        for name in names:
+            if name is None:
+                self._named.append(None)
+            elif not SLOTTED_ACTIONS:
+                self._named.append(name)
+            else:
+                action = self._action_with_room()
+                self._slots_in_current += 1
+                self._named.append((action, action.slots.new("OBJECT", name)))
+        self._calls = 0
+
+    def _new_action(self, name: str | None = None) -> bpy.types.Action:
         # Zero-padded numbers: names arrive in sorted order, which keeps Blender's ID list insertion cheap.
-        action = bpy.data.actions.new(f"{self.name} {len(self.actions):05d}")
+        action = bpy.data.actions.new(name or f"{self.name} {len(self.actions):05d}")
         if not SLOTTED_ACTIONS:
             action.id_root = "OBJECT"
         for key, value in self.tags.items():
@@ -96,6 +117,20 @@ class ActionPool:
 
     def new_fcurves(self, obj, channels) -> list:
         """New F-curves animating ``obj``, one per ``(data_path, index)`` in ``channels``."""
+        planned = self._named[self._calls] if self._calls < len(self._named) else None
+        self._calls += 1
+        if isinstance(planned, str):                    # before slots: an action of this name
+            action = self._new_action(planned)
+            obj.animation_data_create().action = action
+            return [action.fcurves.new(path, index=index) for path, index in channels]
+        if planned is not None:
+            from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
+            action, slot = planned
+            animation = obj.animation_data_create()
+            animation.action = action
+            animation.action_slot = slot
+            bag = action_ensure_channelbag_for_slot(action, slot)
+            return [bag.fcurves.new(path, index=index) for path, index in channels]
         action = self._action_with_room()
         obj.animation_data_create().action = action
         if SLOTTED_ACTIONS:

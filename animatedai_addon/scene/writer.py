@@ -541,6 +541,25 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     n = len(track)
     names = [name_prefix + name for name in track.cell_names()] if name_prefix else track.cell_names()
     reuse = {} if reuse is None else reuse
+    shown = visibility_keys(track.appear, track.disappear, pop_frames, easing)
+    moves = move_keys(track, easing)
+    color_channels = keyed_color_channels(track)
+    lit = highlight_keys(track, color_channels) if color_channels else group_keys(
+        np.zeros(0), np.zeros(0), np.zeros((0, 1)), np.zeros(0))
+    kinds = [
+        _Channels(shown, [("scale", axis, 0) for axis in range(3)], cube_size),
+        _Channels(moves, [("location", axis, axis) for axis in range(3)]),
+        _Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)]),
+    ]
+    kinds = [k for k in kinds if len(k.keys)]
+    if kinds:
+        rows = [k.row_lookup(n) for k in kinds]
+        animated = np.flatnonzero(np.any(np.stack(rows) >= 0, axis=0))
+        source = first_identical(n, [k.keys for k in kinds]) if share_identical else np.arange(n)
+        twins = np.bincount(source[animated], minlength=n)
+        # the shared slots are named now, before the objects exist: naming them later scans every ID
+        pool.name_slots([f"{names[i]} \u00d7{int(twins[i])}" if twins[i] > 1 else None
+                         for i in animated.tolist() if source[i] == i])
     # Created in name order: Blender keeps IDs sorted by name, and appending in order is cheap.
     order = sorted(range(n), key=names.__getitem__)
     objects = [None] * n
@@ -555,12 +574,6 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
         obj[TAG] = obj.name
         objects[i] = obj
 
-    shown = visibility_keys(track.appear, track.disappear, pop_frames, easing)
-    moves = move_keys(track, easing)
-    color_channels = keyed_color_channels(track)
-    lit = highlight_keys(track, color_channels) if color_channels else group_keys(
-        np.zeros(0), np.zeros(0), np.zeros((0, 1)), np.zeros(0))
-
     # Static values (what the F-curves do not drive), in the collection's order (= link order).
     static_scale = np.full(n, cube_size)
     static_scale[shown.cells] = 0.0
@@ -572,19 +585,9 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     collection.objects.foreach_set("scale", np.repeat(static_scale[order], 3).astype(np.float32))
     collection.objects.foreach_set("color", static_color[order].ravel())
 
-    kinds = [
-        _Channels(shown, [("scale", axis, 0) for axis in range(3)], cube_size),
-        _Channels(moves, [("location", axis, axis) for axis in range(3)]),
-        _Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)]),
-    ]
-    kinds = [k for k in kinds if len(k.keys)]
     if not kinds:
         return objects
-    rows = [k.row_lookup(n) for k in kinds]
-    animated = np.flatnonzero(np.any(np.stack(rows) >= 0, axis=0))
-    source = first_identical(n, [k.keys for k in kinds]) if share_identical else np.arange(n)
     rows = [r.tolist() for r in rows]
-    twins = np.bincount(source[animated], minlength=n)
     source = source.tolist()
     for i in animated.tolist():
         obj = objects[i]
@@ -602,8 +605,6 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
         for kind, r, count in fills:
             kind.fill(fcurves[start:start + count], r)
             start += count
-    for i in np.flatnonzero(twins > 1).tolist():
-        compat.name_animation(objects[i], f"{objects[i].name} \u00d7{int(twins[i])}")
     return objects
 
 
