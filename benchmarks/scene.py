@@ -16,7 +16,11 @@ is its own):
   scene pays.
 * **workflow**: ``api.generate`` as a user calls it, with the plain stage (camera, lights, floor,
   world: ``use_template_camera=True, use_template_world=True``), then ``api.clear()`` (the clip and
-  the stage go; what is left is the file as it was).
+  the stage go; what is left is the file as it was), twice: in the same process right after
+  generating, and after the file was saved and opened again. Background Blender never runs the
+  event loop that empties the window manager's notifier queue, and every deleted ID scans that
+  queue (tens of thousands of entries once a clip was written); in the UI the queue is emptied
+  after each operator, which the reopened file stands for.
 * **naive**: ``bpy.ops.mesh.primitive_cube_add`` + a material + ``keyframe_insert``
   per key (then the interpolation set key by key) for a slice of the cells, spread
   over every tensor; its time per cell is extrapolated linearly to the whole clip
@@ -123,11 +127,20 @@ def measure_workflow(clip: str) -> dict:
     result = api.generate(spec, use_template_camera=True, use_template_world=True)
     generate_s = time.perf_counter() - start
     objects = len(bpy.data.objects)
-    start = time.perf_counter()
-    removed = api.clear()
-    clear_s = time.perf_counter() - start
-    return dict(cubes=result.timeline.cube_count, objects=objects, left=len(bpy.data.objects), removed=removed,
-                generate_s=generate_s, clear_s=clear_s, peak_mb=_peak_mb())
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "clip.blend")
+        bpy.ops.wm.save_as_mainfile(filepath=path, copy=True)
+        start = time.perf_counter()
+        removed = api.clear()
+        clear_s = time.perf_counter() - start
+        left = len(bpy.data.objects)
+        bpy.ops.wm.open_mainfile(filepath=path)
+        start = time.perf_counter()
+        api.clear()
+        clear_reopened_s = time.perf_counter() - start
+    return dict(cubes=result.timeline.cube_count, objects=objects, left=left, removed=removed,
+                generate_s=generate_s, clear_s=clear_s, clear_reopened_s=clear_reopened_s, peak_mb=_peak_mb())
 
 
 def measure_floor(clip: str) -> dict:
@@ -252,19 +265,25 @@ def bench_workflow(clip: str, repeat: int) -> dict:
         flows.append(run_worker("workflow", clip, 0))
     floor_s = _median(floors, "floor_s")
     generate_s, clear_s = _median(flows, "generate_s"), _median(flows, "clear_s")
+    reopened_s = _median(flows, "clear_reopened_s")
     return dict(clip=clip, cubes=int(flows[0]["cubes"]), floor_s=floor_s, generate_s=generate_s, clear_s=clear_s,
-                generate_vs_floor=generate_s / floor_s, clear_vs_floor=clear_s / floor_s, runs=repeat)
+                clear_reopened_s=reopened_s, generate_vs_floor=generate_s / floor_s, clear_vs_floor=clear_s / floor_s,
+                clear_reopened_vs_floor=reopened_s / floor_s, runs=repeat)
 
 
 def print_workflow(rows: list[dict]) -> None:
     for row in rows:
         print(f"{row['clip']} ({row['cubes']:,} cubes): api.generate with the stage {row['generate_s']:.2f} s = "
               f"{row['generate_vs_floor']:.2f}x the floor ({row['floor_s']:.2f} s); api.clear "
-              f"{row['clear_s']:.2f} s = {row['clear_vs_floor']:.2f}x the floor (median of {row['runs']})")
+              f"{row['clear_s']:.2f} s = {row['clear_vs_floor']:.2f}x the floor in the same process; "
+              f"{row['clear_reopened_s']:.2f} s = {row['clear_reopened_vs_floor']:.2f}x after reopening the file "
+              f"(median of {row['runs']})")
         if row["clip"] == "20k":
             print(f"goal 20k generate() with stage <= 2x floor: "
                   f"{'met' if row['generate_vs_floor'] <= 2.0 else 'NOT met'}")
-            print(f"goal 20k clear() <= 3x floor: {'met' if row['clear_vs_floor'] <= 3.0 else 'NOT met'}")
+            print(f"goal 20k clear() <= 3x floor, same process: {'met' if row['clear_vs_floor'] <= 3.0 else 'NOT met'}")
+            print(f"goal 20k clear() <= 3x floor, notifier queue empty (reopened file): "
+                  f"{'met' if row['clear_reopened_vs_floor'] <= 3.0 else 'NOT met'}")
 
 
 def bench_clip(clip: str, repeat: int, naive_cells: int) -> dict:
