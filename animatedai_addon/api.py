@@ -122,7 +122,8 @@ def _check_bool(name: str, value) -> bool:
 
 def _check_number(name: str, value, allowed: str, positive: bool = False) -> float:
     import math
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
             or abs(value) > 1e6 or (positive and value <= 0):
         raise SpecError(name, value, allowed)
     return float(value)

@@ -144,12 +144,12 @@ def clip_actions(objects, uid: str) -> list:
     return [actions[name] for name in sorted(actions)]
 
 
-_KEY_FIELDS = (("co", 2, np.float32), ("handle_left", 2, np.float32), ("handle_right", 2, np.float32),
-               ("interpolation", 1, np.int32))
+BEZIER = 2           # Keyframe.interpolation as foreach_get gives it
 
 
-def fingerprint(collection, uid: str, root=None) -> tuple[str, int]:
-    """(hash of what can be edited by hand, number of objects the add-on made) for a clip.
+def fingerprint(collection, uid: str, root=None, theirs: list | None = None) -> tuple[str, int]:
+    """(hash of what can be edited by hand, number of objects the add-on made) for a clip; the
+    objects a user put there are appended to ``theirs`` when given.
 
     Hashed: which animation (action, slot) each object plays, every key of those actions (frames,
     values, handles, interpolation), and the transform channels no F-curve drives (an animated
@@ -166,7 +166,12 @@ def fingerprint(collection, uid: str, root=None) -> tuple[str, int]:
         keep = []
         for i, obj in enumerate(members):
             pointer = obj.as_pointer()
-            if pointer in seen or obj.get(TAG) != obj.name:
+            if pointer in seen:
+                continue
+            if obj.get(TAG) != obj.name:
+                if theirs is not None:
+                    theirs.append(obj)
+                seen.add(pointer)
                 continue
             seen.add(pointer)
             keep.append(i)
@@ -183,19 +188,29 @@ def fingerprint(collection, uid: str, root=None) -> tuple[str, int]:
                 vectors[attribute].append(values.reshape(-1, 3)[keep])
     digest.update("\n".join(names).encode())
     driven = {}          # (action name, slot handle) -> {(data path, index)}
+    labels, parts = [], []
     for action in clip_actions(ours, uid):
-        digest.update(action.name.encode())
+        labels.append(action.name)
         for handle, curves in compat.action_channel_bags(action):
             channels = driven.setdefault((action.name, handle), set())
             for fc in curves:
                 channels.add((fc.data_path, fc.array_index))
-                digest.update(f"{handle}:{fc.data_path}[{fc.array_index}]".encode())
+                labels.append(f"{handle}:{fc.data_path}[{fc.array_index}]")
                 points = fc.keyframe_points
                 count_keys = len(points)
-                for name, width, dtype in _KEY_FIELDS:
-                    values = np.empty(count_keys * width, dtype)
-                    points.foreach_get(name, values)
-                    digest.update(values.tobytes())
+                kinds = np.empty(count_keys, np.int32)
+                points.foreach_get("interpolation", kinds)
+                co = np.empty(2 * count_keys, np.float32)
+                points.foreach_get("co", co)
+                parts += [kinds, co]
+                if (kinds[:-1] == BEZIER).any():     # handles shape only the BEZIER segments
+                    for name in ("handle_left", "handle_right"):
+                        values = np.empty(2 * count_keys, np.float32)
+                        points.foreach_get(name, values)
+                        parts.append(values)
+    digest.update("\n".join(labels).encode())
+    for part in parts:
+        digest.update(part.data)
     rows_of = {}
     for row, key in enumerate(plays):
         if key is not None:
@@ -219,8 +234,9 @@ def stamp(collection, **fields) -> dict:
     data = record(collection) or {}
     data.update(fields)
     root = collection.objects.get(data.get("root", "")) if data.get("root") else None
-    data["fingerprint"], data["objects"] = fingerprint(collection, data["uid"], root)
-    data["theirs"] = sorted(o.name for o in clip_objects(collection)[1])
+    theirs = []
+    data["fingerprint"], data["objects"] = fingerprint(collection, data["uid"], root, theirs)
+    data["theirs"] = sorted(o.name for o in theirs)
     _write_record(collection, data)
     return data
 
@@ -232,11 +248,12 @@ def edits(collection) -> list[str]:
         return []
     found = []
     known = set(data.get("theirs", ()))
-    added = [o for o in clip_objects(collection)[1] if o.name not in known]
-    if added:
-        found.append(f"{len(added)} object(s) added to its collections ({added[0].name!r}, ...)")
     root = collection.objects.get(data.get("root", "")) if data.get("root") else None
-    digest, count = fingerprint(collection, data["uid"], root)
+    theirs = []
+    digest, count = fingerprint(collection, data["uid"], root, theirs)
+    added = [o for o in theirs if o.name not in known]
+    if added:
+        found.insert(0, f"{len(added)} object(s) added to its collections ({added[0].name!r}, ...)")
     if count != data.get("objects"):
         found.append(f"{data.get('objects')} objects made, {count} left")
     elif digest != data.get("fingerprint"):

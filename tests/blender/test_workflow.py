@@ -98,6 +98,18 @@ def test_template_none_adds_cubes_and_boxes_only(shot):
     assert result.frame_start == 100, "a clip starts at the scene's start frame"
 
 
+def test_template_none_with_camera_asked_builds_the_plain_stage(shot):
+    api.generate(SMALL, use_template_camera=True, location=(0.0, 0.0, 0.0))
+    assert shot.camera.name == stage.CAMERA and shot.world.name == "My World"
+    assert bpy.data.objects.get(stage.FLOOR) is not None
+    assert sum(o.type == "LIGHT" and made_by_addon(o) for o in shot.objects) == len(stage.DEFAULT_LIGHTS)
+
+
+def test_location_takes_any_real_numbers(shot):
+    result = api.generate(SMALL, location=np.array([1.5, 2.0, 0.25], np.float32))
+    assert tuple(result.root.location) == pytest.approx((1.5, 2.0, 0.25))
+
+
 def test_template_keeps_the_scenes_camera_and_world_unless_asked(shot):
     before = settings_of(shot)
     api.generate(SMALL, template="studio")
