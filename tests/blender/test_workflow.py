@@ -410,3 +410,21 @@ def test_bad_retime_arguments(shot):
         api.retime("conv", speed=2)
     assert info.value.parameter == "clip"
     assert (result.start_frame, result.speed) == (100.0, 1.0)
+
+
+def test_cells_made_editable_keep_the_clips_timing(shot):
+    """Instanced, started late and sped up, then made editable: the keyed cells show the retimed timeline."""
+    from animatedai_addon.scene import instanced
+    result = api.generate(SMALL, mode="instanced", start_frame=150, location=(0.0, 0.0, 0.0))
+    api.retime(result, speed=2.0)
+    made = instanced.make_cells_editable(result.tensors["output"])
+    assert made and all(o.name.startswith("1:output[") for o in made)
+    assert clips.edits(result.collection) == [], "making cells editable is the add-on's own change"
+    track = result.timeline.tensor("output")
+    frames, to_timeline = scene_frames(result, count=10)
+    for frame in frames:
+        shot.frame_set(frame)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        want = state_at(result.timeline, to_timeline(frame))["output"]
+        scale = np.array([o.evaluated_get(depsgraph).matrix_world.to_scale()[0] for o in made])
+        assert np.allclose(scale, want.scale * CUBE, atol=1e-4), f"scene frame {frame}"
