@@ -404,8 +404,12 @@ def clear(spec_or_preset_name=None, scene=None) -> int:
     key = None
     if spec_or_preset_name is not None:
         key = clips.spec_key(resolve_spec(spec_or_preset_name).spec)
+    import bpy
     scene = _resolve_scene(scene)
-    removed = [c for c in clips.scene_clips(scene) if key is None or clips.record(c)["spec"] == key]
+    # the scene's clips, and clips no scene links any more (a user unlinked them: nobody else owns them)
+    candidates = clips.scene_clips(scene) + [c for c in bpy.data.collections
+                                             if c.users == 0 and clips.record(c) is not None]
+    removed = [c for c in candidates if key is None or clips.record(c)["spec"] == key]
     for collection in removed:
         clips.remove(collection)
     writer.purge()

@@ -428,3 +428,12 @@ def test_cells_made_editable_keep_the_clips_timing(shot):
         want = state_at(result.timeline, to_timeline(frame))["output"]
         scale = np.array([o.evaluated_get(depsgraph).matrix_world.to_scale()[0] for o in made])
         assert np.allclose(scale, want.scale * CUBE, atol=1e-4), f"scene frame {frame}"
+
+
+def test_clear_takes_clips_no_scene_links_any_more(shot):
+    result = api.generate(SMALL)
+    name = result.collection.name
+    shot.collection.children.unlink(result.collection)
+    assert api.clear() == 1
+    assert bpy.data.collections.get(name) is None
+    assert not [o for o in bpy.data.objects if o.get(writer.TAG) is not None]
