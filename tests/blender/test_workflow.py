@@ -10,7 +10,6 @@ bpy = pytest.importorskip("bpy")
 
 from animatedai_addon import api  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
-from animatedai_addon.engine.planning import plan  # noqa: E402
 from animatedai_addon.engine.spec import Conv2d  # noqa: E402
 from animatedai_addon.engine.timeline import build_timeline, state_at  # noqa: E402
 from animatedai_addon.scene import clip as clips, compat, stage, writer  # noqa: E402
