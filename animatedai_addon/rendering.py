@@ -292,9 +292,12 @@ def prepare_scene(job: RenderJob, fresh: bool | None = None):
     else:
         scene = bpy.data.scenes.new(f"AnimatedAI render {job.clip}")
     set_output_settings(scene, job, preset.timing.fps)     # before generate: the stage frames for this aspect
+    # A render owns its scene: the clip sets the frame range, fps and look, and brings the template's camera
+    # and world (with template "none", the plain stage built in code). No --template: the preset's own.
     template = job.template or preset.template
     result = api.generate(preset.spec, mode=job.mode, timing=preset.timing, look=preset.look,
-                          template=None if template == "none" else template, scene=scene)
+                          template=template, scene=scene, set_scene=True, use_template_camera=True,
+                          use_template_world=True)
     scene.frame_start, scene.frame_end = int(result.frame_start), int(result.frame_end)
     set_render_settings(scene, job)                        # after generate: a template's look, then our choices
     scene[JOB_PROPERTY] = job_key(job)

@@ -37,6 +37,8 @@ class ANIMATEDAI_OT_generate(SettingsMixin, bpy.types.Operator):
             return {'CANCELLED'}
         finally:
             wm.progress_end()
+        if result.message:      # e.g. an edited clip was kept and the new one written beside it
+            self.report({'WARNING'}, result.message)
         self.report({'INFO'}, f"{result.collection.name}: {request.cube_count:,} cubes, "
                               f"frames {result.frame_start}-{result.frame_end}")
         return {'FINISHED'}

@@ -270,6 +270,7 @@ def cube_object(cube_mesh: bpy.types.Mesh) -> bpy.types.Object:
     obj = bpy.data.objects.get(CUBE_OBJECT)
     if obj is None or obj.type != "MESH":
         obj = bpy.data.objects.new(CUBE_OBJECT, cube_mesh)
+        obj[nodes.TAG] = "cube holder"      # writer.CUBE_HOLDER_TAG: api.clear removes it once unused
     elif obj.data != cube_mesh:
         obj.data = cube_mesh
     return obj
@@ -285,6 +286,7 @@ def set_modifier_inputs(modifier: bpy.types.Modifier, values: dict) -> None:
 def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, collection: bpy.types.Collection,
                         parent: bpy.types.Object | None, cube_mesh: bpy.types.Mesh,
                         material: bpy.types.Material | None, window_boxes=(), cube_scale: float = 1.0,
+                        start_frame: float | None = None, speed: float = 1.0, tag: str = "points",
                         ) -> bpy.types.Object:
     """Write one tensor as a point object with the ``AnimatedAI cells`` modifier; returns the object.
 
@@ -292,8 +294,10 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
     in the order of ``timeline.boxes`` (unit boxes: location = centre, scale =
     size, scale 0 while hidden).
     ``cube_scale``: the scale of a fully popped-in cube (1 when ``cube_mesh`` is
-    already ``look.cube_size`` across). Everything is validated before any data
-    is created.
+    already ``look.cube_size`` across). ``start_frame``/``speed``: the scene frame the clip starts at
+    (default the timeline's first) and its speed (the node group's retiming inputs). ``tag``: the
+    value of the ``animatedai`` ID property on the point mesh. Everything is validated before any
+    data is created.
     """
     window_boxes = list(window_boxes)
     if len(window_boxes) > MAX_WINDOWS:
@@ -308,7 +312,9 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
                 else [(np.zeros(3), np.zeros(3))] * len(window_boxes))
 
     mesh = build_point_mesh(name, positions, attributes)
+    mesh[nodes.TAG] = tag
     obj = bpy.data.objects.new(name, mesh)
+    obj[nodes.TAG] = obj.name
     collection.objects.link(obj)
     if parent is not None:
         obj.parent = parent
@@ -325,7 +331,9 @@ def write_tensor_points(track: TensorTrack, timeline: Timeline, *, name: str, co
     modifier = obj.modifiers.new(MODIFIER_NAME, "NODES")
     modifier.node_group = nodes.cells_group(moves, highlights, len(window_boxes))
     inputs = {"Cube": cube_object(cube_mesh), "Cube scale": float(cube_scale),
-              "Pop frames": float(timeline.pop_frames), "Easing": nodes.easing_code(timeline.easing)}
+              "Pop frames": float(timeline.pop_frames), "Easing": nodes.easing_code(timeline.easing),
+              "Start frame": float(timeline.frame_start if start_frame is None else start_frame),
+              "Speed": float(speed), "Timeline start": float(timeline.frame_start)}
     if material is not None:
         inputs["Material"] = material
     for w, (box, (spacing, phase)) in enumerate(zip(window_boxes, lattices)):
@@ -623,21 +631,32 @@ def editable_track(obj: bpy.types.Object, keep: np.ndarray) -> TensorTrack:
 def write_editable_objects(track: TensorTrack, point_object: bpy.types.Object, inputs: dict) -> list:
     """The cells of ``track`` as the objects mode makes them (scene.writer), in a new child collection
     ``<tensor collection> / editable`` of the point object's collection, under its parent."""
-    from . import writer
+    from . import clip, writer
     home = point_object.users_collection[0]
     collection = bpy.data.collections.new(f"{home.name} / editable")
-    for key in (writer.PROP_CLIP, writer.PROP_TENSOR):
+    for key in (writer.PROP_CLIP, writer.PROP_TENSOR, writer.TAG):
         if home.get(key) is not None:
             collection[key] = home[key]
     home.children.link(collection)
     label = home.get(writer.PROP_CLIP)
+    tags = {key: home[key] for key in (writer.PROP_CLIP, writer.TAG) if home.get(key) is not None}
     pool = compat.ActionPool(f"AnimatedAI {label or home.name} / {track.name} editable", writer.OBJECTS_PER_ACTION,
-                             {writer.PROP_CLIP: label} if label is not None else {})
+                             tags)
+    # the cells keep the point object's name prefix ("2:" in "2:input cells")
+    suffix = f"{track.name} cells"
+    prefix = point_object.name[:-len(suffix)] if point_object.name.endswith(suffix) else ""
     cube = inputs.get("Cube")
-    return writer.write_cell_objects(
+    objects = writer.write_cell_objects(
         track, collection=collection, parent=point_object.parent, cube_mesh=cube.data if cube else None,
         material=inputs.get("Material"), pool=pool, cube_size=float(inputs["Cube scale"]),
-        pop_frames=float(inputs["Pop frames"]), easing=writer.INTERPOLATION[EASINGS[int(inputs["Easing"])]])
+        pop_frames=float(inputs["Pop frames"]), easing=writer.INTERPOLATION[EASINGS[int(inputs["Easing"])]],
+        name_prefix=prefix)
+    # a retimed clip: the keys move as the modifier's Start frame / Speed move the points
+    first = float(inputs.get("Timeline start", 1.0))
+    start, speed = float(inputs.get("Start frame", first)), float(inputs.get("Speed", 1.0))
+    if (start, speed) != (first, 1.0):
+        clip.retime_actions(pool.actions, clip.time_map((first, 1.0), (start, speed)))
+    return objects
 
 
 def make_cells_editable(obj: bpy.types.Object, channels: tuple[int, int] | None = None) -> list[bpy.types.Object]:
@@ -660,6 +679,12 @@ def make_cells_editable(obj: bpy.types.Object, channels: tuple[int, int] | None 
         keep = (track.cells[:, 0] >= first) & (track.cells[:, 0] <= last)
     if not keep.any():
         return []
+    from . import clip
+    owner = next((c for c in bpy.data.collections if clip.record(c) is not None
+                  and obj.name in c.all_objects), None)
+    unedited = owner is not None and not clip.edits(owner)
     objects = write_editable_objects(editable_track(obj, keep), obj, modifier_inputs(obj))
     remove_points(obj, keep)
+    if unedited:          # the add-on's own change: an unedited clip stays unedited
+        clip.stamp(owner)
     return objects

@@ -5,7 +5,8 @@ clips; it is rebuilt in place (same data-block, so modifiers keep pointing at
 it) when its ``animatedai_version`` tag differs from :data:`NODES_VERSION`.
 
 The main group, ``AnimatedAI cells (moves M, highlights H, windows W)``, reads the point attributes written by
-:mod:`.instanced` and decides every frame from the scene time:
+:mod:`.instanced` and decides every frame from the timeline's frame, ``(scene frame - Start frame) * Speed +
+Timeline start`` (the clip's retiming, see ``api.retime``):
 
 * a point is shown while ``appear <= frame < disappear``;
 * it pops in: scale = ``Cube scale * ease(clamp((frame - appear) / Pop frames))``;
@@ -32,8 +33,10 @@ import bpy
 
 from ..engine.timeline import EASINGS
 
-NODES_VERSION = 3
+NODES_VERSION = 4
 VERSION_KEY = "animatedai_version"
+#: Every data-block the add-on makes carries this ID property (``api.clear`` finds them by it, never by name).
+TAG = "animatedai"
 
 CELLS_GROUP = "AnimatedAI cells"
 EASE_GROUP = "AnimatedAI ease"
@@ -232,6 +235,7 @@ def _fresh_group(name: str, sockets: list[Socket]) -> tuple[bpy.types.NodeTree, 
 
 def _finish(tree: bpy.types.NodeTree) -> bpy.types.NodeTree:
     tree[VERSION_KEY] = NODES_VERSION
+    tree[TAG] = "nodes"
     return tree
 
 
@@ -354,6 +358,10 @@ def cells_group(moves: int = 0, highlights: int = 0, windows: int = 0) -> bpy.ty
         Socket("Cube scale", "INPUT", "NodeSocketFloat", default=1.0, min_value=0.0),
         Socket("Pop frames", "INPUT", "NodeSocketFloat", default=3.0, min_value=0.0),
         Socket("Easing", "INPUT", "NodeSocketInt", default=easing_code("ease"), min_value=0),
+        # retiming: the timeline's frame is (scene frame - Start frame) * Speed + Timeline start
+        Socket("Start frame", "INPUT", "NodeSocketFloat", default=1.0),
+        Socket("Speed", "INPUT", "NodeSocketFloat", default=1.0, min_value=1e-6),
+        Socket("Timeline start", "INPUT", "NodeSocketFloat", default=1.0),
         *(socket for w in range(windows) for socket in (
             Socket(f"Window {w + 1}", "INPUT", "NodeSocketObject"),
             Socket(f"Window {w + 1} spacing", "INPUT", "NodeSocketVector"),
@@ -366,7 +374,9 @@ def cells_group(moves: int = 0, highlights: int = 0, windows: int = 0) -> bpy.ty
 
     b = _Tree(tree)
     group_in, group_out = _io(tree)
-    frame = b.node("GeometryNodeInputSceneTime").outputs["Frame"]
+    scene_frame = b.node("GeometryNodeInputSceneTime").outputs["Frame"]
+    frame = b.math("ADD", b.math("MULTIPLY", b.math("SUBTRACT", scene_frame, group_in.outputs["Start frame"]),
+                                 group_in.outputs["Speed"]), group_in.outputs["Timeline start"])
 
     # travels: each move slot adds its offset, eased over [start, end]
     offset = None

@@ -37,6 +37,7 @@ UNIT_ENERGY = "animatedai_unit_energy"        # light power for a unit rig (scal
 PLACED = "animatedai_placed"                  # world location the stage last gave the object
 PLACED_ROTATION = "animatedai_placed_rotation"  # and the camera's rotation
 TEMPLATE_TAG = "animatedai_template"          # which template (or "none") the object came from
+TAG = "animatedai"                            # on the stage's data (camera, lights, floor mesh, world)
 
 #: Three-quarter view from above, in front and from the left (Animated AI's camera): the data flows along
 #: -y (toward the camera), which then runs down and to the right across the frame, and the row of
@@ -150,16 +151,22 @@ def _tag(obj, template_name: str, unit_location, unit_size: float = 0.0, unit_en
     obj[UNIT_ENERGY] = float(unit_energy)
 
 
-def make_camera_rig(coll, template_name: str = "none", direction=None):
-    """Camera and an empty at the clip's centre (the lights aim at it, depth of field focuses on it).
-
-    The camera has no constraint: framing sets its rotation and location, and a user who
-    moves or turns it keeps full control."""
+def make_camera_target(coll, template_name: str = "none"):
+    """An empty at the clip's centre: the lights aim at it, depth of field focuses on it."""
     target = bpy.data.objects.new(CAMERA_TARGET, None)
     target.empty_display_type = "SPHERE"
     target.empty_display_size = 0.3
     _link(target, coll)
     _tag(target, template_name, (0.0, 0.0, 0.0))
+    return target
+
+
+def make_camera_rig(coll, template_name: str = "none", direction=None, target=None):
+    """Camera and an empty at the clip's centre (the lights aim at it, depth of field focuses on it).
+
+    The camera has no constraint: framing sets its rotation and location, and a user who
+    moves or turns it keeps full control."""
+    target = target or make_camera_target(coll, template_name)
     cam_data = bpy.data.cameras.new(CAMERA)
     cam_data.lens = CAMERA_LENS_MM
     cam_data.sensor_width = 36.0
@@ -272,18 +279,20 @@ def _horizon_gradient(tree, background, look: WorldLook) -> None:
 
 
 def build_stage(scene, template_name: str = "none", lights=DEFAULT_LIGHTS, floor: FloorLook | None = FloorLook(),
-                world: WorldLook | None = WorldLook()):
+                world: WorldLook | None = WorldLook(), camera: bool = True):
     """Make the stage objects that are missing (found by name); returns the world when one is asked for.
 
     ``template=None`` uses the defaults; ``scripts/build_templates.py`` builds the templates with
     their own lights, floor and world; after appending a template, only an essential piece a
-    hand-edited template lacks (camera rig, floor) is made.
+    hand-edited template lacks (camera rig, floor) is made. ``camera=False`` makes no camera
+    (the camera target the lights aim at is made all the same).
     """
     coll = _stage_collection(scene)
-    camera = bpy.data.objects.get(CAMERA)
     target = bpy.data.objects.get(CAMERA_TARGET)
-    if camera is None or target is None:
-        camera, target = make_camera_rig(coll, template_name)
+    if target is None:
+        target = make_camera_target(coll, template_name)
+    if camera and bpy.data.objects.get(CAMERA) is None:
+        make_camera_rig(coll, template_name, target=target)
     for light in lights:
         if bpy.data.objects.get(light.name) is None:
             make_area_light(coll, light, target, template_name)
@@ -451,24 +460,64 @@ def _extreme_points(points: np.ndarray, limit: int = 4096, directions: int = 256
     return points[np.unique(np.r_[reach.argmax(axis=0), reach.argmin(axis=0)])]
 
 
-def setup_stage(scene, timeline, template=None) -> bpy.types.Object:
-    """Camera, lights, floor and world for ``timeline``; returns the camera.
+def setup_stage(scene, timeline, template=None, *, use_camera: bool = True, use_world: bool = True,
+                look: bool = True, offset=(0.0, 0.0, 0.0)) -> bpy.types.Object | None:
+    """Camera, lights, floor and world for ``timeline``; returns the scene's camera.
 
     ``template``: None (the plain stage built in code) or a name in ``templates.TEMPLATES``.
     Unknown names raise ``SpecError("template", …)`` before anything changes.
+    ``use_camera``/``use_world``: whether the stage's camera / world become the scene's (when
+    False, none is added: the scene keeps its own); ``look``: whether a template's render
+    settings are copied into the scene; ``offset``: where the clip's root stands (framing).
     """
     name = templates.check_template(template)
     _drop_other_template(name)
     if name == "none":
-        world = build_stage(scene, name)
+        world = build_stage(scene, name, world=WorldLook() if use_world else None, camera=use_camera)
     else:
-        world = templates.append_template(scene, name, _stage_collection(scene))
-        build_stage(scene, name, lights=(), world=None)
-    camera = bpy.data.objects[CAMERA]
-    scene.camera = camera
-    scene.world = world
-    frame_stage(scene, framing_points(timeline))
-    return camera
+        world = templates.append_template(scene, name, _stage_collection(scene), camera=use_camera,
+                                          world=use_world, look=look)
+        build_stage(scene, name, lights=(), world=None, camera=use_camera)
+    if use_camera:
+        scene.camera = bpy.data.objects[CAMERA]
+    if use_world and world is not None:
+        scene.world = world
+        world[TAG] = "world"
+    for obj in stage_objects(scene):
+        data = getattr(obj, "data", None)
+        if data is not None:
+            data[TAG] = "stage"
+            for material in getattr(data, "materials", ()):
+                if material is not None and material.get(TAG) is None:
+                    material[TAG] = "stage"
+    frame_stage(scene, framing_points(timeline) + np.asarray(offset, float))
+    return scene.camera
+
+
+def remove_stage(scene) -> None:
+    """Take the stage out of ``scene``; once no scene shows it, remove what the add-on made for it (objects,
+    their data, the floor material, the world), keeping what a user put into the stage collection."""
+    coll = bpy.data.collections.get(STAGE_COLLECTION)
+    if coll is not None and coll.name in scene.collection.children:
+        scene.collection.children.unlink(coll)
+    if scene.camera is not None and scene.camera.get(TEMPLATE_TAG) is not None:
+        scene.camera = None
+    if scene.world is not None and scene.world.get(TAG) is not None:
+        scene.world = None
+    if coll is not None and not any(coll in s.collection.children_recursive for s in bpy.data.scenes):
+        ours = [o for o in coll.objects if o.get(TEMPLATE_TAG) is not None]
+        for obj in coll.objects:
+            if obj.get(TEMPLATE_TAG) is None:
+                scene.collection.objects.link(obj)
+        data = [o.data for o in ours if o.data is not None]
+        materials = [m for d in data for m in getattr(d, "materials", ()) if m is not None and m.get(TAG)]
+        bpy.data.batch_remove(ours + [coll])
+        orphans = [d for d in data if d.users == 0]
+        bpy.data.batch_remove(orphans)
+        bpy.data.batch_remove([m for m in set(materials) if m.users == 0])
+    worlds = [w for w in bpy.data.worlds if w.get(TAG) is not None and w.users == 0]
+    if worlds:
+        bpy.data.batch_remove(worlds)
 
 
 def _drop_other_template(name: str) -> None:

@@ -23,6 +23,7 @@ TEMPLATES = ("studio", "flat")
 ALLOWED = "one of studio, flat, none"
 STAGE_PREFIX = "AnimatedAI "
 CAMERA_TARGET = "AnimatedAI Camera Target"
+CAMERA = "AnimatedAI Camera"
 
 #: Render settings a template carries, per settings group; attributes missing in this Blender are skipped.
 LOOK_SETTINGS = {
@@ -79,24 +80,28 @@ def world_name(name: str) -> str:
     return f"{STAGE_PREFIX}{name} World"
 
 
-def append_template(scene, name: str, collection):
-    """Append the rig, the world and the look of template ``name`` into ``scene``; returns the world.
+def append_template(scene, name: str, collection, *, camera: bool = True, world: bool = True, look: bool = True):
+    """Append the rig, the world and the look of template ``name`` into ``scene``; returns the world
+    (None when ``world`` is False).
 
     Rig objects already in the file (same names, same template) are kept as they are,
-    so a light the user moved is not replaced.
+    so a light the user moved is not replaced. ``camera=False`` leaves the template's camera
+    out, ``world=False`` its world, ``look=False`` its render settings.
     """
     import bpy
     path = str(template_path(name))
-    copy_look(path, scene, name)
+    if look:
+        copy_look(path, scene, name)
     with bpy.data.libraries.load(path, link=False) as (src, dst):
-        dst.objects = [n for n in src.objects if n.startswith(STAGE_PREFIX) and n not in bpy.data.objects]
-        dst.worlds = [n for n in src.worlds if n == world_name(name) and n not in bpy.data.worlds]
+        dst.objects = [n for n in src.objects if n.startswith(STAGE_PREFIX) and n not in bpy.data.objects
+                       and (camera or n != CAMERA)]
+        dst.worlds = [n for n in src.worlds if world and n == world_name(name) and n not in bpy.data.worlds]
     for obj in dst.objects:
         if obj is not None and obj.name not in collection.objects:
             collection.objects.link(obj)
     _retarget_constraints(collection)
     _release_library(path)      # appended data is local; the file's Library entry is only a leftover
-    return bpy.data.worlds[world_name(name)]
+    return bpy.data.worlds[world_name(name)] if world else None
 
 
 def _release_library(path: str) -> None:

@@ -35,8 +35,14 @@ MODES = ("objects", "instanced")
 CLIP_PREFIX = "AnimatedAI "
 
 # ID properties on what the writer makes
+#: Every data-block the add-on makes carries this ID property; an object's value is its own name when it was
+#: made (a copy the user makes by duplicating, or a cell the user renames, is then the user's).
+TAG = "animatedai"
 PROP_CLIP = "animatedai_clip"        # clip collections, their tensor collections, actions: the clip label
 PROP_MODE = "animatedai_mode"        # clip collections: "objects" | "instanced"
+#: The tag of the object that holds the cube mesh for the instanced mode's Geometry Nodes (in no scene).
+CUBE_HOLDER_TAG = "cube holder"
+PROP_UID = "animatedai_uid"          # clip collections: the tag value of the clip's actions and point meshes
 PROP_TENSOR = "animatedai_tensor"    # tensor collections and empties: the tensor's name
 PROP_BOX = "animatedai_box"          # box objects: the box's name
 
@@ -341,6 +347,7 @@ class Clip:
     label: str
     mode: str
     collection: bpy.types.Collection
+    root: bpy.types.Object | None = None            # the clip's root empty: moving it moves the clip
     tensors: dict = field(default_factory=dict)     # name -> the tensor's empty (objects) or point object
     empties: dict = field(default_factory=dict)     # name -> the tensor's empty
     boxes: dict = field(default_factory=dict)       # name -> box object
@@ -365,7 +372,8 @@ def check_write_arguments(timeline: Timeline, label: str, mode: str) -> None:
 
 
 def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects", *, cube_size: float | None = None,
-               share_identical: bool = True, reuse: dict | None = None) -> Clip:
+               share_identical: bool = True, reuse: dict | None = None, name_prefix: str = "",
+               collection_name: str | None = None, location=(0.0, 0.0, 0.0), tag: str | None = None) -> Clip:
     """Write ``timeline`` into ``scene`` as the clip ``AnimatedAI <label>``; returns what was made.
 
     ``cube_size``: the edge of a fully shown cube (default ``Look().cube_size``).
@@ -373,7 +381,10 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     slot (fewer F-curves to build and to evaluate; editing one edits all of them).
     ``reuse``: cell objects of a previous build of this clip (:func:`detach_clip`), by name;
     those a cell of the same name takes are rewritten, the others are left to the caller.
-    Also sets the scene's frame range and fps to the timeline's.
+    ``name_prefix`` starts every object name (``"2:"`` -> ``2:input[c0,y0,x0]``); ``collection_name``
+    (default ``AnimatedAI <label>``); ``location``: where the clip's root empty stands (tensor empties
+    and boxes are its children); ``tag``: the ``animatedai`` value on the clip's actions and point meshes.
+    The scene's frame range, fps and render settings are left alone (``api.generate(set_scene=True)``).
     """
     check_write_arguments(timeline, label, mode)
     scene = scene or bpy.context.scene
@@ -381,47 +392,56 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     cube_mesh = meshes.ensure_cube_mesh()
     role_materials = materials.ensure_materials()
 
-    collection = bpy.data.collections.new(clip_collection_name(label))
+    tag = label if tag is None else tag
+    tags = {PROP_CLIP: label, TAG: tag}
+    collection = bpy.data.collections.new(collection_name or clip_collection_name(label))
     collection[PROP_CLIP] = label
     collection[PROP_MODE] = mode
+    collection[PROP_UID] = tag
     scene.collection.children.link(collection)
-    clip = Clip(label, mode, collection)
+    root = bpy.data.objects.new(_object_name(name_prefix, "clip", label), None)
+    root.empty_display_type = "ARROWS"
+    root.location = [float(v) for v in location]
+    root[TAG] = root.name
+    collection.objects.link(root)
+    clip = Clip(label, mode, collection, root=root)
 
     easing = INTERPOLATION[timeline.easing]
-    box_pool = compat.ActionPool(f"AnimatedAI {label} / boxes", OBJECTS_PER_ACTION, {PROP_CLIP: label})
+    box_pool = compat.ActionPool(f"AnimatedAI {name_prefix}{label} / boxes", OBJECTS_PER_ACTION, tags)
     for box in timeline.boxes:
-        clip.boxes[box.name] = write_box(box, label, collection, role_materials["box"], box_pool)
+        obj = write_box(box, label, collection, role_materials["box"], box_pool, name_prefix)
+        obj.parent = root
+        clip.boxes[box.name] = obj
     clip.actions += box_pool.actions
 
     for track in timeline.tensors:
-        child = bpy.data.collections.new(tensor_collection_name(label, track.name))
+        child = bpy.data.collections.new(
+            f"{name_prefix} {track.name}" if name_prefix else tensor_collection_name(label, track.name))
         child[PROP_CLIP] = label
         child[PROP_TENSOR] = track.name
+        child[TAG] = tag
         collection.children.link(child)
-        pool = compat.ActionPool(f"AnimatedAI {label} / {track.name}", OBJECTS_PER_ACTION, {PROP_CLIP: label})
-        empty = write_tensor_empty(track, label, easing, pool)
+        pool = compat.ActionPool(f"AnimatedAI {name_prefix}{label} / {track.name}", OBJECTS_PER_ACTION, tags)
+        empty = write_tensor_empty(track, label, easing, pool, name_prefix)
+        empty.parent = root
         clip.empties[track.name] = empty
         material = role_materials[track.role]
         if mode == "objects":
             clip.cells[track.name] = write_cell_objects(
                 track, collection=child, parent=empty, cube_mesh=cube_mesh, material=material, pool=pool,
                 cube_size=cube_size, pop_frames=timeline.pop_frames, easing=easing,
-                share_identical=share_identical, reuse=reuse)
+                share_identical=share_identical, reuse=reuse, name_prefix=name_prefix)
             clip.tensors[track.name] = empty
         else:
             from . import instanced   # helper module of the instanced mode (Geometry Nodes)
             windows = [clip.boxes[b.name] for b in timeline.boxes
                        if b.role in ("window", "pulse") and track.name in b.targets]
             clip.tensors[track.name] = instanced.write_tensor_points(
-                track, timeline, name=_free_object_name(f"{track.name} cells", label), collection=child,
-                parent=empty, cube_mesh=cube_mesh, material=material, window_boxes=windows, cube_scale=cube_size)
+                track, timeline, name=_object_name(name_prefix, f"{track.name} cells", label), collection=child,
+                parent=empty, cube_mesh=cube_mesh, material=material, window_boxes=windows, cube_scale=cube_size,
+                tag=tag)
         child.objects.link(empty)    # after the cells: write_cell_objects sets them in bulk in link order
         clip.actions += pool.actions
-
-    scene.frame_start = int(timeline.frame_start)
-    scene.frame_end = int(timeline.frame_end)
-    scene.render.fps = int(timeline.fps)
-    scene.render.fps_base = 1.0
     return clip
 
 
@@ -430,9 +450,15 @@ def _free_object_name(name: str, label: str) -> str:
     return name if bpy.data.objects.get(name) is None else f"{label} {name}"
 
 
-def write_tensor_empty(track: TensorTrack, label: str, easing: int, pool: compat.ActionPool):
+def _object_name(prefix: str, name: str, label: str) -> str:
+    """``<prefix><name>`` (clips written by ``api.generate`` have a prefix of their own), else a free name."""
+    return prefix + name if prefix else _free_object_name(name, label)
+
+
+def write_tensor_empty(track: TensorTrack, label: str, easing: int, pool: compat.ActionPool, name_prefix: str = ""):
     """The tensor's empty (not linked yet): parent of its cells, at ``origin`` or keyed along ``key_frames``."""
-    empty = bpy.data.objects.new(_free_object_name(track.name, label), None)
+    empty = bpy.data.objects.new(_object_name(name_prefix, track.name, label), None)
+    empty[TAG] = empty.name
     empty.empty_display_type = "PLAIN_AXES"
     empty.empty_display_size = 0.5
     empty[PROP_TENSOR] = track.name
@@ -445,10 +471,11 @@ def write_tensor_empty(track: TensorTrack, label: str, easing: int, pool: compat
     return empty
 
 
-def write_box(box: BoxTrack, label: str, collection, material, pool: compat.ActionPool):
+def write_box(box: BoxTrack, label: str, collection, material, pool: compat.ActionPool, name_prefix: str = ""):
     """A wire box: location = centre (CONSTANT keys: it jumps; LINEAR for the pulse, which glides),
     scale = size while shown and 0 while hidden. The pulse box only lights cells: it is never rendered."""
-    obj = bpy.data.objects.new(_free_object_name(box.name, label), meshes.ensure_box_mesh(box.size))
+    obj = bpy.data.objects.new(_object_name(name_prefix, box.name, label), meshes.ensure_box_mesh(box.size))
+    obj[TAG] = obj.name
     obj[PROP_BOX] = box.name
     collection.objects.link(obj)
     _link_material(obj, material)
@@ -508,15 +535,36 @@ def _link_material(obj, material) -> None:
 
 def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, material, pool: compat.ActionPool,
                        cube_size: float, pop_frames: float, easing: int, share_identical: bool = True,
-                       reuse: dict | None = None) -> list:
+                       reuse: dict | None = None, name_prefix: str = "") -> list:
     """One object per cell (the shared cube mesh), keyed in bulk; returns them in TensorTrack order.
 
     ``reuse``: unlinked, unanimated cell objects of a previous build, by name; a cell whose
     name is there takes that object (popped from the dict) instead of a new one.
+    ``share_identical``: cells with exactly the same keys share one action slot, named
+    ``<first cell> ×<count>`` (one action each on Blender 4.2/4.3, named so).
     """
     n = len(track)
-    names = track.cell_names()
+    names = [name_prefix + name for name in track.cell_names()] if name_prefix else track.cell_names()
     reuse = {} if reuse is None else reuse
+    shown = visibility_keys(track.appear, track.disappear, pop_frames, easing)
+    moves = move_keys(track, easing)
+    color_channels = keyed_color_channels(track)
+    lit = highlight_keys(track, color_channels) if color_channels else group_keys(
+        np.zeros(0), np.zeros(0), np.zeros((0, 1)), np.zeros(0))
+    kinds = [
+        _Channels(shown, [("scale", axis, 0) for axis in range(3)], cube_size),
+        _Channels(moves, [("location", axis, axis) for axis in range(3)]),
+        _Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)]),
+    ]
+    kinds = [k for k in kinds if len(k.keys)]
+    if kinds:
+        rows = [k.row_lookup(n) for k in kinds]
+        animated = np.flatnonzero(np.any(np.stack(rows) >= 0, axis=0))
+        source = first_identical(n, [k.keys for k in kinds]) if share_identical else np.arange(n)
+        twins = np.bincount(source[animated], minlength=n)
+        # the shared slots are named now, before the objects exist: naming them later scans every ID
+        pool.name_slots([f"{names[i]} \u00d7{int(twins[i])}" if twins[i] > 1 else None
+                         for i in animated.tolist() if source[i] == i])
     # Created in name order: Blender keeps IDs sorted by name, and appending in order is cheap.
     order = sorted(range(n), key=names.__getitem__)
     objects = [None] * n
@@ -528,13 +576,8 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
         link(obj)
         obj.parent = parent
         _link_material(obj, material)
+        obj[TAG] = obj.name
         objects[i] = obj
-
-    shown = visibility_keys(track.appear, track.disappear, pop_frames, easing)
-    moves = move_keys(track, easing)
-    color_channels = keyed_color_channels(track)
-    lit = highlight_keys(track, color_channels) if color_channels else group_keys(
-        np.zeros(0), np.zeros(0), np.zeros((0, 1)), np.zeros(0))
 
     # Static values (what the F-curves do not drive), in the collection's order (= link order).
     static_scale = np.full(n, cube_size)
@@ -547,17 +590,8 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     collection.objects.foreach_set("scale", np.repeat(static_scale[order], 3).astype(np.float32))
     collection.objects.foreach_set("color", static_color[order].ravel())
 
-    kinds = [
-        _Channels(shown, [("scale", axis, 0) for axis in range(3)], cube_size),
-        _Channels(moves, [("location", axis, axis) for axis in range(3)]),
-        _Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)]),
-    ]
-    kinds = [k for k in kinds if len(k.keys)]
     if not kinds:
         return objects
-    rows = [k.row_lookup(n) for k in kinds]
-    animated = np.flatnonzero(np.any(np.stack(rows) >= 0, axis=0))
-    source = first_identical(n, [k.keys for k in kinds]) if share_identical else np.arange(n)
     rows = [r.tolist() for r in rows]
     source = source.tolist()
     for i in animated.tolist():
@@ -589,15 +623,20 @@ def clip_collections(label: str | None = None) -> list:
             and (label is None or c[PROP_CLIP] == label)]
 
 
+def is_ours(obj) -> bool:
+    """Whether the add-on made ``obj`` (its tag is its own name: a duplicate or a renamed cell is the user's)."""
+    return obj.get(TAG) == obj.name
+
+
 def _clip_parts(collection):
-    """(the clip's collections, the objects only they hold)."""
+    """(the clip's collections, the objects the add-on made that only they hold)."""
     collections = [collection] + list(collection.children_recursive)
     ours = {c.as_pointer() for c in collections}
     # Objects the user also linked somewhere else stay (Object.users_collection scans every collection:
     # too slow per object for tens of thousands of cells, so the other collections are scanned once).
     elsewhere = {o.as_pointer() for c in bpy.data.collections if c.as_pointer() not in ours for o in c.objects}
     elsewhere |= {o.as_pointer() for scene in bpy.data.scenes for o in scene.collection.objects}
-    members = {o.as_pointer(): o for c in collections for o in c.objects}
+    members = {o.as_pointer(): o for c in collections for o in c.objects if o.get(TAG) == o.name}
     return collections, [o for key, o in members.items() if key not in elsewhere]
 
 
@@ -614,7 +653,7 @@ def detach_clip(collection) -> dict:
     cube = bpy.data.meshes.get(meshes.CUBE_MESH)
     cells = {o.name: o for o in doomed if o.type == "MESH" and cube is not None and o.data == cube}
     rest = [o for o in doomed if o.name not in cells]
-    _remove(collection.get(PROP_CLIP), collections, rest, owners=doomed)
+    _remove(collection.get(PROP_UID, collection.get(PROP_CLIP)), collections, rest, owners=doomed)
     for obj in cells.values():
         obj.animation_data_clear()
     return cells
@@ -631,14 +670,14 @@ def remove_clip(collection) -> None:
     """Remove a clip collection, its tensor collections, the objects only they hold, and the per-clip data
     (point meshes, actions) nothing else uses. Shared data (cube, boxes, materials) stays: see :func:`purge`."""
     collections, doomed = _clip_parts(collection)
-    _remove(collection.get(PROP_CLIP), collections, doomed)
+    _remove(collection.get(PROP_UID, collection.get(PROP_CLIP)), collections, doomed)
 
 
-def _remove(label, collections, doomed, owners=None) -> None:
+def _remove(tag, collections, doomed, owners=None) -> None:
     """Remove ``collections``, ``doomed`` objects, their private meshes and the clip's actions that nothing
     but ``owners`` (default: the doomed objects) uses."""
-    data = {o.data for o in doomed if o.type == "MESH" and o.data.get(meshes.TAG) is None}
-    actions = [a for a in bpy.data.actions if label is not None and a.get(PROP_CLIP) == label]
+    data = {o.data for o in doomed if o.type == "MESH" and o.data.get(meshes.TAG) not in ("cube", "box")}
+    actions = [a for a in bpy.data.actions if tag is not None and a.get(TAG, a.get(PROP_CLIP)) == tag]
     if actions:   # keep an action the user gave to something of their own
         leaving = {o.as_pointer() for o in (doomed if owners is None else owners)}
         users = bpy.data.user_map(subset=actions)
@@ -655,8 +694,7 @@ def _remove(label, collections, doomed, owners=None) -> None:
 
 def _orphan_cube_holders() -> list:
     """Objects outside any scene that only held the add-on's cube for instancing, now used by nothing."""
-    return [o for o in bpy.data.objects if o.users == 0 and o.name.startswith(meshes.CUBE_MESH)
-            and o.data is not None and o.data.get(meshes.TAG) is not None]
+    return [o for o in bpy.data.objects if o.users == 0 and o.get(TAG) == CUBE_HOLDER_TAG]
 
 
 def purge() -> None:
@@ -665,7 +703,7 @@ def purge() -> None:
     if cube_holders:
         bpy.data.batch_remove(cube_holders)
     while True:   # node groups use each other: remove from the outside in
-        groups = [g for g in bpy.data.node_groups if g.users == 0 and g.name.startswith(CLIP_PREFIX)]
+        groups = [g for g in bpy.data.node_groups if g.users == 0 and g.get(TAG) is not None]
         if not groups:
             break
         bpy.data.batch_remove(groups)

@@ -57,32 +57,36 @@ def evaluated_cells(objects, depsgraph):
 
 
 def clip_mismatches(timeline, cells: dict, boxes: dict, frames, cube_size: float, position_tol: float = 1e-3,
-                    tol: float = 1e-4) -> list[str]:
+                    tol: float = 1e-4, frame_map=None, offset=(0.0, 0.0, 0.0)) -> list[str]:
     """Frames where Blender's evaluated cells and boxes differ from engine.state_at / box_state_at.
 
     ``cells``: tensor name -> its cell objects in TensorTrack order. Positions are compared in
     metres (Bezier evaluation in float32 far from the origin is good to ~1e-4 m), scales and
-    colours exactly up to ``tol``.
+    colours exactly up to ``tol``. ``frame_map``: scene frame -> the timeline's frame (a retimed
+    clip); ``offset``: where the clip's root stands.
     """
     import numpy as np
     from animatedai_addon.engine.timeline import box_state_at, state_at
     scene = bpy.context.scene
     problems = []
+    offset = np.asarray(offset, float)
     for frame in frames:
         scene.frame_set(int(frame))
         depsgraph = bpy.context.evaluated_depsgraph_get()
-        states = state_at(timeline, int(frame))
+        at = int(frame) if frame_map is None else frame_map(int(frame))
+        states = state_at(timeline, at)
         for track in timeline.tensors:
             want = states[track.name]
             position, scale, color = evaluated_cells(cells[track.name], depsgraph)
             want_color = np.where(want.highlighted[:, None], track.highlight_color, track.color)
-            errors = {"position": np.abs(position - want.world_position).max(initial=0.0) / position_tol,
+            errors = {"position": np.abs(position - want.world_position - offset).max(initial=0.0) / position_tol,
                       "scale": np.abs(scale - (want.scale * cube_size)[:, None]).max(initial=0.0) / tol,
                       "color": np.abs(color - want_color).max(initial=0.0) / tol}
             bad = {k: v for k, v in errors.items() if v > 1.0}
             if bad:
                 problems.append(f"frame {frame} {track.name}: {bad} (in units of the tolerance)")
-        for name, (visible, center, size) in box_state_at(timeline, int(frame)).items():
+        for name, (visible, center, size) in box_state_at(timeline, at).items():
+            center = np.asarray(center, float) + offset
             box = boxes[name].evaluated_get(depsgraph)
             got_size = np.array(box.matrix_world.to_scale())
             got_center = np.array(box.matrix_world.translation)

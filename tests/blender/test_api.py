@@ -46,7 +46,7 @@ def check_against_engine(result, mismatches, count=24, seed=0, cube_size=None):
 def test_every_preset_matches_the_engine(name, mismatches):
     result = api.generate(name)
     preset = presets.load_preset_file(name)
-    assert result.collection.name == f"AnimatedAI {preset.spec.label}"
+    assert result.collection.name == f"AnimatedAI {api.clip_label(name)}"
     assert sum(len(c) for c in result.cells.values()) == result.timeline.cube_count == count_cubes(preset.spec)
     check_against_engine(result, mismatches, cube_size=preset.look.cube_size)
 
@@ -99,7 +99,7 @@ def test_output_colours_at_the_last_frame_are_the_engine_output_pattern():
 
 
 def test_results_name_the_tensors_and_boxes():
-    result = api.generate(DEFAULT_CLIP)
+    result = api.generate(DEFAULT_CLIP, set_scene=True, use_template_camera=True)
     assert result.mode == "objects"
     assert set(result.tensors) >= {"input", "output", "filter0"}
     assert all(obj.type == "EMPTY" for obj in result.tensors.values())
@@ -135,7 +135,7 @@ def test_auto_mode_switches_to_instanced_above_the_threshold():
 
 def test_timing_and_look_dicts_override_the_preset():
     preset = presets.load_preset_file(DEFAULT_CLIP)
-    result = api.generate(DEFAULT_CLIP, timing={"fps": 30}, look={"cube_size": 0.5})
+    result = api.generate(DEFAULT_CLIP, timing={"fps": 30}, look={"cube_size": 0.5}, set_scene=True)
     assert result.timeline.fps == 30 and bpy.context.scene.render.fps == 30
     assert result.timeline.pop_frames == preset.timing.pop_frames
     cell = result.cells["input"][0]
@@ -161,7 +161,7 @@ def _addon_blocks() -> dict[str, set[str]]:
         "meshes": {m.name for m in bpy.data.meshes if m.get(mesh.TAG) is not None},
         "materials": {m.name for m in bpy.data.materials if m.get(materials.TAG) is not None},
         "actions": {a.name for a in bpy.data.actions},
-        "node_groups": {g.name for g in bpy.data.node_groups if g.name.startswith("AnimatedAI ")},
+        "node_groups": {g.name for g in bpy.data.node_groups if g.get(writer.TAG) is not None},
         "cube holders": {o.name for o in bpy.data.objects if o.data is not None and o.data.get(mesh.TAG) == "cube"
                          and o.users == 0},
     }
@@ -183,7 +183,7 @@ def test_regenerating_rewrites_the_same_cell_objects(mismatches):
     cells = {name: [o.as_pointer() for o in objects] for name, objects in first.cells.items()}
     first.cells["output"][0].rotation_euler = (0.3, 0.2, 0.1)          # a user's stray edit
     second = api.generate(DEFAULT_CLIP, timing={"easing": "linear", "pop_frames": 5}, look={"cube_size": 0.7},
-                          seed=5)
+                          seed=5, if_edited="replace")
     assert {name: [o.as_pointer() for o in objects] for name, objects in second.cells.items()} == cells
     assert tuple(second.cells["output"][0].rotation_euler) == (0.0, 0.0, 0.0)
     check_against_engine(second, mismatches, cube_size=0.7)

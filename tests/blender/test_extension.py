@@ -59,7 +59,8 @@ settings.mode, settings.template = "instanced", "studio"   # the template comes 
 out["generate"] = sorted(bpy.ops.animatedai.generate())
 writer = importlib.import_module(module + ".scene.writer")
 out["clips"] = sorted(c.name for c in writer.clip_collections())
-out["world"] = bpy.context.scene.world.name if bpy.context.scene.world else None
+out["template_lights"] = sorted(o.name for o in bpy.context.scene.objects
+                               if o.type == "LIGHT" and o.get("animatedai_template") == "studio")
 print("RESULT " + json.dumps(out))
 '''
 
@@ -122,5 +123,5 @@ def test_zip_installs_enables_disables_and_re_enables(built_zip, tmp_path):
     assert out["enabled"] == installed
 
     assert out["load_preset"] == ["FINISHED"] and out["generate"] == ["FINISHED"]
-    assert out["clips"] == ["AnimatedAI pixel shuffle 2x2"]
-    assert out["world"] == "AnimatedAI studio World"   # appended from blend_templates/ inside the extension
+    assert out["clips"] == ["AnimatedAI pixel shuffle 2x2 12x5x5\u21923x10x10"]
+    assert out["template_lights"]          # appended from blend_templates/ inside the extension

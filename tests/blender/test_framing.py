@@ -41,7 +41,7 @@ def test_clip_fills_the_frame_and_never_leaves_it(clip, aspect):
     scene = bpy.context.scene
     scene.render.resolution_x, scene.render.resolution_y = ASPECTS[aspect]
     scene.render.resolution_percentage = 100
-    result = api.generate(CLIPS[clip], template="studio")
+    result = api.generate(CLIPS[clip], template="studio", use_template_camera=True)
     timeline, cube = result.timeline, 0.9
     rest = project_to_frame(scene, np.vstack([cube_corners(timeline, timeline.frame_start, cube),
                                               cube_corners(timeline, timeline.frame_end, cube)]))

@@ -8,7 +8,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 import animatedai_addon  # noqa: E402
-from animatedai_addon import props  # noqa: E402
+from animatedai_addon import api, props  # noqa: E402
 from animatedai_addon.panels import layout as panel_layout  # noqa: E402
 from animatedai_addon.engine import presets  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
@@ -146,7 +146,7 @@ def test_generate_builds_the_clip_and_clear_removes_it(settings):
     small_conv(settings)
     before = count_datablocks()
     assert bpy.ops.animatedai.generate() == {'FINISHED'}
-    label = settings.build_spec().label
+    label = api.clip_label(settings.build_spec())
     assert clip_collections() == [f"AnimatedAI {label}"]
     assert count_datablocks()["objects"] > before["objects"]
 
@@ -158,7 +158,7 @@ def test_operator_arguments_override_scene_settings(settings):
     small_conv(settings)
     assert bpy.ops.animatedai.generate(kernel_size=(2, 2)) == {'FINISHED'}
     assert tuple(settings.kernel_size) == (3, 3)   # the scene's settings are not changed by the call
-    assert clip_collections() == ["AnimatedAI conv 2x2 valid"]
+    assert clip_collections() == ["AnimatedAI conv 2x2 valid 2x4x4\u21922x3x3"]
 
 
 def test_auto_mode_and_cube_budget_follow_the_preferences(settings):
@@ -195,7 +195,7 @@ def test_generate_every_preset_instanced(settings, name):
     assert bpy.ops.animatedai.load_preset(name=name) == {'FINISHED'}
     settings.mode, settings.template = "instanced", "none"
     assert bpy.ops.animatedai.generate() == {'FINISHED'}
-    assert clip_collections() == [f"AnimatedAI {presets.load_preset(name).label}"]
+    assert clip_collections() == [f"AnimatedAI {api.clip_label(name)}"]
 
 
 @pytest.mark.parametrize("name", SMALLEST_PRESETS[:5])
@@ -203,7 +203,7 @@ def test_generate_smallest_presets_as_objects(settings, name):
     assert bpy.ops.animatedai.load_preset(name=name) == {'FINISHED'}
     settings.mode, settings.template = "objects", "none"
     assert bpy.ops.animatedai.generate() == {'FINISHED'}
-    assert clip_collections() == [f"AnimatedAI {presets.load_preset(name).label}"]
+    assert clip_collections() == [f"AnimatedAI {api.clip_label(name)}"]
 
 
 # --- bad input: CANCELLED with the engine's message, nothing created --------------------------
@@ -354,4 +354,4 @@ def test_redo_re_executes_with_the_changed_operator_properties(settings):
     # with its edited properties. (``ed.undo_redo`` itself needs a real window's HUD region.)
     assert bpy.ops.ed.undo() == {'FINISHED'}
     assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True, **redo) == {'FINISHED'}
-    assert clip_collections() == ["AnimatedAI conv 2x2 valid"]   # and the 3x3 clip was undone
+    assert clip_collections() == ["AnimatedAI conv 2x2 valid 2x4x4\u21922x3x3"]   # and the 3x3 clip was undone

@@ -152,7 +152,8 @@ def test_clip_structure_names_and_shared_data(scene):
     assert set(clip.boxes) == {"window", "output outline"}
     for box in clip.boxes.values():
         assert box.material_slots[0].material.name == "AnimatedAI box"
-    assert scene.frame_start == 1 and scene.frame_end == 45 and scene.render.fps == 24
+    # the scene's settings are the user's: writing a clip leaves them alone (api.generate(set_scene=True) sets them)
+    assert (scene.frame_start, scene.frame_end, scene.render.fps) == (1, 250, 24)
 
 
 def test_a_second_clip_gets_its_own_names(scene):

@@ -27,7 +27,7 @@ def first_visible_frame(timeline, appear: float) -> int:
 
 @pytest.mark.parametrize("mode, engine", [("objects", "CYCLES"), ("instanced", "CYCLES"), ("objects", "EEVEE")])
 def test_the_pulse_runs_along_the_filter_and_the_new_cell_is_white(mode, engine):
-    result = api.generate("conv-3x3-stride2-valid", mode=mode, template="studio")
+    result = api.generate("conv-3x3-stride2-valid", mode=mode, template="studio", use_template_camera=True)
     timeline, scene = result.timeline, bpy.context.scene
     pulse = next(b for b in timeline.boxes if b.role == "pulse")
     start, arrive = float(pulse.key_frames[0]), float(pulse.key_frames[1])
