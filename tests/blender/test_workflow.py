@@ -245,7 +245,7 @@ def test_an_edited_clip_is_kept_and_the_new_one_written_beside_it(shot):
 def test_if_edited_error_refuses_and_changes_nothing(shot, edit, datablock_counts):
     first = api.generate(SMALL)
     if edit == "key":
-        _shift_a_key(first.cells["input"][3])
+        _shift_a_key(first.cells["filter0"][3])          # filter cells are keyed: the pulse runs through them
     elif edit == "transform":
         first.cells["input"][3].rotation_euler.z = 0.3
     elif edit == "user object":
@@ -298,7 +298,7 @@ def _slot_key(obj):
 
 def test_share_animation_names_the_twins_and_can_be_turned_off(shot, mismatches):
     shared = api.generate(SMALL)
-    cells = [o for o in shared.cells["input"] if o.animation_data is not None]
+    cells = [o for o in shared.cells["filter0"] if o.animation_data is not None]
     keys = [_slot_key(o) for o in cells]
     assert len(set(keys)) < len(keys), "identical cells share their animation"
     twin_names = [compat.object_fcurves(o) and (o.animation_data.action_slot.name_display if compat.SLOTTED_ACTIONS
@@ -314,7 +314,7 @@ def test_share_animation_names_the_twins_and_can_be_turned_off(shot, mismatches)
 def test_make_single_user_separates_one_twin(shot):
     result = api.generate(SMALL)
     groups = {}
-    for o in result.cells["input"]:
+    for o in result.cells["filter0"]:
         if o.animation_data is not None:
             groups.setdefault(_slot_key(o), []).append(o)
     twins = max(groups.values(), key=len)
@@ -337,8 +337,8 @@ def test_make_single_user_operator_needs_selected_cells(shot):
     for obj in bpy.context.view_layer.objects:
         obj.select_set(False)
     assert not bpy.ops.animatedai.make_single_user.poll()
-    twin = next(o for o in result.cells["input"] if o.animation_data is not None
-                and sum(_slot_key(x) == _slot_key(o) for x in result.cells["input"]
+    twin = next(o for o in result.cells["filter0"] if o.animation_data is not None
+                and sum(_slot_key(x) == _slot_key(o) for x in result.cells["filter0"]
                         if x.animation_data is not None) > 1)
     twin.select_set(True)
     assert bpy.ops.animatedai.make_single_user.poll()
