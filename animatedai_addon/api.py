@@ -24,8 +24,29 @@ from .engine.timeline import Look, Timeline, Timing
 MODES = ("objects", "instanced", "auto")
 #: ``mode="auto"`` writes instanced tensors above this many cubes.
 AUTO_INSTANCED_ABOVE = 20_000
-#: Clips above this many cubes are refused unless ``cube_budget`` says otherwise.
-DEFAULT_CUBE_BUDGET = 200_000
+#: Clips above this many cubes are refused unless ``cube_budget`` says otherwise, per mode. Measured with
+#: ``benchmarks/memory.py`` (bpy 5.0.1): objects mode ~36 KB a cube, instanced ~0.5 KB a cube once evaluated,
+#: so either default clip stays near 1-2 GB, safe on an 8 GB machine with Blender's undo copy beside it.
+CUBE_BUDGETS = {"objects": 50_000, "instanced": 2_000_000}
+
+
+def check_cube_budget(cubes: int, budget, mode: str) -> int:
+    """``cubes`` if within ``budget`` (None: the mode's default), else SpecError naming ``cube_budget``."""
+    budget = CUBE_BUDGETS[mode] if budget is None else budget
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise SpecError("cube_budget", budget, "a positive integer (None: the mode's default)")
+    if cubes > budget:
+        advice = ("raise cube_budget (instanced mode needs ~0.5 KB a cube) or make the tensors smaller"
+                  if mode == "instanced" else
+                  "use mode='instanced' (up to 2,000,000 cubes by default), raise cube_budget (objects mode "
+                  "needs ~36 KB a cube), or make the tensors smaller")
+        raise SpecError("cube_budget", budget, f"at least {cubes:,} cubes for this clip in {mode} mode: {advice}")
+    return cubes
+
+
+class Cancelled(Exception):
+    """Raised by a ``progress`` callback to stop :func:`generate` or :func:`clear` between two steps. What was
+    done so far stays: the panel's operators undo it (they push an undo step first)."""
 
 
 @dataclass
@@ -106,21 +127,24 @@ def _resolve_scene(scene):
 
 
 def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=None, input=None, seed: int = 0,
-             order: str = "filter", template=None, scene=None, cube_budget: int | None = None) -> GenerateResult:
+             order: str = "filter", template=None, scene=None, cube_budget: int | None = None,
+             progress=None) -> GenerateResult:
     """Build the clip of a spec (or preset) in ``scene``; regenerating a clip replaces only that clip.
 
     ``mode``: "objects" (one keyframed object per cube), "instanced" (one point object per
     tensor with Geometry Nodes) or "auto" (instanced above 20,000 cubes). ``cube_budget``
-    (default 200,000) refuses larger clips. ``template``: None or a stage template name.
+    refuses larger clips (default: ``CUBE_BUDGETS[mode]``, 50,000 objects or 2,000,000 instanced). ``template``: None or a stage template name.
+    ``progress(done, total, what)``, if given, is called before each tensor is written, before the stage
+    and at the end; it may raise :class:`Cancelled`.
     """
     from .engine.planning import plan
-    from .engine.timeline import build_timeline, check_cube_budget
+    from .engine.timeline import build_timeline, count_cubes
     from .scene import stage, templates, writer
 
     request = resolve_spec(spec_or_preset_name, timing, look)
-    budget = DEFAULT_CUBE_BUDGET if cube_budget is None else cube_budget
-    cubes = check_cube_budget(request.spec, budget, request.look)
+    cubes = count_cubes(request.spec, request.look)
     mode = _resolve_mode(mode, cubes)
+    check_cube_budget(cubes, cube_budget, mode)
     template = templates.check_template(template)
     scene = _resolve_scene(scene)
     the_plan = plan(request.spec, input=input, seed=seed, order=order)
@@ -136,13 +160,20 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     reuse = {}
     for old in writer.clip_collections(label):
         reuse.update(writer.detach_clip(old))
-    clip = writer.write_clip(timeline, label, scene, mode, cube_size=request.look.cube_size, reuse=reuse)
+    steps = len(timeline.tensors) + 1
+    report = (lambda done, what: progress(done, steps, what)) if progress is not None else None
+    clip = writer.write_clip(timeline, label, scene, mode, cube_size=request.look.cube_size, reuse=reuse,
+                             progress=report)
     writer.remove_objects(reuse.values())
+    if report:
+        report(steps - 1, "stage")
     stage.setup_stage(scene, timeline, template=None if template == "none" else template)
     # after the stage: a template may bring its own frame settings
     scene.frame_start, scene.frame_end = int(timeline.frame_start), int(timeline.frame_end)
     scene.render.fps, scene.render.fps_base = int(timeline.fps), 1.0
 
+    if report:
+        report(steps, "done")
     tensors = dict(clip.tensors)
     for alias, shown_by in timeline.aliases.items():
         if shown_by in tensors:
@@ -157,19 +188,24 @@ def clip_label(spec_or_preset_name) -> str:
     return resolve_spec(spec_or_preset_name).spec.label
 
 
-def clear(spec_or_preset_name=None, scene=None) -> int:
+def clear(spec_or_preset_name=None, scene=None, progress=None) -> int:
     """Remove the add-on's clips from ``scene`` (all, or the one of a spec/preset) and the add-on's
     data-blocks nothing uses any more (objects, actions, meshes, materials, node groups); returns how
-    many clips were removed. Nothing the user made is touched."""
+    many clips were removed. Nothing the user made is touched. ``progress(done, total, what)``, if given, is
+    called before each clip is removed and at the end; it may raise :class:`Cancelled`."""
     from .scene import writer
 
     label = None if spec_or_preset_name is None else clip_label(spec_or_preset_name)
     scene = _resolve_scene(scene)
     in_scene = set(scene.collection.children_recursive)
     clips = [c for c in writer.clip_collections(label) if c in in_scene or c.users == 0]
-    for collection in clips:
+    for done, collection in enumerate(clips):
+        if progress is not None:
+            progress(done, len(clips), collection.get(writer.PROP_CLIP, collection.name))
         writer.remove_clip(collection)
     writer.purge()
+    if progress is not None:
+        progress(len(clips), len(clips), "done")
     return len(clips)
 
 

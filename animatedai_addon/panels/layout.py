@@ -6,6 +6,8 @@ PropertyGroup or the operator itself).
 
 import textwrap
 
+import bpy
+
 from ..prefs import preferences
 from ..props import LOOK_FIELDS, OPERATION_PARAMETERS, TIMING_FIELDS, validation_message
 
@@ -53,6 +55,13 @@ def draw_timing(layout, settings):
 def draw_look(layout, settings):
     for name in LOOK_FIELDS:
         layout.prop(settings, f"look_{name}")
+    col = layout.column(align=True)
+    for k, item in enumerate(settings.look_filter_colors):
+        col.prop(item, "color", text=f"Filter {k}")
+    if isinstance(settings, bpy.types.PropertyGroup):   # the sidebar (the redo panel edits the swatches only)
+        row = layout.row(align=True)
+        row.operator("animatedai.filter_color_add", text="Filter Colour", icon='ADD')
+        row.operator("animatedai.filter_color_remove", text="", icon='REMOVE')
 
 
 def draw_scene(layout, settings):

@@ -365,7 +365,7 @@ def check_write_arguments(timeline: Timeline, label: str, mode: str) -> None:
 
 
 def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects", *, cube_size: float | None = None,
-               share_identical: bool = True, reuse: dict | None = None) -> Clip:
+               share_identical: bool = True, reuse: dict | None = None, progress=None) -> Clip:
     """Write ``timeline`` into ``scene`` as the clip ``AnimatedAI <label>``; returns what was made.
 
     ``cube_size``: the edge of a fully shown cube (default ``Look().cube_size``).
@@ -373,6 +373,7 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     slot (fewer F-curves to build and to evaluate; editing one edits all of them).
     ``reuse``: cell objects of a previous build of this clip (:func:`detach_clip`), by name;
     those a cell of the same name takes are rewritten, the others are left to the caller.
+    ``progress(done, what)``, if given, is called before each tensor is written (it may raise to stop).
     Also sets the scene's frame range and fps to the timeline's.
     """
     check_write_arguments(timeline, label, mode)
@@ -393,7 +394,9 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
         clip.boxes[box.name] = write_box(box, label, collection, role_materials["box"], box_pool)
     clip.actions += box_pool.actions
 
-    for track in timeline.tensors:
+    for done, track in enumerate(timeline.tensors):
+        if progress is not None:
+            progress(done, track.name)
         child = bpy.data.collections.new(tensor_collection_name(label, track.name))
         child[PROP_CLIP] = label
         child[PROP_TENSOR] = track.name
