@@ -147,6 +147,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     check_cube_budget(cubes, cube_budget, mode)
     template = templates.check_template(template)
     scene = _resolve_scene(scene)
+    input = _read_image_input(input, request.spec)
     the_plan = plan(request.spec, input=input, seed=seed, order=order)
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
@@ -181,6 +182,12 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     return GenerateResult(collection=clip.collection, frame_start=int(timeline.frame_start),
                           frame_end=int(timeline.frame_end), timeline=timeline, plan=the_plan, tensors=tensors,
                           boxes=dict(clip.boxes), mode=mode, label=label, cells=dict(clip.cells))
+
+
+def _read_image_input(input, spec):
+    """An image path read by Blender's own loader (the engine would need Pillow); anything else as given."""
+    from .scene import images
+    return images.read_image(input, spec.input_shape) if images.is_image_path(input) else input
 
 
 def clip_label(spec_or_preset_name) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.util
 import os
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ from .engine import spec as specs
 from .engine.errors import SpecError
 from .api import check_cube_budget
 from .engine.timeline import EASINGS, Look, Timing, check_look, check_timing, count_cubes
+from .engine.values import check_image_size
 from .prefs import TEMPLATE_ITEMS, Defaults
 
 OPERATION_ITEMS = (
@@ -251,6 +251,9 @@ class Request:
 def _read_input(path: str, mtime_ns: int, shape: tuple) -> object:
     # Keyed by modification time so the panel's redraws do not re-read the file, yet see it change.
     from .engine.values import make_input
+    from .scene import images
+    if images.is_image_path(path):
+        return images.read_image(path, shape)     # Blender's own loader: its Python has no Pillow
     return make_input(shape, source=path)
 
 
@@ -297,21 +300,27 @@ class SettingsMixin:
         return Look(**{name: _plain(getattr(self, f"look_{name}")) for name in LOOK_FIELDS},
                     filter_colors=tuple(_plain(item.color) for item in self.look_filter_colors))
 
-    def build_input(self, spec):
-        """None for the seeded random input, else the array read from the file (checked against the shape)."""
+    def build_input(self, spec, read: bool = True):
+        """None for the seeded random input, else the array read from the file (checked against the shape).
+        With ``read=False`` (the panel's status, drawn where no data-block may be made) an image's pixels are
+        not read: only its file and its header's size are checked, and None is returned."""
         if self.input_source == "random":
             return None
-        if self.input_source == "image" and importlib.util.find_spec("PIL") is None:
-            # The engine reads images with Pillow, which Blender does not ship.
-            raise SpecError("input_source", "image", "random or .npy: reading images needs the Pillow "
-                            "package, which this Blender's Python lacks")
         path = bpy.path.abspath(self.npy_path if self.input_source == "npy" else self.image_path)
         if not path or not os.path.isfile(path):
             raise SpecError("input", path, f"an existing {'.npy' if self.input_source == 'npy' else 'image'} file")
+        if self.input_source == "image":
+            from .scene import images
+            if not images.is_image_path(path):
+                raise SpecError("input", path, "an image file (" + ", ".join(sorted(bpy.path.extensions_image)) + ")")
+            check_image_size(path)
+            if not read:
+                return None
         return _read_input(path, os.stat(path).st_mtime_ns, spec.input_shape)
 
-    def to_request(self, preferences: Defaults = Defaults()) -> Request:
-        """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed."""
+    def to_request(self, preferences: Defaults = Defaults(), read_input: bool = True) -> Request:
+        """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed.
+        ``read_input=False``: an image input is checked but not read (see :meth:`build_input`)."""
         spec = self.build_spec()
         timing, look = check_timing(self.build_timing()), check_look(self.build_look())
         cubes = count_cubes(spec, look)
@@ -320,7 +329,7 @@ class SettingsMixin:
             mode = "instanced" if cubes > preferences.instanced_threshold else "objects"
         check_cube_budget(cubes, preferences.cube_budget(mode), mode)
         template = preferences.template if self.template == "preferences" else self.template
-        options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec), seed=self.seed,
+        options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec, read_input), seed=self.seed,
                        order=self.order, template=template, cube_budget=preferences.cube_budget(mode))
         return Request(spec, options, cubes)
 
@@ -434,15 +443,6 @@ def _candidate_settings(spec):
                                           **_padding_values(first.padding)}
         if len(spec.stages) == 2 and isinstance(first, specs.PixelShuffle):
             yield "shuffle_loop", {**_shape_values(first), "upscale_factor": first.upscale_factor}
-
-
-def validation_message(settings, preferences: Defaults = Defaults()) -> str:
-    """The engine's message for the first invalid setting, or "" when the settings can be generated."""
-    try:
-        settings.to_request(preferences)
-    except SpecError as exc:
-        return str(exc)
-    return ""
 
 
 # --- registration -----------------------------------------------------------------------

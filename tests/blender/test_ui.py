@@ -184,17 +184,53 @@ def test_auto_mode_and_cube_budget_follow_the_preferences(settings):
     assert settings.to_request(Defaults(template="flat")).options["template"] == "studio"
 
 
-def test_generate_from_npy_and_image_inputs(settings, tmp_path):
+def _save_png(path, width, height, rgba_rows):
+    """A PNG written by Blender (no Pillow): ``rgba_rows[y][x]`` with row 0 at the top."""
+    image = bpy.data.images.new("written", width, height)
+    pixels = np.asarray(rgba_rows, np.float32)[::-1]           # Blender's first row is the bottom one
+    image.pixels.foreach_set(pixels.ravel())
+    image.filepath_raw, image.file_format = str(path), 'PNG'
+    image.save()
+    bpy.data.images.remove(image)
+
+
+def test_generate_from_npy_and_image_inputs(settings, tmp_path, monkeypatch):
     values = np.arange(2 * 4 * 4, dtype=np.float64).reshape(2, 4, 4)
     np.save(tmp_path / "input.npy", values)
     small_conv(settings, input_source="npy", npy_path=str(tmp_path / "input.npy"))
     np.testing.assert_array_equal(settings.to_request().options["input"], values)
     assert bpy.ops.animatedai.generate() == {'FINISHED'}
-    Image = pytest.importorskip("PIL.Image")
-    Image.new("RGB", (4, 4), (255, 0, 0)).save(tmp_path / "input.png")
+
+    # an 8x8 image, red on top, green below: read by Blender's loader, as Blender's Python has no Pillow
+    monkeypatch.setitem(__import__("sys").modules, "PIL", None)
+    rows = [[(1, 0, 0, 1)] * 8] * 4 + [[(0, 1, 0, 1)] * 8] * 4
+    _save_png(tmp_path / "input.png", 8, 8, rows)
+    images_before = len(bpy.data.images)
     small_conv(settings, input_source="image", image_path=str(tmp_path / "input.png"))
-    assert settings.to_request().options["input"].shape == (2, 4, 4)
+    read = settings.to_request().options["input"]
+    assert read.shape == (2, 4, 4) and len(bpy.data.images) == images_before   # the loaded image is gone
+    np.testing.assert_allclose(read[0], [[1] * 4] * 2 + [[0] * 4] * 2, atol=0.02)   # channel 0: red, top half
+    np.testing.assert_allclose(read[1], [[0] * 4] * 2 + [[1] * 4] * 2, atol=0.02)   # channel 1: green
     assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    import animatedai_addon.api as aai                                   # and from a script
+    result = aai.generate(settings.build_spec(), input=str(tmp_path / "input.png"), template=None)
+    np.testing.assert_allclose(result.plan.input, read)
+
+
+def test_huge_image_is_refused_from_its_header_before_loading(settings, tmp_path):
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    (tmp_path / "huge.png").write_bytes(header)
+    small_conv(settings, input_source="image", image_path=str(tmp_path / "huge.png"))
+    before = count_datablocks()
+    with pytest.raises(SpecError) as caught:
+        settings.to_request()
+    assert caught.value.parameter == "input" and "25,000,000 pixels" in str(caught.value)
+    assert "100000 x 100000" in str(caught.value)
+    assert count_datablocks() == before
+    assert any(alert for _, alert in _draw_main_panel().labels)           # the panel says so in red
 
 
 SMALLEST_PRESETS = sorted(presets.list_presets(), key=lambda n: count_cubes(presets.load_preset(n)))
@@ -312,6 +348,27 @@ def test_panel_shows_no_red_line_for_valid_settings(settings):
     layout = _draw_main_panel()
     assert layout.labels and not any(alert for _, alert in layout.labels)
     assert any("2x4x4 -> 2x2x2" in text for text, _ in layout.labels)
+
+
+def test_status_line_shows_duration_and_cubes_before_generate(settings):
+    small_conv(settings, timing_fps=30)
+    text = [t for t, _ in _draw_main_panel().labels]
+    cubes = settings.to_request().cube_count
+    assert f"{cubes:,} cubes, objects mode" in text
+    import animatedai_addon.api as aai
+    result = aai.generate(settings.build_spec(), timing=settings.build_timing(), template=None)
+    frames = result.frame_end - result.frame_start + 1
+    assert f"{frames:,} frames, {frames / 30:.1f} s at 30 FPS" in text
+    assert not any("instanced" in t for t in text)                       # a small clip plays fine
+
+
+def test_status_line_advises_instanced_mode_where_objects_would_play_slowly(settings):
+    small_conv(settings, in_channels=8, height=24, width=24, out_channels=8, padding_mode="same")
+    assert settings.to_request().cube_count > 1 / (24 * panel_layout.OBJECTS_SECONDS_PER_CUBE)
+    text = " ".join(t for t, _ in _draw_main_panel().labels)
+    assert "Objects mode would play at about" in text and "instanced mode plays smoothly" in text
+    settings.mode = "instanced"
+    assert "would play" not in " ".join(t for t, _ in _draw_main_panel().labels)
 
 
 @pytest.mark.parametrize("operation", [item[0] for item in props.OPERATION_ITEMS])
