@@ -76,6 +76,11 @@ MODE_ITEMS = (
     ("instanced", "Instanced", "One point cloud per tensor with Geometry Nodes: for millions of cubes"),
     ("auto", "Auto", "Instanced above the preferences' threshold (20,000 cubes by default), objects up to it"),
 )
+IF_EDITED_ITEMS = (
+    ("new", "Keep and Add New", "Keep the edited clip and write the new one beside it as a new version"),
+    ("replace", "Replace", "Replace the clip, losing the edits made by hand"),
+    ("error", "Refuse", "Generate nothing and say the clip was edited"),
+)
 SCENE_TEMPLATE_ITEMS = (("preferences", "Preferences", "The default template of the add-on's preferences"),
                         *TEMPLATE_ITEMS)
 
@@ -224,6 +229,26 @@ def settings_annotations(options: set) -> dict:
                              description="How the cubes are written into the scene", **o),
         "template": EnumProperty(name="Template", items=SCENE_TEMPLATE_ITEMS, default="preferences",
                                  description="Camera, lights and world added around the clip", **o),
+        # Where and how the clip goes into the scene (api.generate's keywords of the same names)
+        "use_template_camera": BoolProperty(name="Template Camera", default=False,
+                                            description="Use the template's camera instead of the scene's own", **o),
+        "use_template_world": BoolProperty(name="Template World", default=False,
+                                           description="Use the template's World instead of the scene's own", **o),
+        "set_scene": BoolProperty(name="Set Scene Range and FPS", default=False,
+                                  description="Set the scene's frame range to the clip's and its FPS (and, with a "
+                                              "template, its render look); off: the scene's settings stay", **o),
+        "use_start_frame": BoolProperty(name="Start Frame", default=False,
+                                        description="Start the clip at the given frame; off: at the scene's start",
+                                        **o),
+        "start_frame": IntProperty(name="Start Frame", default=1, min=-1_048_574, max=1_048_574, soft_min=0,
+                                   soft_max=10_000, description="The scene frame the clip starts at", **o),
+        "share_animation": BoolProperty(name="Share Animation", default=True,
+                                        description="Cells whose whole animation is the same share one action slot "
+                                                    "(far fewer F-curves; editing one cell's keys edits its twins)",
+                                        **o),
+        "if_edited": EnumProperty(name="If Edited", items=IF_EDITED_ITEMS, default="new",
+                                  description="What Generate does when the clip was edited by hand since it was "
+                                              "made (keys, transforms, added objects)", **o),
     }
     props.update(_dataclass_annotations("timing", Timing, options))
     props.update(_dataclass_annotations("look", Look, options))
@@ -330,7 +355,11 @@ class SettingsMixin:
         check_cube_budget(cubes, preferences.cube_budget(mode), mode)
         template = preferences.template if self.template == "preferences" else self.template
         options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec, read_input), seed=self.seed,
-                       order=self.order, template=template, cube_budget=preferences.cube_budget(mode))
+                       order=self.order, template=template, cube_budget=preferences.cube_budget(mode),
+                       set_scene=self.set_scene, use_template_camera=self.use_template_camera,
+                       use_template_world=self.use_template_world,
+                       start_frame=self.start_frame if self.use_start_frame else None,
+                       share_animation=self.share_animation, if_edited=self.if_edited)
         return Request(spec, options, cubes)
 
     def apply_preset(self, preset) -> None:

@@ -99,6 +99,8 @@ class ANIMATEDAI_OT_generate(_Stepped, SettingsMixin, bpy.types.Operator):
     def finish(self, context, result) -> set:
         if result.mode == "objects":
             show_object_colors(context)
+        if getattr(result, "message", ""):      # e.g. an edited clip was kept and the new one written beside it
+            self.report({'WARNING'}, result.message)
         self.report({'INFO'}, f"{result.collection.name}: {self._cubes:,} cubes, "
                               f"frames {result.frame_start}-{result.frame_end}")
         return {'FINISHED'}

@@ -69,6 +69,17 @@ def draw_look(layout, settings):
 def draw_scene(layout, settings):
     layout.prop(settings, "mode")
     layout.prop(settings, "template")
+    col = layout.column(heading="Use", align=True)
+    col.prop(settings, "use_template_camera", text="Template Camera")
+    col.prop(settings, "use_template_world", text="Template World")
+    layout.prop(settings, "set_scene")
+    row = layout.row(heading="Start", align=True)
+    row.prop(settings, "use_start_frame", text="")
+    sub = row.row(align=True)
+    sub.active = settings.use_start_frame
+    sub.prop(settings, "start_frame", text="")
+    layout.prop(settings, "share_animation")
+    layout.prop(settings, "if_edited")
 
 
 #: Seconds one ``frame_set`` of an objects-mode clip takes per cube (benchmarks/playback.py, bpy 5.0.1 on

@@ -660,3 +660,53 @@ def test_a_failure_half_way_is_raised_and_undone(settings):
     with pytest.raises(SpecError):
         job.handle(bpy.context, 'TIMER')
     assert _scene_state() == before
+
+
+# --- where the clip goes: the scene's own settings (api.generate's workflow keywords) -----------
+
+def _animator_scene():
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 30, 1.001
+    scene.frame_start, scene.frame_end = 100, 700
+    camera = bpy.data.objects.new("my camera", bpy.data.cameras.new("my camera"))
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    return scene, camera
+
+
+def test_panel_keeps_the_scene_settings_unless_set_scene_is_ticked(settings):
+    scene, camera = _animator_scene()
+    small_conv(settings, template="studio")
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert (scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end) == (30, 1.001, 100, 700)
+    assert scene.camera == camera                                         # no Template Camera asked
+    settings.set_scene, settings.use_template_camera = True, True
+    settings.timing_fps = 12
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert scene.render.fps == 12 and scene.camera != camera
+
+
+def test_panel_start_frame_and_share_animation_reach_the_clip(settings, capfd):
+    _animator_scene()
+    small_conv(settings, template="none", use_start_frame=True, start_frame=250, share_animation=False)
+    request = settings.to_request()
+    assert request.options["start_frame"] == 250 and request.options["share_animation"] is False
+    capfd.readouterr()
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert "frames 250-" in capfd.readouterr().out
+    settings.use_start_frame = False
+    assert settings.to_request().options["start_frame"] is None           # the scene's start
+
+
+def test_panel_if_edited_error_refuses_to_overwrite_hand_edits(settings):
+    small_conv(settings, template="none", if_edited="error")
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    cell = next(o for o in bpy.data.objects if "input[c0,y0,x0]" in o.name)
+    cell.location.x += 3.0                                                # a hand edit
+    before = count_datablocks()
+    with pytest.raises(RuntimeError, match="if_edited"):
+        bpy.ops.animatedai.generate()
+    assert count_datablocks() == before
+    for name in ("set_scene", "use_template_camera", "use_template_world", "share_animation", "if_edited",
+                 "use_start_frame", "start_frame"):
+        assert name in props.SETTING_NAMES
