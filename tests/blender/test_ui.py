@@ -715,3 +715,35 @@ def test_panel_if_edited_error_refuses_to_overwrite_hand_edits(settings):
     for name in ("set_scene", "use_template_camera", "use_template_world", "share_animation", "if_edited",
                  "use_start_frame", "start_frame"):
         assert name in props.SETTING_NAMES
+
+
+@pytest.mark.render
+def test_the_role_material_swatch_tints_its_cells_in_a_render(settings, tmp_path):
+    small_conv(settings, template="flat", mode="objects")
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    scene = bpy.context.scene
+    if scene.camera is None:   # a template camera only where the scene had none (or was asked for)
+        settings.use_template_camera = True
+        assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples, scene.cycles.use_denoising, scene.cycles.device = 4, False, "CPU"
+    scene.cycles.seed = 7
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 48, 27, 100
+    scene.frame_set(scene.frame_end)
+
+    def render(name):
+        scene.render.filepath = str(tmp_path / name)
+        bpy.ops.render.render(write_still=True)
+        image = bpy.data.images.load(str(tmp_path / name))
+        pixels = np.empty(image.size[0] * image.size[1] * 4, np.float32)
+        image.pixels.foreach_get(pixels)
+        bpy.data.images.remove(image)
+        return pixels.reshape(-1, 4)
+
+    plain = render("plain.png")
+    tint = bpy.data.materials["AnimatedAI input"].node_tree.nodes["Tint"]
+    next(s for s in tint.inputs if s.identifier == "B_Color").default_value = (1.0, 0.0, 0.0, 1.0)   # the swatch
+    red = render("red.png")
+    # the teal input cells lose their green and blue (red x teal = almost black); red stays
+    drop = plain.mean(axis=0) - red.mean(axis=0)
+    assert drop[1] > 0.01 and drop[2] > 0.01 and abs(drop[0]) < drop[1] / 2
