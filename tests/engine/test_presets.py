@@ -105,7 +105,7 @@ def test_preset_file_errors(tmp_path):
     assert error_for(spec + "[timing]\neasing = \"bounce\"\n").parameter == "timing.easing"
     assert error_for(spec + "[look]\ninput_color = [1, 0]\n").parameter == "look.input_color"
     assert error_for(spec + "[look]\nfilter_colors = [[1, 0, 0]]\n").parameter == "look.filter_colors"
-    assert error_for(spec + "[look]\nfilter_colors = [[1, 0, 0, 7]]\n").parameter == "look.filter_colors"
+    assert error_for(spec + "[look]\nfilter_colors = [1, 0, 0, 1]\n").parameter == "look.filter_colors"
     assert error_for('titel = "x"\n' + spec).parameter == "titel"
     assert error_for('title = "x"\n').parameter == "spec"
     assert error_for("[spec\n").parameter == "preset"
