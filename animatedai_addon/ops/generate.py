@@ -35,6 +35,9 @@ class _Stepped:
         except SpecError as exc:
             state = {'CANCELLED'}
             self.report({'ERROR'}, str(exc))
+        except BaseException:               # a bug: the job has undone its work; stop the timer too
+            context.window_manager.event_timer_remove(self._timer)
+            raise
         if 'RUNNING_MODAL' in state:
             return state
         context.window_manager.event_timer_remove(self._timer)

@@ -648,6 +648,35 @@ def test_clear_in_steps_and_esc_keeps_every_clip(settings):
     assert job.stepper.result == 2 and clip_collections() == [] and "my empty" in bpy.data.objects
 
 
+def test_the_operators_modal_step_reports_and_stops_its_timer(settings):
+    """The Generate operator's own modal() (called as Blender would, with a stand-in for the running
+    operator): it steps on TIMER, reports the clip when done, and reports a cancel on Esc."""
+    import animatedai_addon.api as aai
+    from animatedai_addon.ops.progress import ProgressJob
+    _user_scene_with_a_clip(settings)
+    before = _scene_state()
+    cls, wm = bpy.types.ANIMATEDAI_OT_generate, bpy.context.window_manager
+    spec = presets.load_preset("pixel-shuffle-2x2")
+    for key in ('TIMER', 'ESC'):
+        reports = []
+        op = types.SimpleNamespace(report=lambda kind, text: reports.append((kind, text)), _cubes=count_cubes(spec))
+        op.finish = lambda context, result: cls.finish(op, context, result)
+        op._job = ProgressJob(lambda progress: aai.generate(spec, template=None, progress=progress), "Generate")
+        op._job.start(bpy.context)
+        op._timer = wm.event_timer_add(60.0, window=bpy.context.window)
+        assert cls.modal(op, bpy.context, types.SimpleNamespace(type='TIMER')) == {'RUNNING_MODAL'}
+        while (state := cls.modal(op, bpy.context, types.SimpleNamespace(type=key))) == {'RUNNING_MODAL'}:
+            pass
+        if key == 'TIMER':
+            assert state == {'FINISHED'} and reports[-1][0] == {'INFO'}
+            assert f"{count_cubes(spec):,} cubes" in reports[-1][1]
+            bpy.ops.ed.undo_push(message="generated")
+            before = _scene_state()
+        else:
+            assert state == {'CANCELLED'} and reports == [({'WARNING'}, "Generate cancelled: nothing changed")]
+            assert _scene_state() == before
+
+
 def test_a_failure_half_way_is_raised_and_undone(settings):
     from animatedai_addon.ops.progress import ProgressJob
     _user_scene_with_a_clip(settings)
