@@ -133,7 +133,8 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
 
     ``mode``: "objects" (one keyframed object per cube), "instanced" (one point object per
     tensor with Geometry Nodes) or "auto" (instanced above 20,000 cubes). ``cube_budget``
-    refuses larger clips (default: ``CUBE_BUDGETS[mode]``, 50,000 objects or 2,000,000 instanced). ``template``: None or a stage template name.
+    refuses larger clips (default: ``CUBE_BUDGETS[mode]``, 50,000 objects or 2,000,000 instanced).
+    ``template``: None or a stage template name.
     ``progress(done, total, what)``, if given, is called before each tensor is written, before the stage
     and at the end; it may raise :class:`Cancelled`.
     """

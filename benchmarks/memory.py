@@ -4,9 +4,9 @@ Usage: ``.venv/bin/python benchmarks/memory.py [--runs objects:5000 objects:2000
 
 Each run is its own subprocess: read the resident set size (``/proc/self/statm``), call
 ``api.generate`` on a 3x3 'same' convolution of 8 channels sized to the cube count asked
-(no template), then read it again and print the difference per cube, with the time taken, the same after one
-``frame_set`` (the evaluated scene, as when the clip plays) and the peak RSS. The engine's plan and timeline are inside the measurement (they are part of
-what a Generate costs).
+(no template), then read it again and print the difference per cube, with the time taken,
+the same after one ``frame_set`` (the evaluated scene, as when the clip plays) and the peak
+RSS. The engine's plan and timeline are inside the measurement (part of what Generate costs).
 """
 
 from __future__ import annotations

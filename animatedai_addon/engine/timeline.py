@@ -203,9 +203,9 @@ _TIMING_LIMITS = {
     "outro_frames": (0, 100_000), "pop_frames": (0, 10_000), "move_frames": (1, 10_000),
     "speedup_after_rows": (0, 65_536), "speedup": (1, 10_000), "fps": (1, 1_000),
 }
-# name: (low, high, low is allowed)
 #: Most colours ``Look.filter_colors`` may list.
 MAX_FILTER_COLORS = 1024
+# name: (low, high, low is allowed)
 _LOOK_LIMITS = {
     "cube_size": (0.0, 1_000.0, False), "gap": (0.0, 1_000.0, True), "tensor_gap": (0.0, 10_000.0, False),
     "value_shading": (0.0, 1.0, True), "highlight_gain": (1.0, 10.0, True),

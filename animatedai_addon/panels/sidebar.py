@@ -117,7 +117,8 @@ class ANIMATEDAI_PT_look(_SubPanel, bpy.types.Panel):
         draw_look(_property_split(self.layout), context.scene.animatedai)
 
 
-classes = (ANIMATEDAI_MT_presets, ANIMATEDAI_MT_delete_presets, ANIMATEDAI_PT_main, ANIMATEDAI_PT_operation, ANIMATEDAI_PT_input,
+classes = (ANIMATEDAI_MT_presets, ANIMATEDAI_MT_delete_presets,
+           ANIMATEDAI_PT_main, ANIMATEDAI_PT_operation, ANIMATEDAI_PT_input,
            ANIMATEDAI_PT_scene, ANIMATEDAI_PT_timing, ANIMATEDAI_PT_look)
 
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -10,7 +10,8 @@ So one material per role serves both modes, in Cycles and Eevee (adding
 colours, and the material's viewport colour otherwise.
 
 A material that already exists under its name is used as it is, so a user's
-edits survive regeneration.
+edits survive regeneration. The cell colour reaches Base Color through the node
+"Tint" (:func:`tint`): its white swatch, changed, recolours every cell of the role.
 """
 
 from __future__ import annotations

@@ -221,7 +221,8 @@ def test_huge_image_is_refused_from_its_header_before_loading(settings, tmp_path
     import struct
     import zlib
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    header = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+              + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
     (tmp_path / "huge.png").write_bytes(header)
     small_conv(settings, input_source="image", image_path=str(tmp_path / "huge.png"))
     before = count_datablocks()
@@ -437,7 +438,8 @@ def _own_properties(cls) -> list:
         base = {"rna_type"}
     else:
         rna = cls.bl_rna
-        base = {p.identifier for b in (bpy.types.PropertyGroup, bpy.types.AddonPreferences) for p in b.bl_rna.properties}
+        base = {p.identifier for b in (bpy.types.PropertyGroup, bpy.types.AddonPreferences)
+                for p in b.bl_rna.properties}
     return [p for p in rna.properties if p.identifier not in base]
 
 
