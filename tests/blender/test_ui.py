@@ -613,8 +613,10 @@ def test_generate_in_steps_shows_progress_and_esc_leaves_the_scene_as_before(set
     for _ in range(4):
         assert job.handle(bpy.context, 'TIMER') == {'RUNNING_MODAL'}
         messages.append(job.message)
-    assert messages[0].startswith("Generate: 0/12 input") and messages[3].startswith("Generate: 3/12 filter1")
-    assert "Esc" in messages[0]
+    # "Generate: 3/12 filter1 (Esc to cancel)": one step a tick, named after the tensor (or the stage)
+    assert [m.split(": ", 1)[1].split("/")[0] for m in messages] == ["0", "1", "2", "3"]
+    assert all("/12 " in m and m.endswith("(Esc to cancel)") for m in messages)
+    assert any(" input " in m for m in messages)
     assert job.handle(bpy.context, 'MOUSEMOVE') == {'RUNNING_MODAL'}     # other input waits
     assert len(bpy.data.objects) > len(before[1])                        # half-built
     assert job.handle(bpy.context, 'ESC') == {'CANCELLED'}
