@@ -26,10 +26,31 @@ from .engine.timeline import Look, Timeline, Timing
 MODES = ("objects", "instanced", "auto")
 #: ``mode="auto"`` writes instanced tensors above this many cubes.
 AUTO_INSTANCED_ABOVE = 20_000
-#: Clips above this many cubes are refused unless ``cube_budget`` says otherwise.
-DEFAULT_CUBE_BUDGET = 200_000
 #: What ``generate`` does when the clip it would replace was edited by hand.
 IF_EDITED = ("new", "replace", "error")
+#: Clips above this many cubes are refused unless ``cube_budget`` says otherwise, per mode. Measured with
+#: ``benchmarks/memory.py`` (bpy 5.0.1): objects mode ~36 KB a cube, instanced ~0.5 KB a cube once evaluated,
+#: so either default clip stays near 1-2 GB, safe on an 8 GB machine with Blender's undo copy beside it.
+CUBE_BUDGETS = {"objects": 50_000, "instanced": 2_000_000}
+
+
+def check_cube_budget(cubes: int, budget, mode: str) -> int:
+    """``cubes`` if within ``budget`` (None: the mode's default), else SpecError naming ``cube_budget``."""
+    budget = CUBE_BUDGETS[mode] if budget is None else budget
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise SpecError("cube_budget", budget, "a positive integer (None: the mode's default)")
+    if cubes > budget:
+        advice = ("raise cube_budget (instanced mode needs ~0.5 KB a cube) or make the tensors smaller"
+                  if mode == "instanced" else
+                  "use mode='instanced' (up to 2,000,000 cubes by default), raise cube_budget (objects mode "
+                  "needs ~36 KB a cube), or make the tensors smaller")
+        raise SpecError("cube_budget", budget, f"at least {cubes:,} cubes for this clip in {mode} mode: {advice}")
+    return cubes
+
+
+class Cancelled(Exception):
+    """Raised by a ``progress`` callback to stop :func:`generate` or :func:`clear` between two steps. What was
+    done so far stays: the panel's operators undo it (they push an undo step first)."""
 
 
 @dataclass
@@ -164,12 +185,14 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
              order: str = "filter", template=None, scene=None, cube_budget: int | None = None,
              set_scene: bool = False, use_template_camera: bool = False, use_template_world: bool = False,
              start_frame: float | None = None, location=None, share_animation: bool = True,
-             if_edited: str = "new") -> GenerateResult:
+             if_edited: str = "new", progress=None) -> GenerateResult:
     """Build the clip of a spec (or preset) in ``scene``; regenerating a clip replaces only that clip.
 
     ``mode``: "objects" (one keyframed object per cube), "instanced" (one point object per
     tensor with Geometry Nodes) or "auto" (instanced above 20,000 cubes). ``cube_budget``
-    (default 200,000) refuses larger clips.
+    refuses larger clips (default: ``CUBE_BUDGETS[mode]``, 50,000 objects or 2,000,000 instanced).
+    ``progress(done, total, what)``, if given, is called before the stage, before each tensor is written
+    and at the end; it may raise :class:`Cancelled`.
 
     The clip touches nothing but itself unless asked:
 
@@ -192,13 +215,13 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     clips belong to their scene (generating in one scene never touches another's).
     """
     from .engine.planning import plan
-    from .engine.timeline import build_timeline, check_cube_budget
+    from .engine.timeline import build_timeline, count_cubes
     from .scene import clip as clips, stage, templates, writer
 
     request = resolve_spec(spec_or_preset_name, timing, look)
-    budget = DEFAULT_CUBE_BUDGET if cube_budget is None else cube_budget
-    cubes = check_cube_budget(request.spec, budget, request.look)
+    cubes = count_cubes(request.spec, request.look)
     mode = _resolve_mode(mode, cubes)
+    check_cube_budget(cubes, cube_budget, mode)
     template = templates.check_template(template)
     scene = _resolve_scene(scene)
     for name, value in (("set_scene", set_scene), ("use_template_camera", use_template_camera),
@@ -207,6 +230,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     start_frame = _check_start_frame(start_frame)
     location = _check_location(location)
     if_edited = _check_if_edited(if_edited)
+    input = _read_image_input(input, request.spec)
     the_plan = plan(request.spec, input=input, seed=seed, order=order)
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
@@ -250,6 +274,10 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
         start_frame = float(scene.frame_start)
     if location is None:
         location = clips.free_location(scene, x_range)
+    steps = len(timeline.tensors) + 1
+    report = (lambda done, what: progress(done, steps, what)) if progress is not None else None
+    if report:
+        report(0, "stage")
     if template != "none" or use_template_camera or use_template_world:
         # Before the cells: framing needs only the timeline, and the camera fit evaluates the scene,
         # which costs seconds once it holds tens of thousands of new animated objects.
@@ -263,7 +291,8 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     name = clips.collection_name(label, number)
     made = writer.write_clip(timeline, label, scene, mode, cube_size=request.look.cube_size, reuse=reuse,
                              share_identical=share_animation, name_prefix=prefix, collection_name=name,
-                             location=location, tag=uid)
+                             location=location, tag=uid,
+                             progress=(lambda done, what: report(done + 1, what)) if report else None)
     writer.remove_objects(reuse.values())
     clips.give_back(user_objects, made.collection)
     if start_frame != first or speed != 1.0:
@@ -278,6 +307,8 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
                 first=first, start=float(start_frame), speed=float(speed), root=made.root.name,
                 x_range=[float(v) for v in x_range])
 
+    if report:
+        report(steps, "done")
     tensors = dict(made.tensors)
     for alias, shown_by in timeline.aliases.items():
         if shown_by in tensors:
@@ -387,18 +418,26 @@ def _clip_owners() -> dict:
     return owners
 
 
+def _read_image_input(input, spec):
+    """An image path read by Blender's own loader (the engine would need Pillow); anything else as given."""
+    from .scene import images
+    return images.read_image(input, spec.input_shape) if images.is_image_path(input) else input
+
+
 def clip_label(spec_or_preset_name) -> str:
     """The label of a spec, spec dict or preset name: its operation and shapes (``conv 3x3 valid 8x8x8→8x6x6``)."""
     from .scene.clip import clip_label as label_of
     return label_of(resolve_spec(spec_or_preset_name).spec)
 
 
-def clear(spec_or_preset_name=None, scene=None) -> int:
+def clear(spec_or_preset_name=None, scene=None, progress=None) -> int:
     """Remove the add-on's clips from ``scene`` (all, or the ones of a spec/preset) and the add-on's
     data-blocks nothing uses any more (objects, actions, meshes, materials, node groups), found by the
     ``animatedai`` tag the add-on writes on them; with no clip left in the scene, its stage (camera,
     lights, floor, world) goes too unless another scene shows it. Returns how many clips were removed.
-    Nothing the user made is touched: objects a user put into a clip's collections move to the scene."""
+    Nothing the user made is touched: objects a user put into a clip's collections move to the scene.
+    ``progress(done, total, what)``, if given, is called before each clip is removed and at the end; it may
+    raise :class:`Cancelled`."""
     from .scene import clip as clips, stage, writer
 
     key = None
@@ -410,11 +449,15 @@ def clear(spec_or_preset_name=None, scene=None) -> int:
     candidates = clips.scene_clips(scene) + [c for c in bpy.data.collections
                                              if c.users == 0 and clips.record(c) is not None]
     removed = [c for c in candidates if key is None or clips.record(c)["spec"] == key]
-    for collection in removed:
+    for done, collection in enumerate(removed):
+        if progress is not None:
+            progress(done, len(removed), collection.name)
         clips.remove(collection)
     writer.purge()
     if not clips.scene_clips(scene):
         stage.remove_stage(scene)
+    if progress is not None:
+        progress(len(removed), len(removed), "done")
     return len(removed)
 
 

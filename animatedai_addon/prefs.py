@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import bpy
 from bpy.props import EnumProperty, IntProperty
 
+from .api import CUBE_BUDGETS
+
 # The add-on's module name: "animatedai_addon", or "bl_ext.<repo>.animatedai_addon" as an extension.
 ADDON_ID = __package__
 
@@ -20,8 +22,13 @@ class Defaults:
     """The preference values, also used where the add-on is registered without being enabled."""
 
     template: str = "studio"
-    cube_budget: int = 200_000
+    objects_budget: int = CUBE_BUDGETS["objects"]
+    instanced_budget: int = CUBE_BUDGETS["instanced"]
     instanced_threshold: int = 20_000
+
+    def cube_budget(self, mode: str) -> int:
+        """The most cubes a clip of ``mode`` ("objects" or "instanced") may have."""
+        return self.instanced_budget if mode == "instanced" else self.objects_budget
 
 
 class ANIMATEDAI_AP_preferences(bpy.types.AddonPreferences):
@@ -30,18 +37,24 @@ class ANIMATEDAI_AP_preferences(bpy.types.AddonPreferences):
     default_template: EnumProperty(
         name="Default Template", items=TEMPLATE_ITEMS, default=Defaults.template,
         description="Stage used when a scene's template is set to 'Preferences'")
-    cube_budget: IntProperty(
-        name="Cube Budget", default=Defaults.cube_budget, min=1,
-        description="Largest number of cubes a clip may have before Generate refuses it")
+    objects_budget: IntProperty(
+        name="Objects Budget", default=Defaults.objects_budget, min=1, soft_max=200_000,
+        description="Most cubes a clip in objects mode may have (about 36 KB of memory each) before Generate "
+                    "refuses it")
+    instanced_budget: IntProperty(
+        name="Instanced Budget", default=Defaults.instanced_budget, min=1, soft_max=20_000_000,
+        description="Most cubes a clip in instanced mode may have (about 0.5 KB of memory each) before "
+                    "Generate refuses it")
     instanced_threshold: IntProperty(
-        name="Instanced Threshold", default=Defaults.instanced_threshold, min=1,
+        name="Instanced Threshold", default=Defaults.instanced_threshold, min=1, soft_max=200_000,
         description="In 'Auto' mode, clips with more cubes than this use the instanced mode")
 
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
         layout.prop(self, "default_template")
-        layout.prop(self, "cube_budget")
+        layout.prop(self, "objects_budget")
+        layout.prop(self, "instanced_budget")
         layout.prop(self, "instanced_threshold")
 
 
@@ -53,8 +66,8 @@ def preferences(context=None) -> Defaults:
     if addon is None or addon.preferences is None:
         return Defaults()
     p = addon.preferences
-    return Defaults(template=p.default_template, cube_budget=p.cube_budget,
-                    instanced_threshold=p.instanced_threshold)
+    return Defaults(template=p.default_template, objects_budget=p.objects_budget,
+                    instanced_budget=p.instanced_budget, instanced_threshold=p.instanced_threshold)
 
 
 classes = (ANIMATEDAI_AP_preferences,)

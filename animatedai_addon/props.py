@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.util
 import os
 from dataclasses import dataclass, field
 
 import bpy
 import numpy as np
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProperty, IntProperty, \
-    IntVectorProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, FloatVectorProperty, \
+    IntProperty, IntVectorProperty, PointerProperty, StringProperty
 
 from .engine import spec as specs
 from .engine.errors import SpecError
-from .engine.timeline import EASINGS, Look, Timing, check_cube_budget, check_look, check_timing
+from .api import check_cube_budget
+from .engine.timeline import EASINGS, Look, Timing, check_look, check_timing, count_cubes
+from .engine.values import check_image_size
 from .prefs import TEMPLATE_ITEMS, Defaults
 
 OPERATION_ITEMS = (
@@ -75,12 +76,23 @@ MODE_ITEMS = (
     ("instanced", "Instanced", "One point cloud per tensor with Geometry Nodes: for millions of cubes"),
     ("auto", "Auto", "Instanced above the preferences' threshold (20,000 cubes by default), objects up to it"),
 )
+IF_EDITED_ITEMS = (
+    ("new", "Keep and Add New", "Keep the edited clip and write the new one beside it as a new version"),
+    ("replace", "Replace", "Replace the clip, losing the edits made by hand"),
+    ("error", "Refuse", "Generate nothing and say the clip was edited"),
+)
 SCENE_TEMPLATE_ITEMS = (("preferences", "Preferences", "The default template of the add-on's preferences"),
                         *TEMPLATE_ITEMS)
 
 # Upper limits that make a slider; every other limit is the engine's (check_timing / check_look), so a
 # bad value is answered by its message instead of being clamped.
 _FIELD_MAX = {"value_shading": 1.0}
+# Where dragging a value stops (typing may go further, up to the engine's limit).
+_FIELD_SOFT_MAX = {"frames_per_step": 24, "hold_frames": 120, "intro_frames": 240, "outro_frames": 240,
+                   "pop_frames": 24, "move_frames": 60, "speedup_after_rows": 64, "speedup": 16, "fps": 120,
+                   "cube_size": 10.0, "gap": 2.0, "tensor_gap": 40.0, "highlight_gain": 4.0}
+_FIELD_SUBTYPE = {"cube_size": "DISTANCE", "gap": "DISTANCE", "tensor_gap": "DISTANCE", "value_shading": "FACTOR"}
+_FIELD_LABEL = {"fps": "FPS"}
 _FIELD_HELP = {
     "frames_per_step": "Frames between two steps",
     "hold_frames": "Pause when the active filter (or stage) changes",
@@ -99,6 +111,8 @@ _FIELD_HELP = {
     "value_shading": "0: one colour per role/filter; 1: brightness follows the cell's value",
     "highlight_gain": "A highlighted cell is its own colour times this",
     "input_color": "Colour of the input tensor's cells",
+    "padding_color": "Colour of padding cells (its alpha makes them translucent)",
+    "filter_colors": "Colours of the first filters and their output channels; the others keep the palette's hues",
 }
 
 
@@ -117,7 +131,7 @@ def _chain_preset_enum():
 
 
 def _label(name: str) -> str:
-    return name.replace("_", " ").title()
+    return _FIELD_LABEL.get(name, name.replace("_", " ").title())
 
 
 def _dataclass_property(f: dataclasses.Field, options: set):
@@ -130,12 +144,14 @@ def _dataclass_property(f: dataclasses.Field, options: set):
     if isinstance(default, bool):
         return BoolProperty(default=default, **common)
     if isinstance(default, int):
-        return IntProperty(default=default, min=0, **common)
+        return IntProperty(default=default, min=0, soft_max=_FIELD_SOFT_MAX.get(f.name, 100), **common)
     if isinstance(default, float):
-        limits = dict(min=0.0)
+        limits = dict(min=0.0, soft_max=_FIELD_SOFT_MAX.get(f.name, 10.0))
         if f.name in _FIELD_MAX:
-            limits["max"] = _FIELD_MAX[f.name]
-        return FloatProperty(default=default, **limits, **common)
+            limits["max"] = limits["soft_max"] = _FIELD_MAX[f.name]
+        if f.name == "highlight_gain":
+            limits["soft_min"] = 1.0
+        return FloatProperty(default=default, subtype=_FIELD_SUBTYPE.get(f.name, "NONE"), **limits, **common)
     if isinstance(default, tuple) and len(default) in (3, 4) and f.name.endswith("color"):
         return FloatVectorProperty(default=default, size=len(default), subtype="COLOR", min=0.0, max=1.0, **common)
     return None
@@ -155,50 +171,89 @@ TIMING_FIELDS = tuple(name.removeprefix("timing_") for name in _dataclass_annota
 LOOK_FIELDS = tuple(name.removeprefix("look_") for name in _dataclass_annotations("look", Look, set()))
 
 
+class ANIMATEDAI_PG_color(bpy.types.PropertyGroup):
+    """One entry of a colour list (Look.filter_colors)."""
+
+    color: FloatVectorProperty(name="Colour", size=4, subtype="COLOR", min=0.0, max=1.0,
+                               default=(1.0, 1.0, 1.0, 1.0), description="Linear RGBA colour")
+
+
 def settings_annotations(options: set) -> dict:
     """Every setting as a Blender property; ``options`` go to each (the operator passes {'SKIP_SAVE'})."""
     o = dict(options=options)
-    pair = dict(size=2, min=0, soft_min=1, **o)   # min 0 so the engine, not a clamp, answers a 0
+    count = dict(min=0, soft_min=1, soft_max=64, **o)   # min 0 so the engine, not a clamp, answers a 0
+    pair = dict(size=2, min=0, soft_min=1, soft_max=16, **o)
     props = {
-        "operation": EnumProperty(name="Operation", items=OPERATION_ITEMS, default="conv2d", **o),
+        "operation": EnumProperty(name="Operation", items=OPERATION_ITEMS, default="conv2d",
+                                  description="The operation the clip animates", **o),
         # Static items: the presets ship with the add-on, and an items callback makes Blender 4.2's bpy
         # module crash at exit (SIGSEGV), even after unregister.
         "chain_preset": EnumProperty(name="Chain", items=_chain_preset_enum(),
                                      description="The chain preset to show", **o),
-        "in_channels": IntProperty(name="Channels", default=8, min=0, soft_min=1, description="Input channels", **o),
-        "height": IntProperty(name="Height", default=8, min=0, soft_min=1, description="Input height", **o),
-        "width": IntProperty(name="Width", default=8, min=0, soft_min=1, description="Input width", **o),
-        "out_channels": IntProperty(name="Out Channels", default=8, min=0, soft_min=1,
-                                    description="Output channels (number of filters)", **o),
-        "multiplier": IntProperty(name="Multiplier", default=1, min=0, soft_min=1,
-                                  description="Filters per input channel (out_channels = in_channels * this)", **o),
+        "in_channels": IntProperty(name="Channels", default=8, description="Input channels", **count),
+        "height": IntProperty(name="Height", default=8, description="Input height", **count),
+        "width": IntProperty(name="Width", default=8, description="Input width", **count),
+        "out_channels": IntProperty(name="Out Channels", default=8,
+                                    description="Output channels (number of filters)", **count),
+        "multiplier": IntProperty(name="Multiplier", default=1,
+                                  description="Filters per input channel (out_channels = in_channels * this)",
+                                  **count),
         "kernel_size": IntVectorProperty(name="Kernel", default=(3, 3), description="Kernel (height, width)", **pair),
         "stride": IntVectorProperty(name="Stride", default=(2, 2), description="Stride (height, width)", **pair),
         "dilation": IntVectorProperty(name="Dilation", default=(1, 1), description="Dilation (height, width)", **pair),
-        "padding_mode": EnumProperty(name="Padding", items=PADDING_ITEMS, default="valid", **o),
-        "padding": IntVectorProperty(name="Explicit Padding", size=4, default=(1, 1, 1, 1), min=0,
+        "padding_mode": EnumProperty(name="Padding", items=PADDING_ITEMS, default="valid",
+                                     description="How the input is padded before the window slides over it", **o),
+        "padding": IntVectorProperty(name="Explicit Padding", size=4, default=(1, 1, 1, 1), min=0, soft_max=16,
                                      description="Padding cells: top, bottom, left, right", **o),
-        "padding_hw": IntVectorProperty(name="Padding", size=2, default=(0, 0), min=0,
+        "padding_hw": IntVectorProperty(name="Padding", size=2, default=(0, 0), min=0, soft_max=16,
                                         description="Padding cells (height, width) on both sides", **o),
-        "output_padding": IntVectorProperty(name="Output Padding", size=2, default=(0, 0), min=0,
+        "output_padding": IntVectorProperty(name="Output Padding", size=2, default=(0, 0), min=0, soft_max=16,
                                             description="Extra rows/columns at the bottom/right of the output", **o),
-        "groups": IntProperty(name="Groups", default=1, min=0, soft_min=1,
-                              description="Filter groups: must divide in and out channels", **o),
-        "upscale_factor": IntProperty(name="Factor", default=2, min=0, soft_min=1,
+        "groups": IntProperty(name="Groups", default=1,
+                              description="Filter groups: must divide in and out channels", **count),
+        "upscale_factor": IntProperty(name="Factor", default=2, min=0, soft_min=1, soft_max=8,
                                       description="Upscale (shuffle) or downscale (unshuffle) factor", **o),
         "count_include_pad": BoolProperty(name="Count Padding", default=True,
                                           description="Average over padding cells too (PyTorch's default)", **o),
-        "order": EnumProperty(name="Order", items=ORDER_ITEMS, default="filter", **o),
-        "input_source": EnumProperty(name="Input", items=INPUT_ITEMS, default="random", **o),
-        "seed": IntProperty(name="Seed", default=0, min=0, description="Seed of the random input and weights", **o),
+        "order": EnumProperty(name="Order", items=ORDER_ITEMS, default="filter",
+                              description="The order in which the steps are shown", **o),
+        "input_source": EnumProperty(name="Input", items=INPUT_ITEMS, default="random",
+                                     description="Where the input tensor's values come from", **o),
+        "seed": IntProperty(name="Seed", default=0, min=0, soft_max=9999,
+                            description="Seed of the random input and weights", **o),
         "npy_path": StringProperty(name="Array", subtype="FILE_PATH", description=".npy file of shape (C, H, W)",
                                    **o),
-        "image_path": StringProperty(name="Image", subtype="FILE_PATH", description="Image file", **o),
-        "mode": EnumProperty(name="Mode", items=MODE_ITEMS, default="objects", **o),
-        "template": EnumProperty(name="Template", items=SCENE_TEMPLATE_ITEMS, default="preferences", **o),
+        "image_path": StringProperty(name="Image", subtype="FILE_PATH",
+                                     description="Image file, resized to the input's width and height", **o),
+        "mode": EnumProperty(name="Mode", items=MODE_ITEMS, default="objects",
+                             description="How the cubes are written into the scene", **o),
+        "template": EnumProperty(name="Template", items=SCENE_TEMPLATE_ITEMS, default="preferences",
+                                 description="Camera, lights and world added around the clip", **o),
+        # Where and how the clip goes into the scene (api.generate's keywords of the same names)
+        "use_template_camera": BoolProperty(name="Template Camera", default=False,
+                                            description="Use the template's camera instead of the scene's own", **o),
+        "use_template_world": BoolProperty(name="Template World", default=False,
+                                           description="Use the template's World instead of the scene's own", **o),
+        "set_scene": BoolProperty(name="Set Scene Range and FPS", default=False,
+                                  description="Set the scene's frame range to the clip's and its FPS (and, with a "
+                                              "template, its render look); off: the scene's settings stay", **o),
+        "use_start_frame": BoolProperty(name="Start Frame", default=False,
+                                        description="Start the clip at the given frame; off: at the scene's start",
+                                        **o),
+        "start_frame": IntProperty(name="Start Frame", default=1, min=-1_048_574, max=1_048_574, soft_min=0,
+                                   soft_max=10_000, description="The scene frame the clip starts at", **o),
+        "share_animation": BoolProperty(name="Share Animation", default=True,
+                                        description="Cells whose whole animation is the same share one action slot "
+                                                    "(far fewer F-curves; editing one cell's keys edits its twins)",
+                                        **o),
+        "if_edited": EnumProperty(name="If Edited", items=IF_EDITED_ITEMS, default="new",
+                                  description="What Generate does when the clip was edited by hand since it was "
+                                              "made (keys, transforms, added objects)", **o),
     }
     props.update(_dataclass_annotations("timing", Timing, options))
     props.update(_dataclass_annotations("look", Look, options))
+    props["look_filter_colors"] = CollectionProperty(type=ANIMATEDAI_PG_color, name="Filter Colours",
+                                                     description=_FIELD_HELP["filter_colors"], **o)
     return props
 
 
@@ -221,6 +276,9 @@ class Request:
 def _read_input(path: str, mtime_ns: int, shape: tuple) -> object:
     # Keyed by modification time so the panel's redraws do not re-read the file, yet see it change.
     from .engine.values import make_input
+    from .scene import images
+    if images.is_image_path(path):
+        return images.read_image(path, shape)     # Blender's own loader: its Python has no Pillow
     return make_input(shape, source=path)
 
 
@@ -264,32 +322,44 @@ class SettingsMixin:
         return Timing(**{name: _plain(getattr(self, f"timing_{name}")) for name in TIMING_FIELDS})
 
     def build_look(self) -> Look:
-        return Look(**{name: _plain(getattr(self, f"look_{name}")) for name in LOOK_FIELDS})
+        return Look(**{name: _plain(getattr(self, f"look_{name}")) for name in LOOK_FIELDS},
+                    filter_colors=tuple(_plain(item.color) for item in self.look_filter_colors))
 
-    def build_input(self, spec):
-        """None for the seeded random input, else the array read from the file (checked against the shape)."""
+    def build_input(self, spec, read: bool = True):
+        """None for the seeded random input, else the array read from the file (checked against the shape).
+        With ``read=False`` (the panel's status, drawn where no data-block may be made) an image's pixels are
+        not read: only its file and its header's size are checked, and None is returned."""
         if self.input_source == "random":
             return None
-        if self.input_source == "image" and importlib.util.find_spec("PIL") is None:
-            # The engine reads images with Pillow, which Blender does not ship.
-            raise SpecError("input_source", "image", "random or .npy: reading images needs the Pillow "
-                            "package, which this Blender's Python lacks")
         path = bpy.path.abspath(self.npy_path if self.input_source == "npy" else self.image_path)
         if not path or not os.path.isfile(path):
             raise SpecError("input", path, f"an existing {'.npy' if self.input_source == 'npy' else 'image'} file")
+        if self.input_source == "image":
+            from .scene import images
+            if not images.is_image_path(path):
+                raise SpecError("input", path, "an image file (" + ", ".join(sorted(bpy.path.extensions_image)) + ")")
+            check_image_size(path)
+            if not read:
+                return None
         return _read_input(path, os.stat(path).st_mtime_ns, spec.input_shape)
 
-    def to_request(self, preferences: Defaults = Defaults()) -> Request:
-        """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed."""
+    def to_request(self, preferences: Defaults = Defaults(), read_input: bool = True) -> Request:
+        """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed.
+        ``read_input=False``: an image input is checked but not read (see :meth:`build_input`)."""
         spec = self.build_spec()
         timing, look = check_timing(self.build_timing()), check_look(self.build_look())
-        cubes = check_cube_budget(spec, preferences.cube_budget, look)
+        cubes = count_cubes(spec, look)
         mode = self.mode
         if mode == "auto":
             mode = "instanced" if cubes > preferences.instanced_threshold else "objects"
+        check_cube_budget(cubes, preferences.cube_budget(mode), mode)
         template = preferences.template if self.template == "preferences" else self.template
-        options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec), seed=self.seed,
-                       order=self.order, template=template, cube_budget=preferences.cube_budget)
+        options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec, read_input), seed=self.seed,
+                       order=self.order, template=template, cube_budget=preferences.cube_budget(mode),
+                       set_scene=self.set_scene, use_template_camera=self.use_template_camera,
+                       use_template_world=self.use_template_world,
+                       start_frame=self.start_frame if self.use_start_frame else None,
+                       share_animation=self.share_animation, if_edited=self.if_edited)
         return Request(spec, options, cubes)
 
     def apply_preset(self, preset) -> None:
@@ -299,6 +369,7 @@ class SettingsMixin:
             setattr(self, f"timing_{name}", getattr(preset.timing, name))
         for name in LOOK_FIELDS:
             setattr(self, f"look_{name}", getattr(preset.look, name))
+        set_colors(self.look_filter_colors, preset.look.filter_colors)
 
     def apply_spec(self, spec, preset_name: str = "") -> None:
         """Set the operation and its parameters so that :meth:`build_spec` gives ``spec`` back.
@@ -329,8 +400,18 @@ class SettingsMixin:
             value = getattr(other, name)
             if name == "chain_preset" and not value:
                 continue   # an enum cannot be set to its empty "no chain presets" item
+            if isinstance(value, bpy.types.bpy_prop_collection):
+                set_colors(getattr(self, name), [tuple(item.color) for item in value])
+                continue
             setattr(self, name, tuple(value) if hasattr(value, "__len__") and not isinstance(value, str)
                     else value)
+
+
+def set_colors(collection, colors) -> None:
+    """Make a colour list (``look_filter_colors``) hold ``colors``."""
+    collection.clear()
+    for color in colors:
+        collection.add().color = color
 
 
 def _plain(value):
@@ -393,15 +474,6 @@ def _candidate_settings(spec):
             yield "shuffle_loop", {**_shape_values(first), "upscale_factor": first.upscale_factor}
 
 
-def validation_message(settings, preferences: Defaults = Defaults()) -> str:
-    """The engine's message for the first invalid setting, or "" when the settings can be generated."""
-    try:
-        settings.to_request(preferences)
-    except SpecError as exc:
-        return str(exc)
-    return ""
-
-
 # --- registration -----------------------------------------------------------------------
 
 class ANIMATEDAI_PG_settings(SettingsMixin, bpy.types.PropertyGroup):
@@ -410,7 +482,7 @@ class ANIMATEDAI_PG_settings(SettingsMixin, bpy.types.PropertyGroup):
 
 ANIMATEDAI_PG_settings.__annotations__ = settings_annotations(set())
 
-classes = (ANIMATEDAI_PG_settings,)
+classes = (ANIMATEDAI_PG_color, ANIMATEDAI_PG_settings)
 
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 

@@ -139,6 +139,15 @@ def _field_value(name: str, value, default):
         if not isinstance(value, str):
             raise SpecError(name, value, "a string")
         return value
+    if isinstance(default, tuple) and name.endswith("_colors"):   # a list of RGBA colours (may be empty)
+        ok = isinstance(value, (list, tuple)) and all(
+            isinstance(c, (list, tuple)) and len(c) == 4
+            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in c)
+            for c in value)
+        if not ok:
+            raise SpecError(name, value, "a list of colours, each a list of 4 numbers (linear RGBA): "
+                            "[[1, 0, 0, 1], [0, 0.5, 1, 1]]")
+        return tuple(tuple(float(v) for v in c) for c in value)
     if isinstance(default, tuple):
         ok = (isinstance(value, (list, tuple)) and len(value) == len(default)
               and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in value))

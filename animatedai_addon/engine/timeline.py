@@ -59,6 +59,7 @@ How steps become frames (:func:`build_timeline`)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -111,6 +112,10 @@ class Look:
     highlight_gain: float = 1.6     # "cells" highlights: a brighter version of the cell's own colour
     input_color: tuple[float, float, float, float] = (0.05, 0.55, 0.6, 1.0)
     highlight: str = "pulse"        # one of HIGHLIGHTS: Animated AI's white pulse, or the lit window cells
+    # filter k (and its output channel) takes filter_colors[k]; filters past the end, or all when empty,
+    # take the palette's hues
+    filter_colors: tuple[tuple[float, float, float, float], ...] = ()
+    padding_color: tuple[float, float, float, float] = palette.PADDING_COLOR
 
 
 @dataclass
@@ -223,6 +228,8 @@ _TIMING_LIMITS = {
     "shuffle_frames": (1, 10_000),
     "speedup_after_rows": (0, 65_536), "speedup": (1, 10_000), "fps": (1, 1_000),
 }
+#: Most colours ``Look.filter_colors`` may list.
+MAX_FILTER_COLORS = 1024
 # name: (low, high, low is allowed)
 _LOOK_LIMITS = {
     "cube_size": (0.0, 1_000.0, False), "gap": (0.0, 1_000.0, True), "tensor_gap": (0.0, 10_000.0, False),
@@ -269,12 +276,22 @@ def check_look(look) -> Look:
         if not ok:
             word = "from" if closed else "above"
             raise SpecError(f"look.{name}", value, f"a number {word} {low} up to {high}")
-    color = look.input_color
-    if not (isinstance(color, (tuple, list)) and len(color) == 4 and all(_is_real(v) and 0 <= v <= 1 for v in color)):
-        raise SpecError("look.input_color", color, "four numbers from 0 to 1 (linear RGBA)")
     if look.highlight not in HIGHLIGHTS:
         raise SpecError("look.highlight", look.highlight, "one of " + ", ".join(HIGHLIGHTS))
+    for name in ("input_color", "padding_color"):
+        if not _is_rgba(getattr(look, name)):
+            raise SpecError(f"look.{name}", getattr(look, name), "four numbers from 0 to 1 (linear RGBA)")
+    colors = look.filter_colors
+    if not (isinstance(colors, (tuple, list)) and len(colors) <= MAX_FILTER_COLORS and all(map(_is_rgba, colors))):
+        raise SpecError("look.filter_colors", colors, f"a list of up to {MAX_FILTER_COLORS} colours, each four "
+                        "numbers from 0 to 1 (linear RGBA); empty for the palette's hues")
+    if isinstance(colors, list) or not all(isinstance(c, tuple) for c in colors):   # lists from TOML or a dict
+        return dataclasses.replace(look, filter_colors=tuple(tuple(float(v) for v in c) for c in colors))
     return look
+
+
+def _is_rgba(color) -> bool:
+    return isinstance(color, (tuple, list)) and len(color) == 4 and all(_is_real(v) and 0 <= v <= 1 for v in color)
 
 
 # ==================================================================================== easing
@@ -567,8 +584,12 @@ class _Builder:
         if following is not None and getattr(following.spec, "op", "") == "pixel_shuffle":
             r2 = following.spec.upscale_factor ** 2
             k = np.arange(count)
-            return palette.family_colors(count // r2, r2)[k // r2, k % r2]
-        return palette.filter_colors(count)
+            colors = palette.family_colors(count // r2, r2)[k // r2, k % r2]
+        else:
+            colors = palette.filter_colors(count)
+        given = np.asarray(self.look.filter_colors, np.float32).reshape(-1, 4)[:count]
+        colors[:len(given)] = given
+        return colors
 
     # --- windowed stages (convolutions, pooling) ---------------------------------------
     def padding_track(self, i: int, stage, layout: StageLayout, appear: float) -> str | None:
@@ -583,7 +604,7 @@ class _Builder:
         name = self.name(i, "input padding")
         n = len(cells)
         self.add_track(name, "padding", (channels, len(rows), len(cols)), cells, layout.input.origin, local,
-                       np.tile(np.float32(palette.PADDING_COLOR), (n, 1)), np.zeros(n),
+                       np.tile(np.float32(self.look.padding_color), (n, 1)), np.zeros(n),
                        appear=None if i == 0 else np.full(n, appear, np.float32))
         if i > 0:
             self.popped.append(name)

@@ -15,6 +15,9 @@ import numpy as np
 from .errors import SpecError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+#: Largest image (width x height) read as an input: a 24-megapixel photo fits; it is refused before its
+#: pixels are decoded when its header gives the size (PNG, JPEG, BMP, GIF).
+MAX_IMAGE_PIXELS = 25_000_000
 #: Rec. 709 luma weights, for one-channel inputs made from colour images.
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 
@@ -94,15 +97,69 @@ def _read_image(shape: tuple[int, int, int], path: Path) -> np.ndarray:
                         "(pip install pillow into Blender's Python)") from None
 
     c, h, w = shape
+    check_image_size(path)
     try:
         with Image.open(path) as image:
+            check_image_size(path, image.size)
             rgb = image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
     except (OSError, UnidentifiedImageError) as exc:
         raise SpecError("input", str(path), "a readable image file", str(exc)) from None
-    pixels = np.asarray(rgb, dtype=np.float64) / 255.0          # (H, W, 3)
-    if c == 1:
+    return image_to_input(np.asarray(rgb, dtype=np.float64) / 255.0, c)
+
+
+def image_to_input(rgb, channels: int) -> np.ndarray:
+    """(C, H, W) input values from (H, W, 3) RGB in 0..1, top row first: C=1 is luminance, C=3 is RGB,
+    other channel counts cycle R, G, B."""
+    pixels = np.asarray(rgb, np.float64)
+    if channels == 1:
         return (pixels @ LUMA)[None, :, :]
-    return np.ascontiguousarray(pixels[:, :, np.arange(c) % 3].transpose(2, 0, 1))
+    return np.ascontiguousarray(pixels[:, :, np.arange(channels) % 3].transpose(2, 0, 1))
+
+
+def check_image_size(path, size=None) -> None:
+    """SpecError when an image has more than MAX_IMAGE_PIXELS; ``size`` (width, height) if known, else read
+    from the file's header (PNG, JPEG, BMP, GIF; other formats pass until their size is known)."""
+    size = image_header_size(path) if size is None else size
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise SpecError("input", str(path), f"an image of at most {MAX_IMAGE_PIXELS:,} pixels",
+                        f"this one is {size[0]} x {size[1]}: scale it down first")
+
+
+def image_header_size(path) -> tuple[int, int] | None:
+    """(width, height) from the header of a PNG, JPEG, BMP or GIF file; None for other or unreadable files."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(32)
+            if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+                return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            if head[:6] in (b"GIF87a", b"GIF89a"):
+                return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+            if head[:2] == b"BM" and len(head) >= 26:
+                return int.from_bytes(head[18:22], "little"), abs(int.from_bytes(head[22:26], "little", signed=True))
+            if head[:2] == b"\xff\xd8":
+                return _jpeg_size(handle)
+    except OSError:
+        return None
+    return None
+
+
+def _jpeg_size(handle) -> tuple[int, int] | None:
+    """Walk a JPEG's segments to its frame header (SOF0..SOF15 but DHT, JPG, DAC)."""
+    handle.seek(2)
+    while True:
+        marker = handle.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        kind = marker[1]
+        if kind in (0xD8, 0x01) or 0xD0 <= kind <= 0xD7:
+            continue
+        length = handle.read(2)
+        if len(length) < 2:
+            return None
+        if 0xC0 <= kind <= 0xCF and kind not in (0xC4, 0xC8, 0xCC):
+            frame = handle.read(5)
+            return (int.from_bytes(frame[3:5], "big"), int.from_bytes(frame[1:3], "big")) if len(frame) == 5 else None
+        handle.seek(int.from_bytes(length, "big") - 2, 1)
 
 
 def value_shade(values) -> np.ndarray:

@@ -25,8 +25,9 @@ class ANIMATEDAI_OT_make_editable(bpy.types.Operator):
 
     use_channel_range: BoolProperty(name="Channel Range", default=False,
                                     description="Only the cells of channels First..Last")
-    channel_first: IntProperty(name="First", default=0, min=0, description="First channel (inclusive)")
-    channel_last: IntProperty(name="Last", default=0, min=0, description="Last channel (inclusive)")
+    channel_first: IntProperty(name="First", default=0, min=0, soft_max=255,
+                               description="First channel (inclusive)")
+    channel_last: IntProperty(name="Last", default=0, min=0, soft_max=255, description="Last channel (inclusive)")
 
     @classmethod
     def poll(cls, context):

@@ -5,6 +5,7 @@ import functools
 import bpy
 
 from ..engine import presets
+from ..ops.presets import user_presets
 from .layout import draw_input, draw_look, draw_operation, draw_scene, draw_status, draw_timing
 
 
@@ -15,12 +16,32 @@ def preset_entries() -> tuple[tuple[str, str], ...]:
 
 
 class ANIMATEDAI_MT_presets(bpy.types.Menu):
+    """The bundled presets, then the user's (saved with the + button beside the menu)"""
+
     bl_idname = "ANIMATEDAI_MT_presets"
     bl_label = "Presets"
 
     def draw(self, context):
+        layout = self.layout
         for name, title in preset_entries():
-            self.layout.operator("animatedai.load_preset", text=title).name = name
+            layout.operator("animatedai.load_preset", text=title).name = name
+        mine = user_presets()
+        if mine:
+            layout.separator()
+            layout.label(text="User Presets")
+            for title, path in mine:
+                layout.operator("animatedai.load_preset", text=title, icon='USER').name = str(path)
+
+
+class ANIMATEDAI_MT_delete_presets(bpy.types.Menu):
+    """The user presets, each deleted by a click (after a confirmation)"""
+
+    bl_idname = "ANIMATEDAI_MT_delete_presets"
+    bl_label = "Delete User Preset"
+
+    def draw(self, context):
+        for title, path in user_presets():
+            self.layout.operator("animatedai.delete_preset", text=title, icon='TRASH').path = str(path)
 
 
 class _SidebarPanel:
@@ -36,7 +57,10 @@ class ANIMATEDAI_PT_main(_SidebarPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.animatedai
-        layout.menu(ANIMATEDAI_MT_presets.bl_idname, text="Load Preset", icon='PRESET')
+        row = layout.row(align=True)
+        row.menu(ANIMATEDAI_MT_presets.bl_idname, text="Load Preset", icon='PRESET')
+        row.operator("animatedai.save_preset", text="", icon='ADD')
+        row.menu(ANIMATEDAI_MT_delete_presets.bl_idname, text="", icon='REMOVE')
         draw_status(layout, settings, context)
         row = layout.row(align=True)
         row.scale_y = 1.4
@@ -93,7 +117,8 @@ class ANIMATEDAI_PT_look(_SubPanel, bpy.types.Panel):
         draw_look(_property_split(self.layout), context.scene.animatedai)
 
 
-classes = (ANIMATEDAI_MT_presets, ANIMATEDAI_PT_main, ANIMATEDAI_PT_operation, ANIMATEDAI_PT_input,
+classes = (ANIMATEDAI_MT_presets, ANIMATEDAI_MT_delete_presets,
+           ANIMATEDAI_PT_main, ANIMATEDAI_PT_operation, ANIMATEDAI_PT_input,
            ANIMATEDAI_PT_scene, ANIMATEDAI_PT_timing, ANIMATEDAI_PT_look)
 
 register, unregister = bpy.utils.register_classes_factory(classes)

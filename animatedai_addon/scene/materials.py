@@ -10,7 +10,8 @@ So one material per role serves both modes, in Cycles and Eevee (adding
 colours, and the material's viewport colour otherwise.
 
 A material that already exists under its name is used as it is, so a user's
-edits survive regeneration.
+edits survive regeneration. The cell colour reaches Base Color through the node
+"Tint" (:func:`tint`): its white swatch, changed, recolours every cell of the role.
 """
 
 from __future__ import annotations
@@ -69,13 +70,28 @@ def build_material(material, viewport, roughness: float, alpha: float, emission:
     attribute.attribute_type = "INSTANCER"
     attribute.attribute_name = INSTANCE_COLOR_ATTRIBUTE
     attribute.label = "Cell colour"
-    links.new(attribute.outputs["Color"], bsdf.inputs["Base Color"])
+    cell_color = tint(tree, attribute.outputs["Color"])
+    links.new(cell_color, bsdf.inputs["Base Color"])
     links.new(bsdf.outputs["BSDF"], output.inputs["Surface"])
     bsdf.inputs["Roughness"].default_value = roughness
     bsdf.inputs["Alpha"].default_value = alpha
     if emission > 0:
-        links.new(attribute.outputs["Color"], bsdf.inputs["Emission Color"])
+        links.new(cell_color, bsdf.inputs["Emission Color"])
         bsdf.inputs["Emission Strength"].default_value = emission
     if alpha < 1.0:
         # Eevee: blended transparency shows the grey padding as glass rather than as dither noise.
         material.surface_render_method = "BLENDED"
+
+
+def tint(tree, color_socket):
+    """``color_socket`` times the node "Tint" (a Mix node, Multiply, its B colour white): the swatch that
+    shows under the material's Base Color recolours every cell of the role; returns the tinted output."""
+    mix = tree.nodes.new("ShaderNodeMix")
+    mix.name = mix.label = "Tint"
+    mix.data_type, mix.blend_type = "RGBA", "MULTIPLY"
+    mix.location = (150, -150)
+    sockets = {s.identifier: s for s in mix.inputs}
+    sockets["Factor_Float"].default_value = 1.0
+    sockets["B_Color"].default_value = (1.0, 1.0, 1.0, 1.0)
+    tree.links.new(color_socket, sockets["A_Color"])
+    return next(s for s in mix.outputs if s.identifier == "Result_Color")

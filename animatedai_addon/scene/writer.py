@@ -373,7 +373,8 @@ def check_write_arguments(timeline: Timeline, label: str, mode: str) -> None:
 
 def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects", *, cube_size: float | None = None,
                share_identical: bool = True, reuse: dict | None = None, name_prefix: str = "",
-               collection_name: str | None = None, location=(0.0, 0.0, 0.0), tag: str | None = None) -> Clip:
+               collection_name: str | None = None, location=(0.0, 0.0, 0.0), tag: str | None = None,
+               progress=None) -> Clip:
     """Write ``timeline`` into ``scene`` as the clip ``AnimatedAI <label>``; returns what was made.
 
     ``cube_size``: the edge of a fully shown cube (default ``Look().cube_size``).
@@ -385,6 +386,7 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     (default ``AnimatedAI <label>``); ``location``: where the clip's root empty stands (tensor empties
     and boxes are its children); ``tag``: the ``animatedai`` value on the clip's actions and point meshes.
     The scene's frame range, fps and render settings are left alone (``api.generate(set_scene=True)``).
+    ``progress(done, what)``, if given, is called before each tensor is written (it may raise to stop).
     """
     check_write_arguments(timeline, label, mode)
     scene = scene or bpy.context.scene
@@ -414,7 +416,9 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
         clip.boxes[box.name] = obj
     clip.actions += box_pool.actions
 
-    for track in timeline.tensors:
+    for done, track in enumerate(timeline.tensors):
+        if progress is not None:
+            progress(done, track.name)
         child = bpy.data.collections.new(
             f"{name_prefix} {track.name}" if name_prefix else tensor_collection_name(label, track.name))
         child[PROP_CLIP] = label

@@ -289,6 +289,23 @@ def test_cube_budget_refusal_names_the_count():
     assert api.generate(spec, cube_budget=count, mode="instanced").mode == "instanced"
 
 
+def test_each_mode_has_its_own_default_budget(datablock_counts):
+    million = Conv2d(8, 250, 250, 8, 3, padding="same")            # ~1M cubes
+    assert 1_000_000 <= count_cubes(million) <= api.CUBE_BUDGETS["instanced"]
+    assert api.check_cube_budget(count_cubes(million), None, "instanced") == count_cubes(million)
+    before = datablock_counts()
+    with pytest.raises(SpecError) as info:                            # objects mode: refused before anything
+        api.generate(million, mode="objects")
+    assert info.value.parameter == "cube_budget" and "mode='instanced'" in str(info.value)
+    with pytest.raises(SpecError) as info:                            # instanced: only a bigger budget helps
+        api.generate(million, mode="instanced", cube_budget=500_000)
+    assert "raise cube_budget" in str(info.value) and "mode='instanced'" not in str(info.value)
+    assert datablock_counts() == before
+    over = Conv2d(8, 60, 60, 8, 3, padding="same")                    # 60,128 cubes: over the objects default
+    assert count_cubes(over) > api.CUBE_BUDGETS["objects"]
+    assert api.generate(over, mode="auto", template=None).mode == "instanced"   # auto: no budget to raise
+
+
 def test_clear_with_a_bad_spec_raises_and_keeps_the_clips():
     api.generate(Conv2d(1, 3, 3, 1, 2))
     with pytest.raises(SpecError):

@@ -68,6 +68,9 @@ class RecordingLayout:
     def menu(self, idname, **kwargs):
         self._root.menus.append(idname)
 
+    def separator(self, **kwargs):
+        pass
+
 
 @pytest.fixture(scope="module", autouse=True)
 def registered():
@@ -167,24 +170,68 @@ def test_auto_mode_and_cube_budget_follow_the_preferences(settings):
     assert settings.to_request(Defaults(instanced_threshold=cubes)).options["mode"] == "objects"
     assert settings.to_request(Defaults(instanced_threshold=cubes - 1)).options["mode"] == "instanced"
     with pytest.raises(SpecError, match="cube_budget"):
-        settings.to_request(Defaults(cube_budget=cubes - 1))
+        settings.to_request(Defaults(objects_budget=cubes - 1))
+    settings.mode = "instanced"
+    # the objects budget does not limit an instanced clip
+    assert settings.to_request(Defaults(objects_budget=cubes - 1)).options["cube_budget"] == 2_000_000
+    with pytest.raises(SpecError, match="raise cube_budget") as caught:
+        settings.to_request(Defaults(instanced_budget=cubes - 1))
+    assert "mode='instanced'" not in str(caught.value)   # already instanced: only raising the budget helps
+    settings.mode = "auto"
     settings.template = "preferences"
     assert settings.to_request(Defaults(template="flat")).options["template"] == "flat"
     settings.template = "studio"
     assert settings.to_request(Defaults(template="flat")).options["template"] == "studio"
 
 
-def test_generate_from_npy_and_image_inputs(settings, tmp_path):
+def _save_png(path, width, height, rgba_rows):
+    """A PNG written by Blender (no Pillow): ``rgba_rows[y][x]`` with row 0 at the top."""
+    image = bpy.data.images.new("written", width, height)
+    pixels = np.asarray(rgba_rows, np.float32)[::-1]           # Blender's first row is the bottom one
+    image.pixels.foreach_set(pixels.ravel())
+    image.filepath_raw, image.file_format = str(path), 'PNG'
+    image.save()
+    bpy.data.images.remove(image)
+
+
+def test_generate_from_npy_and_image_inputs(settings, tmp_path, monkeypatch):
     values = np.arange(2 * 4 * 4, dtype=np.float64).reshape(2, 4, 4)
     np.save(tmp_path / "input.npy", values)
     small_conv(settings, input_source="npy", npy_path=str(tmp_path / "input.npy"))
     np.testing.assert_array_equal(settings.to_request().options["input"], values)
     assert bpy.ops.animatedai.generate() == {'FINISHED'}
-    Image = pytest.importorskip("PIL.Image")
-    Image.new("RGB", (4, 4), (255, 0, 0)).save(tmp_path / "input.png")
+
+    # an 8x8 image, red on top, green below: read by Blender's loader, as Blender's Python has no Pillow
+    monkeypatch.setitem(__import__("sys").modules, "PIL", None)
+    rows = [[(1, 0, 0, 1)] * 8] * 4 + [[(0, 1, 0, 1)] * 8] * 4
+    _save_png(tmp_path / "input.png", 8, 8, rows)
+    images_before = len(bpy.data.images)
     small_conv(settings, input_source="image", image_path=str(tmp_path / "input.png"))
-    assert settings.to_request().options["input"].shape == (2, 4, 4)
+    read = settings.to_request().options["input"]
+    assert read.shape == (2, 4, 4) and len(bpy.data.images) == images_before   # the loaded image is gone
+    np.testing.assert_allclose(read[0], [[1] * 4] * 2 + [[0] * 4] * 2, atol=0.02)   # channel 0: red, top half
+    np.testing.assert_allclose(read[1], [[0] * 4] * 2 + [[1] * 4] * 2, atol=0.02)   # channel 1: green
     assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    import animatedai_addon.api as aai                                   # and from a script
+    result = aai.generate(settings.build_spec(), input=str(tmp_path / "input.png"), template=None)
+    np.testing.assert_allclose(result.plan.input, read)
+
+
+def test_huge_image_is_refused_from_its_header_before_loading(settings, tmp_path):
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    header = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+              + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
+    (tmp_path / "huge.png").write_bytes(header)
+    small_conv(settings, input_source="image", image_path=str(tmp_path / "huge.png"))
+    before = count_datablocks()
+    with pytest.raises(SpecError) as caught:
+        settings.to_request()
+    assert caught.value.parameter == "input" and "25,000,000 pixels" in str(caught.value)
+    assert "100000 x 100000" in str(caught.value)
+    assert count_datablocks() == before
+    assert any(alert for _, alert in _draw_main_panel().labels)           # the panel says so in red
 
 
 SMALLEST_PRESETS = sorted(presets.list_presets(), key=lambda n: count_cubes(presets.load_preset(n)))
@@ -292,8 +339,9 @@ def test_panel_shows_the_engine_message_in_red_for_invalid_settings(settings):
     layout = _draw_main_panel()
     shown = " ".join(text for text, alert in layout.labels if alert)
     assert " ".join(shown.split()) == " ".join(message.split())
-    assert layout.operators == ["animatedai.generate", "animatedai.clear", "animatedai.make_editable"]
-    assert layout.menus == ["ANIMATEDAI_MT_presets"]
+    assert layout.operators == ["animatedai.save_preset", "animatedai.generate", "animatedai.clear",
+                                "animatedai.make_editable"]
+    assert layout.menus == ["ANIMATEDAI_MT_presets", "ANIMATEDAI_MT_delete_presets"]
 
 
 def test_panel_shows_no_red_line_for_valid_settings(settings):
@@ -301,6 +349,27 @@ def test_panel_shows_no_red_line_for_valid_settings(settings):
     layout = _draw_main_panel()
     assert layout.labels and not any(alert for _, alert in layout.labels)
     assert any("2x4x4 -> 2x2x2" in text for text, _ in layout.labels)
+
+
+def test_status_line_shows_duration_and_cubes_before_generate(settings):
+    small_conv(settings, timing_fps=30)
+    text = [t for t, _ in _draw_main_panel().labels]
+    cubes = settings.to_request().cube_count
+    assert f"{cubes:,} cubes, objects mode" in text
+    import animatedai_addon.api as aai
+    result = aai.generate(settings.build_spec(), timing=settings.build_timing(), template=None)
+    frames = result.frame_end - result.frame_start + 1
+    assert f"{frames:,} frames, {frames / 30:.1f} s at 30 FPS" in text
+    assert not any("instanced" in t for t in text)                       # a small clip plays fine
+
+
+def test_status_line_advises_instanced_mode_where_objects_would_play_slowly(settings):
+    small_conv(settings, in_channels=8, height=24, width=24, out_channels=8, padding_mode="same")
+    assert settings.to_request().cube_count > 1 / (24 * panel_layout.OBJECTS_SECONDS_PER_CUBE)
+    text = " ".join(t for t, _ in _draw_main_panel().labels)
+    assert "Objects mode would play at about" in text and "instanced mode plays smoothly" in text
+    settings.mode = "instanced"
+    assert "would play" not in " ".join(t for t, _ in _draw_main_panel().labels)
 
 
 @pytest.mark.parametrize("operation", [item[0] for item in props.OPERATION_ITEMS])
@@ -339,6 +408,7 @@ def test_generate_is_one_undo_step(settings):
 
 def test_redo_re_executes_with_the_changed_operator_properties(settings):
     small_conv(settings)
+    settings.look_filter_colors.add().color = (1.0, 0.0, 0.0, 1.0)
     bpy.ops.ed.undo_push(message="before generate")
     assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True) == {'FINISHED'}
     op = bpy.context.window_manager.operators[-1]
@@ -348,6 +418,7 @@ def test_redo_re_executes_with_the_changed_operator_properties(settings):
     assert all(op.properties.is_property_set(name) for name in names if name != "chain_preset")
     redo = {name: getattr(op.properties, name) for name in names if op.properties.is_property_set(name)}
     redo = {k: tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v for k, v in redo.items()}
+    redo["look_filter_colors"] = [{"name": "", "color": tuple(item.color)} for item in redo["look_filter_colors"]]
     redo["kernel_size"] = (2, 2)
     settings.kernel_size = (3, 3)
     # What the redo panel does (ED_undo_operator_repeat): undo the last step, run the operator again
@@ -355,3 +426,357 @@ def test_redo_re_executes_with_the_changed_operator_properties(settings):
     assert bpy.ops.ed.undo() == {'FINISHED'}
     assert bpy.ops.animatedai.generate('EXEC_DEFAULT', True, **redo) == {'FINISHED'}
     assert clip_collections() == ["AnimatedAI conv 2x2 valid 2x4x4\u21922x3x3"]   # and the 3x3 clip was undone
+
+
+# --- Blender conventions ------------------------------------------------------------------------
+
+def _own_properties(cls) -> list:
+    """The properties a class of the add-on defines (not those every Operator / PropertyGroup has)."""
+    if issubclass(cls, bpy.types.Operator):
+        module, name = cls.bl_idname.split(".")
+        rna = getattr(getattr(bpy.ops, module), name).get_rna_type()
+        base = {"rna_type"}
+    else:
+        rna = cls.bl_rna
+        base = {p.identifier for b in (bpy.types.PropertyGroup, bpy.types.AddonPreferences)
+                for p in b.bl_rna.properties}
+    return [p for p in rna.properties if p.identifier not in base]
+
+
+def _addon_classes():
+    from animatedai_addon import prefs
+    ops = [getattr(bpy.types, name) for name in dir(bpy.types) if name.startswith("ANIMATEDAI_OT_")]
+    return ops + [props.ANIMATEDAI_PG_settings, props.ANIMATEDAI_PG_color, prefs.ANIMATEDAI_AP_preferences]
+
+
+def test_every_property_has_a_tooltip_and_every_integer_soft_limits():
+    checked = 0
+    for cls in _addon_classes():
+        for prop in _own_properties(cls):
+            checked += 1
+            assert prop.description.strip(), f"{cls.__name__}.{prop.identifier} has no tooltip"
+            if prop.type == "INT":
+                assert prop.soft_max <= 100_000_000, f"{cls.__name__}.{prop.identifier} drags to {prop.soft_max}"
+                assert prop.soft_min >= 0, f"{cls.__name__}.{prop.identifier} drags to {prop.soft_min}"
+            if prop.type == "ENUM":
+                assert all(item.description for item in prop.enum_items), f"{cls.__name__}.{prop.identifier}"
+    assert checked > 60
+
+
+def test_sizes_are_distances_shading_a_factor_and_fps_reads_fps():
+    rna = props.ANIMATEDAI_PG_settings.bl_rna.properties
+    for name in ("look_cube_size", "look_gap", "look_tensor_gap"):
+        assert rna[name].subtype == "DISTANCE", name
+    assert rna["look_value_shading"].subtype == "FACTOR"
+    assert (rna["look_value_shading"].hard_min, rna["look_value_shading"].hard_max) == (0.0, 1.0)
+    assert rna["timing_fps"].name == "FPS"
+    assert rna["look_padding_color"].subtype == "COLOR"
+
+
+def test_every_operator_has_a_poll_and_clear_needs_a_clip(settings):
+    for cls in _addon_classes():
+        if issubclass(cls, bpy.types.Operator):
+            assert callable(getattr(cls, "poll", None)), cls.__name__
+    assert not bpy.ops.animatedai.clear.poll()          # greyed out: nothing to clear
+    assert not bpy.ops.animatedai.filter_color_remove.poll()
+    small_conv(settings)
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert bpy.ops.animatedai.clear.poll()
+
+
+def test_load_preset_reports_what_it_loaded(settings, capfd):
+    capfd.readouterr()
+    assert bpy.ops.animatedai.load_preset(name="pixel-shuffle-2x2") == {'FINISHED'}
+    out = capfd.readouterr().out
+    assert "Loaded preset 'Pixel shuffle, 2x2 blocks'" in out and "12x5x5 -> 3x10x10" in out
+
+
+# --- colours ------------------------------------------------------------------------------------
+
+def _cell_name(obj) -> str:
+    return obj.name.rpartition(":")[2]        # without a clip-number prefix ("1:input[c0,y0,x0]")
+
+
+def _cells_of(tensor: str) -> list:
+    return [o for o in bpy.data.objects if _cell_name(o).startswith(f"{tensor}[")]
+
+
+def test_filter_and_padding_colours_set_in_the_panel_colour_the_clip(settings):
+    small_conv(settings, padding_mode="same")
+    assert bpy.ops.animatedai.filter_color_add() == {'FINISHED'}
+    first = settings.look_filter_colors[0]
+    palette_red = tuple(first.color)
+    assert palette_red[0] > 0.5 > palette_red[1]          # a new swatch starts at the palette's colour
+    first.color = (0.0, 0.2, 1.0, 1.0)
+    settings.look_padding_color = (1.0, 1.0, 0.0, 0.5)
+    assert bpy.ops.animatedai.generate('INVOKE_DEFAULT') == {'FINISHED'}
+    assert all(np.allclose(o.color, (0.0, 0.2, 1.0, 1.0), atol=1e-6) for o in _cells_of("filter0"))
+    out0 = [o for o in _cells_of("output") if _cell_name(o).startswith("output[c0,")]
+    bpy.context.scene.frame_set(bpy.context.scene.frame_end)
+    assert out0 and all(np.allclose(o.color, (0.0, 0.2, 1.0, 1.0), atol=1e-6) for o in out0)
+    assert not np.allclose(_cells_of("filter1")[0].color, (0.0, 0.2, 1.0, 1.0))   # the palette's hue
+    assert all(np.allclose(o.color, (1.0, 1.0, 0.0, 0.5)) for o in _cells_of("input padding"))
+    # the Solid viewport now shows object (cell) colours
+    shading = [s.shading for a in bpy.context.screen.areas if a.type == 'VIEW_3D' for s in a.spaces
+               if s.type == 'VIEW_3D']
+    assert shading and all(sh.color_type == 'OBJECT' for sh in shading)
+    assert bpy.ops.animatedai.filter_color_remove() == {'FINISHED'}
+    assert len(settings.look_filter_colors) == 0 and settings.build_look().filter_colors == ()
+
+
+def test_bad_colour_from_a_script_is_named(settings):
+    small_conv(settings)
+    with pytest.raises(SpecError) as caught:
+        import animatedai_addon.api as aai
+        aai.generate(settings.build_spec(), look={"filter_colors": [(1, 0, 0)]})
+    assert caught.value.parameter == "look.filter_colors"
+
+
+# --- user presets -------------------------------------------------------------------------------
+
+@pytest.fixture
+def user_scripts(tmp_path, monkeypatch):
+    """The user's scripts folder (where Blender keeps user presets), empty, in a temporary place."""
+    monkeypatch.setenv("BLENDER_USER_SCRIPTS", str(tmp_path / "scripts"))
+    return tmp_path / "scripts"
+
+
+def _menu_entries(menu_name):
+    layout = RecordingLayout()
+    recorded = []
+    layout.operator = lambda idname, text="", **kw: recorded.append((idname, text)) or types.SimpleNamespace()
+    getattr(bpy.types, menu_name).draw(types.SimpleNamespace(layout=layout), bpy.context)
+    return recorded
+
+
+def test_save_load_and_delete_a_user_preset(settings, user_scripts):
+    assert not bpy.ops.animatedai.delete_preset.poll()
+    small_conv(settings, kernel_size=(2, 2), timing_fps=30, look_gap=0.25)
+    settings.look_filter_colors.add().color = (0.1, 0.9, 0.1, 1.0)
+    saved_spec, saved_timing, saved_look = settings.build_spec(), settings.build_timing(), settings.build_look()
+    assert bpy.ops.animatedai.save_preset(name="My Small Conv") == {'FINISHED'}
+    path = user_scripts / "presets" / "animatedai" / "my_small_conv.toml"
+    assert path.is_file()
+    assert ("animatedai.load_preset", "My Small Conv") in _menu_entries("ANIMATEDAI_MT_presets")
+    bundled = [e for e in _menu_entries("ANIMATEDAI_MT_presets") if e[1] != "My Small Conv"]
+    assert len(bundled) == len(presets.list_presets())               # listed beside the bundled ones
+
+    assert bpy.ops.animatedai.load_preset(name="conv-3x3-same") == {'FINISHED'}
+    assert settings.build_spec() != saved_spec
+    assert bpy.ops.animatedai.load_preset(name=str(path)) == {'FINISHED'}
+    assert (settings.build_spec(), settings.build_timing(), settings.build_look()) == \
+        (saved_spec, saved_timing, saved_look)
+
+    assert _menu_entries("ANIMATEDAI_MT_delete_presets") == [("animatedai.delete_preset", "My Small Conv")]
+    assert bpy.ops.animatedai.delete_preset(path=str(path)) == {'FINISHED'}
+    assert not path.exists() and _menu_entries("ANIMATEDAI_MT_delete_presets") == []
+
+
+def test_bundled_presets_cannot_be_deleted_and_bad_names_are_refused(settings, user_scripts):
+    small_conv(settings)
+    with pytest.raises(RuntimeError, match="name"):
+        bpy.ops.animatedai.save_preset(name=" / ")
+    assert bpy.ops.animatedai.save_preset(name="mine") == {'FINISHED'}
+    bundled = presets.PRESET_DIR / "conv-3x3-valid.toml"
+    with pytest.raises(RuntimeError, match="user preset"):
+        bpy.ops.animatedai.delete_preset(path=str(bundled))
+    assert bundled.is_file()
+
+
+# --- progress and Esc -------------------------------------------------------------------------
+# A click runs Generate / Clear as a modal operator driven by a timer; background Blender has no event
+# loop, so these tests send the timer ticks and the Esc key to the same ProgressJob the operator drives.
+
+def _user_scene_with_a_clip(settings):
+    import animatedai_addon.api as aai
+    mine = bpy.data.objects.new("my empty", None)
+    bpy.context.scene.collection.objects.link(mine)
+    small_conv(settings)
+    aai.generate(settings.build_spec(), template=None)
+    bpy.ops.ed.undo_push(message="the user's scene")
+
+
+def _scene_state():
+    return count_datablocks(), sorted(o.name for o in bpy.data.objects), clip_collections()
+
+
+def test_generate_in_steps_shows_progress_and_esc_leaves_the_scene_as_before(settings):
+    import animatedai_addon.api as aai
+    from animatedai_addon.ops.progress import ProgressJob
+    _user_scene_with_a_clip(settings)
+    before = _scene_state()
+    spec = presets.load_preset("conv-3x3-same")
+
+    job = ProgressJob(lambda progress: aai.generate(spec, template="studio", progress=progress), "Generate")
+    job.start(bpy.context)
+    messages = []
+    for _ in range(4):
+        assert job.handle(bpy.context, 'TIMER') == {'RUNNING_MODAL'}
+        messages.append(job.message)
+    # "Generate: 3/12 filter1 (Esc to cancel)": one step a tick, named after the tensor (or the stage)
+    assert [m.split(": ", 1)[1].split("/")[0] for m in messages] == ["0", "1", "2", "3"]
+    assert all("/12 " in m and m.endswith("(Esc to cancel)") for m in messages)
+    assert any(" input " in m for m in messages)
+    assert job.handle(bpy.context, 'MOUSEMOVE') == {'RUNNING_MODAL'}     # other input waits
+    assert len(bpy.data.objects) > len(before[1])                        # half-built
+    assert job.handle(bpy.context, 'ESC') == {'CANCELLED'}
+    assert _scene_state() == before                                      # as before, the user's object kept
+
+    job = ProgressJob(lambda progress: aai.generate(spec, template="studio", progress=progress), "Generate")
+    job.start(bpy.context)
+    ticks = 0
+    while (state := job.handle(bpy.context, 'TIMER')) == {'RUNNING_MODAL'}:
+        ticks += 1
+    assert state == {'FINISHED'} and ticks == 13                         # 11 tensors, the stage, the end
+    assert job.stepper.result.label == aai.clip_label(spec) and len(clip_collections()) == 2
+
+
+def test_clear_in_steps_and_esc_keeps_every_clip(settings):
+    import animatedai_addon.api as aai
+    from animatedai_addon.ops.progress import ProgressJob
+    _user_scene_with_a_clip(settings)
+    aai.generate(presets.load_preset("pixel-shuffle-2x2"), template=None)
+    bpy.ops.ed.undo_push(message="two clips")
+    before = _scene_state()
+    job = ProgressJob(lambda progress: aai.clear(progress=progress), "Clear")
+    job.start(bpy.context)
+    assert job.handle(bpy.context, 'TIMER') == {'RUNNING_MODAL'}
+    assert job.handle(bpy.context, 'TIMER') == {'RUNNING_MODAL'}
+    assert len(clip_collections()) == 1 and job.message.startswith("Clear: 1/2")
+    assert job.handle(bpy.context, 'ESC') == {'CANCELLED'}
+    assert _scene_state() == before
+    job = ProgressJob(lambda progress: aai.clear(progress=progress), "Clear")
+    job.start(bpy.context)
+    while job.handle(bpy.context, 'TIMER') == {'RUNNING_MODAL'}:
+        pass
+    assert job.stepper.result == 2 and clip_collections() == [] and "my empty" in bpy.data.objects
+
+
+def test_the_operators_modal_step_reports_and_stops_its_timer(settings):
+    """The Generate operator's own modal() (called as Blender would, with a stand-in for the running
+    operator): it steps on TIMER, reports the clip when done, and reports a cancel on Esc."""
+    import animatedai_addon.api as aai
+    from animatedai_addon.ops.progress import ProgressJob
+    _user_scene_with_a_clip(settings)
+    before = _scene_state()
+    cls, wm = bpy.types.ANIMATEDAI_OT_generate, bpy.context.window_manager
+    spec = presets.load_preset("pixel-shuffle-2x2")
+    for key in ('TIMER', 'ESC'):
+        reports = []
+        op = types.SimpleNamespace(report=lambda kind, text: reports.append((kind, text)), _cubes=count_cubes(spec))
+        op.finish = lambda context, result: cls.finish(op, context, result)
+        op._job = ProgressJob(lambda progress: aai.generate(spec, template=None, progress=progress), "Generate")
+        op._job.start(bpy.context)
+        op._timer = wm.event_timer_add(60.0, window=bpy.context.window)
+        assert cls.modal(op, bpy.context, types.SimpleNamespace(type='TIMER')) == {'RUNNING_MODAL'}
+        while (state := cls.modal(op, bpy.context, types.SimpleNamespace(type=key))) == {'RUNNING_MODAL'}:
+            pass
+        if key == 'TIMER':
+            assert state == {'FINISHED'} and reports[-1][0] == {'INFO'}
+            assert f"{count_cubes(spec):,} cubes" in reports[-1][1]
+            bpy.ops.ed.undo_push(message="generated")
+            before = _scene_state()
+        else:
+            assert state == {'CANCELLED'} and reports == [({'WARNING'}, "Generate cancelled: nothing changed")]
+            assert _scene_state() == before
+
+
+def test_a_failure_half_way_is_raised_and_undone(settings):
+    from animatedai_addon.ops.progress import ProgressJob
+    _user_scene_with_a_clip(settings)
+    before = _scene_state()
+
+    def work(progress):
+        bpy.data.objects.new("half-built", None)
+        progress(0, 2, "first")
+        raise SpecError("input", "x", "something else")
+
+    job = ProgressJob(work, "Generate")
+    job.start(bpy.context)
+    assert job.handle(bpy.context, 'TIMER') == {'RUNNING_MODAL'}
+    with pytest.raises(SpecError):
+        job.handle(bpy.context, 'TIMER')
+    assert _scene_state() == before
+
+
+# --- where the clip goes: the scene's own settings (api.generate's workflow keywords) -----------
+
+def _animator_scene():
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 30, 1.001
+    scene.frame_start, scene.frame_end = 100, 700
+    camera = bpy.data.objects.new("my camera", bpy.data.cameras.new("my camera"))
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    return scene, camera
+
+
+def test_panel_keeps_the_scene_settings_unless_set_scene_is_ticked(settings):
+    scene, camera = _animator_scene()
+    small_conv(settings, template="studio")
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert (scene.render.fps, scene.frame_start, scene.frame_end) == (30, 100, 700)
+    assert scene.render.fps_base == pytest.approx(1.001)
+    assert scene.camera == camera                                         # no Template Camera asked
+    settings.set_scene, settings.use_template_camera = True, True
+    settings.timing_fps = 12
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert scene.render.fps == 12 and scene.camera != camera
+
+
+def test_panel_start_frame_and_share_animation_reach_the_clip(settings, capfd):
+    _animator_scene()
+    small_conv(settings, template="none", use_start_frame=True, start_frame=250, share_animation=False)
+    request = settings.to_request()
+    assert request.options["start_frame"] == 250 and request.options["share_animation"] is False
+    capfd.readouterr()
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    assert "frames 250-" in capfd.readouterr().out
+    settings.use_start_frame = False
+    assert settings.to_request().options["start_frame"] is None           # the scene's start
+
+
+def test_panel_if_edited_error_refuses_to_overwrite_hand_edits(settings):
+    small_conv(settings, template="none", if_edited="error")
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    cell = next(o for o in bpy.data.objects if "input[c0,y0,x0]" in o.name)
+    cell.location.x += 3.0                                                # a hand edit
+    before = count_datablocks()
+    with pytest.raises(RuntimeError, match="if_edited"):
+        bpy.ops.animatedai.generate()
+    assert count_datablocks() == before
+    for name in ("set_scene", "use_template_camera", "use_template_world", "share_animation", "if_edited",
+                 "use_start_frame", "start_frame"):
+        assert name in props.SETTING_NAMES
+
+
+@pytest.mark.render
+def test_the_role_material_swatch_tints_its_cells_in_a_render(settings, tmp_path):
+    small_conv(settings, template="flat", mode="objects")
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    scene = bpy.context.scene
+    if scene.camera is None:   # a template camera only where the scene had none (or was asked for)
+        settings.use_template_camera = True
+        assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples, scene.cycles.use_denoising, scene.cycles.device = 4, False, "CPU"
+    scene.cycles.seed = 7
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 48, 27, 100
+    scene.frame_set(scene.frame_end)
+
+    def render(name):
+        scene.render.filepath = str(tmp_path / name)
+        bpy.ops.render.render(write_still=True)
+        image = bpy.data.images.load(str(tmp_path / name))
+        pixels = np.empty(image.size[0] * image.size[1] * 4, np.float32)
+        image.pixels.foreach_get(pixels)
+        bpy.data.images.remove(image)
+        return pixels.reshape(-1, 4)
+
+    plain = render("plain.png")
+    tint = bpy.data.materials["AnimatedAI input"].node_tree.nodes["Tint"]
+    next(s for s in tint.inputs if s.identifier == "B_Color").default_value = (1.0, 0.0, 0.0, 1.0)   # the swatch
+    red = render("red.png")
+    # the teal input cells lose their green and blue (red x teal = almost black); red stays
+    drop = plain.mean(axis=0) - red.mean(axis=0)
+    assert drop[1] > 0.01 and drop[2] > 0.01 and abs(drop[0]) < drop[1] / 2

@@ -218,7 +218,11 @@ def test_materials_are_made_once_and_reused():
     attribute = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeAttribute")
     assert attribute.attribute_type == "INSTANCER" and attribute.attribute_name == "color"
     base = next(n for n in tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled").inputs["Base Color"]
-    assert base.is_linked and base.links[0].from_node == attribute   # the attribute alone: no doubled colour
+    # the attribute alone (no doubled colour), times the role's Tint swatch (white: unchanged)
+    tint = base.links[0].from_node
+    assert base.is_linked and tint.name == "Tint" and tint.blend_type == "MULTIPLY"
+    a, b = (next(s for s in tint.inputs if s.identifier == i) for i in ("A_Color", "B_Color"))
+    assert a.links[0].from_node == attribute and tuple(b.default_value) == (1.0, 1.0, 1.0, 1.0)
     assert made["padding"].node_tree.nodes["Principled BSDF"].inputs["Alpha"].default_value < 1.0
 
 

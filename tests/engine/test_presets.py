@@ -78,7 +78,8 @@ timings = st.builds(Timing, frames_per_step=st.integers(1, 9), hold_frames=st.in
                     fps=st.sampled_from([12, 24, 30, 60]), speedup_after_rows=st.integers(0, 4))
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 looks = st.builds(Look, cube_size=st.floats(0.01, 10), gap=st.floats(0, 1), value_shading=st.floats(0, 1),
-                  input_color=st.tuples(finite, finite, finite, finite))
+                  input_color=st.tuples(finite, finite, finite, finite),
+                  filter_colors=st.lists(st.tuples(finite, finite, finite, finite), max_size=3).map(tuple))
 
 
 @settings(max_examples=60, deadline=None)
@@ -103,6 +104,8 @@ def test_preset_file_errors(tmp_path):
     assert error_for(spec + "[timing]\nfps = 2.5\n").parameter == "timing.fps"
     assert error_for(spec + "[timing]\neasing = \"bounce\"\n").parameter == "timing.easing"
     assert error_for(spec + "[look]\ninput_color = [1, 0]\n").parameter == "look.input_color"
+    assert error_for(spec + "[look]\nfilter_colors = [[1, 0, 0]]\n").parameter == "look.filter_colors"
+    assert error_for(spec + "[look]\nfilter_colors = [1, 0, 0, 1]\n").parameter == "look.filter_colors"
     assert error_for('titel = "x"\n' + spec).parameter == "titel"
     assert error_for('title = "x"\n').parameter == "spec"
     assert error_for("[spec\n").parameter == "preset"
@@ -138,6 +141,15 @@ def test_overrides_of_spec_timing_and_look():
     assert apply_overrides(base, ["padding=same"]).spec.padding == "same"
     assert apply_overrides(base, "groups=2").spec.groups == 2
     assert apply_overrides(base, []) == base
+
+
+def test_colour_overrides_parse_as_on_the_command_line():
+    base = load_preset_file("conv-3x3-valid")
+    changed = apply_overrides(base, ["look.filter_colors=[[1, 0, 0, 1], [0, 0.5, 1, 1]]",
+                                     "look.padding_color=[0, 0, 0, 0.25]", "look.input_color=[1,1,1,1]"])
+    assert changed.look.filter_colors == ((1.0, 0.0, 0.0, 1.0), (0.0, 0.5, 1.0, 1.0))
+    assert changed.look.padding_color == (0.0, 0.0, 0.0, 0.25) and changed.look.input_color == (1.0, 1.0, 1.0, 1.0)
+    assert apply_overrides(changed, ["look.filter_colors=[]"]).look.filter_colors == ()
 
 
 def test_overrides_keep_earlier_changes():

@@ -488,6 +488,18 @@ def test_pooling_keeps_the_input_hue_and_has_no_filters():
     assert np.allclose(timeline.tensor("output").color, look.input_color)
 
 
+def test_filter_and_padding_colours_come_from_the_look():
+    spec = Conv2d(2, 4, 4, out_channels=3, kernel_size=3, padding="same")
+    red, green = (1.0, 0.0, 0.0, 1.0), (0.0, 1.0, 0.0, 1.0)
+    timeline = build_timeline(plan(spec), Timing(), Look(filter_colors=[red, green], padding_color=(0, 0, 0, 0.5)))
+    palette_third = build_timeline(plan(spec)).tensor("filter2").color[0]
+    assert np.allclose(timeline.tensor("filter0").color, red) and np.allclose(timeline.tensor("filter1").color, green)
+    assert np.allclose(timeline.tensor("filter2").color, palette_third)       # past the list: the palette's hue
+    output = timeline.tensor("output")
+    assert np.allclose(output.color[output.cells[:, 0] == 1], green)           # an output channel: its filter's
+    assert np.allclose(timeline.tensor("input padding").color, (0, 0, 0, 0.5))
+
+
 def test_value_shading_follows_the_values():
     the_plan = plan(Conv2d(1, 4, 4, out_channels=1, kernel_size=1))
     flat = build_timeline(the_plan, look=Look(value_shading=0.0)).tensor("input")
@@ -545,7 +557,8 @@ def test_loop_needs_a_rest_frame():
 
 @pytest.mark.parametrize("field, value", [("cube_size", 0.0), ("gap", -0.1), ("tensor_gap", 0.0),
                                           ("value_shading", 1.5), ("highlight_gain", 0.5), ("input_color", (1, 0, 0)),
-                                          ("gap", float("nan"))])
+                                          ("gap", float("nan")), ("padding_color", (0, 0, 0, 2)),
+                                          ("filter_colors", ((1, 0, 0),)), ("filter_colors", (1, 0, 0, 1))])
 def test_bad_look_is_named(field, value):
     with pytest.raises(SpecError) as err:
         build_timeline(plan(Conv2d(1, 3, 3, out_channels=1)), Timing(), Look(**{field: value}))

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from animatedai_addon.engine.errors import SpecError
-from animatedai_addon.engine.values import LUMA, make_input, value_shade
+from animatedai_addon.engine import values
+from animatedai_addon.engine.values import LUMA, image_header_size, make_input, value_shade
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -103,3 +104,20 @@ def test_value_shade_is_in_unit_range_and_keeps_order(values):
     assert shade.shape == values.shape and (shade >= 0).all() and (shade <= 1).all()
     order = np.argsort(values.ravel(), kind="stable")
     assert (np.diff(shade.ravel()[order]) >= 0).all()
+
+
+@pytest.mark.parametrize("suffix", ["png", "jpg", "bmp", "gif"])
+def test_image_size_is_read_from_the_header(tmp_path, suffix):
+    Image = pytest.importorskip("PIL.Image")
+    path = tmp_path / f"wide.{suffix}"
+    Image.new("RGB", (301, 17)).save(path)
+    assert image_header_size(path) == (301, 17)
+
+
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path, monkeypatch):
+    pytest.importorskip("PIL.Image").new("RGB", (40, 30)).save(tmp_path / "img.png")
+    monkeypatch.setattr(values, "MAX_IMAGE_PIXELS", 40 * 30 - 1)
+    with pytest.raises(SpecError) as caught:
+        make_input((3, 4, 4), source=tmp_path / "img.png")
+    assert caught.value.parameter == "input" and "40 x 30" in str(caught.value)
+    assert image_header_size(tmp_path / "missing.png") is None
