@@ -88,18 +88,26 @@ SCENE_TEMPLATE_ITEMS = (("preferences", "Preferences", "The default template of 
 # bad value is answered by its message instead of being clamped.
 _FIELD_MAX = {"value_shading": 1.0}
 # Where dragging a value stops (typing may go further, up to the engine's limit).
-_FIELD_SOFT_MAX = {"frames_per_step": 24, "hold_frames": 120, "intro_frames": 240, "outro_frames": 240,
+_FIELD_SOFT_MAX = {"frames_per_step": 24, "first_step_frames": 120, "ramp_steps": 50, "shuffle_frames": 240,
+                   "hold_frames": 120, "intro_frames": 240, "outro_frames": 240,
                    "pop_frames": 24, "move_frames": 60, "speedup_after_rows": 64, "speedup": 16, "fps": 120,
                    "cube_size": 10.0, "gap": 2.0, "tensor_gap": 40.0, "highlight_gain": 4.0}
 _FIELD_SUBTYPE = {"cube_size": "DISTANCE", "gap": "DISTANCE", "tensor_gap": "DISTANCE", "value_shading": "FACTOR"}
 _FIELD_LABEL = {"fps": "FPS"}
+_HIGHLIGHT_ITEMS = (("pulse", "Pulse", "A white pulse runs along the filter; the new output cell appears white"),
+                    ("cells", "Lit Cells", "The whole filter is lit for its pass; the input cells under the window "
+                                           "light up while read"))
 _FIELD_HELP = {
-    "frames_per_step": "Frames between two steps",
+    "frames_per_step": "Frames per step once up to speed (the fastest steps)",
+    "first_step_frames": "Length of a stage's first step; later steps speed up smoothly to 'frames per step' "
+                         "(0: every step lasts 'frames per step')",
+    "ramp_steps": "How fast steps speed up: the excess over 'frames per step' shrinks by e every this many steps",
+    "shuffle_frames": "Length of a pixel shuffle's transform (every cube travels at once)",
     "hold_frames": "Pause when the active filter (or stage) changes",
     "intro_frames": "Still frames before the first step",
     "outro_frames": "Still frames after the last step",
     "pop_frames": "Length of an output cell's pop-in",
-    "move_frames": "Length of a travel (filters sliding in, shuffled cells)",
+    "move_frames": "Longest filter slide (slides speed up with the steps)",
     "easing": "Easing of travels",
     "speedup_after_rows": "After this many output rows of each filter pass, go faster (0 = never)",
     "speedup": "Steps per 'frames per step' once sped up",
@@ -109,7 +117,9 @@ _FIELD_HELP = {
     "gap": "Space between neighbouring cubes (metres)",
     "tensor_gap": "Space between neighbouring tensors (metres)",
     "value_shading": "0: one colour per role/filter; 1: brightness follows the cell's value",
-    "highlight_gain": "A highlighted cell is its own colour times this",
+    "highlight_gain": "'Lit cells' highlights: a highlighted cell is its own colour times this",
+    "highlight": "How a step shows: a white pulse along the filter and a white new output cell (Animated AI), "
+                 "or the whole filter lit and the input cells under the window lit while read",
     "input_color": "Colour of the input tensor's cells",
     "padding_color": "Colour of padding cells (its alpha makes them translucent)",
     "filter_colors": "Colours of the first filters and their output channels; the others keep the palette's hues",
@@ -141,6 +151,8 @@ def _dataclass_property(f: dataclasses.Field, options: set):
     if f.name == "easing":
         items = tuple((e, _label(e), f"'{e}' easing") for e in EASINGS)
         return EnumProperty(items=items, default=default, **common)
+    if f.name == "highlight":
+        return EnumProperty(items=_HIGHLIGHT_ITEMS, default=default, **common)
     if isinstance(default, bool):
         return BoolProperty(default=default, **common)
     if isinstance(default, int):
