@@ -60,14 +60,16 @@ class RigLight:
     in_reflections: bool = True  # seen in glossy reflections (Cycles): the cubes' sheen; off for a light that glares
 
 
-#: The default rig: a big soft key from the front left, a fill from the right, a wide top light and
-#: two tall strips behind that show up as the soft streaks in the glossy floor (as in the reference).
+#: The default rig (the studio look): a big soft key above the front left, a wide light overhead that
+#: makes the cubes' top faces the lit ones, a low fill from the front right, and a long soft light far
+#: to the right whose blurred reflection brightens that side of the glossy floor (as in the
+#: reference frames). Nothing sits low behind the clip: a light there shows in the floor as a
+#: pillar and whitens the top faces.
 DEFAULT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 1.6, 40.0),
-    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 1.6, 12.0),
-    RigLight("AnimatedAI Top Light", (0.3, -1.2, 3.4), 2.0, 40.0),
-    RigLight("AnimatedAI Back Light L", (-2.6, 5.0, 1.2), 0.9, 0.8, unit_size_y=2.4),
-    RigLight("AnimatedAI Back Light R", (1.8, 5.0, 1.2), 0.9, 0.8, unit_size_y=2.4),
+    RigLight("AnimatedAI Key Light", (-1.2, -1.8, 3.0), 2.4, 70.0),
+    RigLight("AnimatedAI Top Light", (0.2, 0.6, 3.6), 3.0, 70.0),
+    RigLight("AnimatedAI Fill Light", (2.4, -2.2, 1.0), 2.0, 14.0),
+    RigLight("AnimatedAI Side Light", (5.0, 1.5, 1.4), 2.0, 45.0, unit_size_y=4.0),
 )
 
 
@@ -188,25 +190,28 @@ def make_area_light(coll, light: RigLight, target, template_name: str = "none"):
 
 @dataclass(frozen=True)
 class FloorLook:
-    """The floor's material. The default: a grey, glossy, slightly metallic floor that mirrors the
-    cubes and the lights softly (the reference's look)."""
+    """The floor's material. The default: a light blue-grey, glossy, partly metallic floor that mirrors
+    the cubes and the lights in soft, blurred reflections (the reference's look)."""
 
     material: str = FLOOR_MATERIAL
-    color: tuple[float, float, float] = (0.3, 0.3, 0.32)
-    roughness: float = 0.12
-    metallic: float = 0.75
+    color: tuple[float, float, float] = (0.36, 0.41, 0.5)
+    roughness: float = 0.14
+    metallic: float = 0.85
     specular: float = 0.5
 
 
 @dataclass(frozen=True)
 class WorldLook:
     """An even studio backdrop, no HDRI. With ``horizon`` set, the colour runs from ``horizon`` at
-    the horizon to ``color`` overhead: the glossy floor then brightens into the distance."""
+    the horizon to ``color`` overhead: the glossy floor then brightens into the distance. With
+    ``camera_color`` set, the camera sees that colour as the background while everything else
+    (lighting, reflections) still sees ``color`` (a light backdrop that does not wash out the cubes)."""
 
     name: str = WORLD
-    color: tuple[float, float, float] = (0.1, 0.1, 0.11)
+    color: tuple[float, float, float] = (0.02, 0.022, 0.026)
     strength: float = 1.0
-    horizon: tuple[float, float, float] | None = (0.3, 0.3, 0.32)
+    horizon: tuple[float, float, float] | None = (0.12, 0.13, 0.155)
+    camera_color: tuple[float, float, float] | None = None
 
 
 def _shader_into_output(tree, node_type: str, bl_idname: str, output_type: str):
@@ -250,13 +255,17 @@ def make_world(look: WorldLook = WorldLook()):
     bg = _shader_into_output(tree, "BACKGROUND", "ShaderNodeBackground", "OUTPUT_WORLD")
     bg.inputs["Color"].default_value = (*look.color, 1.0)
     bg.inputs["Strength"].default_value = look.strength
-    if look.horizon is not None:
-        _horizon_gradient(tree, bg, look)
-    world.color = look.color                     # Workbench's world colour
+    if not bg.inputs["Color"].is_linked:          # a world made before (or edited by the user) keeps its tree
+        color = _horizon_gradient(tree, look) if look.horizon is not None else None
+        if look.camera_color is not None:
+            color = _camera_backdrop(tree, look, color)
+        if color is not None:
+            tree.links.new(color, bg.inputs["Color"])
+    world.color = look.camera_color or look.color    # Workbench's world colour
     return world
 
 
-def _horizon_gradient(tree, background, look: WorldLook) -> None:
+def _horizon_gradient(tree, look: WorldLook):
     """Background colour from the view direction's height: ``horizon`` at 0, ``color`` from 45 degrees up."""
     coords = tree.nodes.new("ShaderNodeTexCoord")
     split = tree.nodes.new("ShaderNodeSeparateXYZ")
@@ -266,7 +275,23 @@ def _horizon_gradient(tree, background, look: WorldLook) -> None:
     low, high = ramp.color_ramp.elements
     low.position, low.color = 0.0, (*look.horizon, 1.0)
     high.position, high.color = 0.7, (*look.color, 1.0)
-    tree.links.new(ramp.outputs["Color"], background.inputs["Color"])
+    return ramp.outputs["Color"]
+
+
+def _camera_backdrop(tree, look: WorldLook, lighting=None):
+    """``camera_color`` for camera rays, the lighting colour (``lighting`` or ``color``) for all others."""
+    path = tree.nodes.new("ShaderNodeLightPath")
+    mix = tree.nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    mix.label = "Backdrop seen by the camera"
+    tree.links.new(path.outputs["Is Camera Ray"], mix.inputs["Factor"])
+    a, b = (s for s in mix.inputs if s.type == "RGBA")
+    if lighting is not None:
+        tree.links.new(lighting, a)
+    else:
+        a.default_value = (*look.color, 1.0)
+    b.default_value = (*look.camera_color, 1.0)
+    return next(s for s in mix.outputs if s.type == "RGBA")
 
 
 def build_stage(scene, template_name: str = "none", lights=DEFAULT_LIGHTS, floor: FloorLook | None = FloorLook(),
