@@ -261,6 +261,66 @@ def median_at(image, points, radius: int = 0) -> tuple[int, int, int]:
     return tuple(int(round(v)) for v in np.median(np.vstack(patches).astype(float), axis=0))
 
 
+def box_lines(scene, box, image, reach: float = 10.0, contrast: float = 20.0) -> tuple[float, tuple, float]:
+    """(width in pixels, median sRGB, pixels per metre there) of a wire box's edges as drawn in ``image``.
+
+    Each of the box's twelve edges (the box object's unit cube, scaled to the box) is projected into
+    the image; across it, at a few places along it, the pixels within ``reach`` pixels are read
+    (bilinear, half-pixel steps); where the ends of that profile are one even background and the line
+    stands out from it by at least ``contrast`` in luma, its width is the full width at half of that
+    (the pixels differing from the background by more than half the peak). The medians over the edges
+    in frame are returned; the colour is the median of the line's pixels."""
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+    h, w = image.shape[:2]
+    img = image.astype(float)
+
+    def to_px(world):
+        co = world_to_camera_view(scene, scene.camera, world)
+        return np.array([co.x * w, (1.0 - co.y) * h]), co.z
+
+    corners = [(sx, sy, sz) for sx in (-0.5, 0.5) for sy in (-0.5, 0.5) for sz in (-0.5, 0.5)]
+    widths, colours, scales = [], [], []
+    steps = np.arange(-reach, reach + 0.25, 0.5)
+    for i, a in enumerate(corners):
+        for b in corners[i + 1:]:
+            if sum(x != y for x, y in zip(a, b)) != 1:
+                continue
+            pa, za = to_px(box.matrix_world @ Vector(a))
+            pb, zb = to_px(box.matrix_world @ Vector(b))
+            if za <= 0 or zb <= 0 or np.linalg.norm(pb - pa) < 8:
+                continue
+            middle = box.matrix_world @ Vector(np.add(a, b) / 2)
+            right = scene.camera.matrix_world.to_3x3() @ Vector((0.5, 0.0, 0.0))   # half a metre across the view
+            scales.append(float(np.linalg.norm(to_px(middle + right)[0] - to_px(middle - right)[0])))
+            along = (pb - pa) / np.linalg.norm(pb - pa)
+            across = np.array([-along[1], along[0]])
+            for t in (0.3, 0.5, 0.7):
+                centre = pa + t * (pb - pa)
+                pts = centre + steps[:, None] * across
+                if pts.min() < 0 or pts[:, 0].max() >= w - 1 or pts[:, 1].max() >= h - 1:
+                    continue
+                x0, y0 = np.floor(pts).astype(int).T
+                fx, fy = (pts - np.floor(pts)).T
+                px = (img[y0, x0] * ((1 - fx) * (1 - fy))[:, None] + img[y0, x0 + 1] * (fx * (1 - fy))[:, None]
+                      + img[y0 + 1, x0] * ((1 - fx) * fy)[:, None] + img[y0 + 1, x0 + 1] * (fx * fy)[:, None])
+                luma = luminance(px)
+                ends = np.concatenate([luma[:4], luma[-4:]])
+                if ends.std() > contrast / 2:          # not one even background on both sides
+                    continue
+                off = np.abs(luma - np.median(ends))
+                if off.max() < contrast:
+                    continue
+                line = off > off.max() / 2
+                widths.append(0.5 * line.sum())
+                if line.any():
+                    colours.append(np.median(px[line], axis=0))
+    if not widths:
+        return 0.0, (0, 0, 0), float(np.median(scales)) if scales else 0.0
+    colour = tuple(int(round(v)) for v in np.median(colours, axis=0))
+    return float(np.median(widths)), colour, float(np.median(scales))
+
+
 def render_frame(scene, path, width: int, height: int, samples: int = 16) -> np.ndarray:
     """Render the scene's current frame with Cycles (CPU, fixed seed) to ``path``; returns (H, W, 3) sRGB."""
     scene.render.engine = "CYCLES"

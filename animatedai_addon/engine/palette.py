@@ -18,31 +18,31 @@ from .values import value_shade
 #: violet, magenta, the hues of the reference frames. Tuned (scripts/colour_check.py) so that the lit
 #: top faces render within CIEDE2000 5 of the reference's in the studio template (Cycles).
 FILTER_SRGB = (
-    (176, 8, 3),       # red
-    (144, 114, 5),     # gold
-    (62, 140, 1),      # yellow-green
-    (6, 149, 20),      # green
-    (21, 144, 150),    # teal
-    (85, 106, 215),    # blue
-    (132, 62, 223),    # violet
-    (184, 15, 159),    # magenta
+    (156, 1, 0),       # red
+    (127, 100, 0),     # gold
+    (48, 123, 0),      # yellow-green
+    (0, 131, 2),       # green
+    (2, 130, 136),     # teal
+    (74, 95, 196),     # blue
+    (119, 49, 202),    # violet
+    (167, 1, 145),     # magenta
 )
 #: sRGB 0..255 of the input of a basic convolution (one teal), tuned like the filters.
-INPUT_SRGB = (11, 137, 143)
+INPUT_SRGB = (1, 117, 124)
 #: Base colours of the pixel-shuffle colour families, sRGB 0..255, lightest shade first: red, green
 #: and blue families of four shades, tuned so that the lit top faces render like the reference's in
 #: the flat template. Other shade counts are read off the same curve; further families turn the red
 #: family's curve to other hues.
 FAMILY_SRGB = (
-    ((255, 157, 159), (255, 27, 27), (191, 14, 13), (115, 10, 11)),   # red
-    ((13, 255, 13), (9, 199, 9), (10, 142, 9), (9, 80, 9)),   # green
-    ((194, 193, 255), (135, 135, 255), (54, 53, 255), (7, 7, 188)),   # blue
+    ((255, 157, 159), (255, 25, 25), (192, 10, 9), (114, 7, 8)),   # red
+    ((9, 255, 9), (6, 199, 6), (6, 142, 6), (6, 80, 6)),   # green
+    ((194, 192, 255), (135, 135, 255), (51, 51, 255), (4, 4, 188)),   # blue
 )
 #: Hues (0..1) of the shuffle colour families: red, green, blue, then gold, teal, violet, ...
 FAMILY_HUES = (0.0, 1 / 3, 2 / 3, 0.12, 0.5, 0.78, 0.9, 0.06)
 
 PADDING_COLOR = (0.32, 0.32, 0.34, 0.35)      # translucent grey
-WINDOW_COLOR = (0.42, 0.42, 0.44, 1.0)        # the light grey tubes of the window box on the input
+WINDOW_COLOR = (0.7, 0.7, 0.72, 1.0)          # the light grey tubes of the window box on the input
 OUTLINE_COLOR = (0.008, 0.008, 0.009, 1.0)    # the dark tubes of the box where the output appears
 #: How far value shading may darken a cell (the smallest value keeps this much brightness).
 VALUE_FLOOR = 0.2

@@ -29,12 +29,12 @@ INSTANCE_COLOR_ATTRIBUTE = "color"
 #: the faces away from the lights keep their colour. The wire boxes are satin tubes (no emission:
 #: the outline is dark, the window light grey, both from the box's colour).
 _LOOKS = {
-    "input": dict(viewport=(0.02, 0.35, 0.38, 1.0), roughness=0.28, alpha=1.0, emission=0.0, coat=0.3,
-                  coat_roughness=0.06),
-    "filter": dict(viewport=(0.55, 0.02, 0.02, 1.0), roughness=0.28, alpha=1.0, emission=0.0, coat=0.3,
-                   coat_roughness=0.06),
-    "output": dict(viewport=(0.55, 0.02, 0.02, 1.0), roughness=0.28, alpha=1.0, emission=0.0, coat=0.3,
-                   coat_roughness=0.06),
+    "input": dict(viewport=(0.02, 0.35, 0.38, 1.0), roughness=0.2, alpha=1.0, emission=0.0, coat=0.3,
+                  coat_roughness=0.03),
+    "filter": dict(viewport=(0.55, 0.02, 0.02, 1.0), roughness=0.2, alpha=1.0, emission=0.0, coat=0.3,
+                   coat_roughness=0.03),
+    "output": dict(viewport=(0.55, 0.02, 0.02, 1.0), roughness=0.2, alpha=1.0, emission=0.0, coat=0.3,
+                   coat_roughness=0.03),
     "padding": dict(viewport=(0.32, 0.32, 0.34, 0.35), roughness=0.5, alpha=0.35, emission=0.0),
     "box": dict(viewport=(0.02, 0.02, 0.02, 1.0), roughness=0.35, alpha=1.0, emission=0.0),
 }

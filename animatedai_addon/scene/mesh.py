@@ -20,7 +20,7 @@ BEVEL_WIDTH = 0.08
 BEVEL_SEGMENTS = 3
 #: A wire box is drawn as round tubes along its twelve edges (the Animated AI frames' bold box outlines):
 #: their diameter as a fraction of the cube edge, and the number of sides of each tube.
-TUBE_WIDTH_OF_CUBE = 0.11
+TUBE_WIDTH_OF_CUBE = 0.15
 TUBE_SIDES = 8
 #: The default cube edge (``engine.timeline.Look.cube_size``): a box made without a cube size gets tubes
 #: of this thickness in metres.

@@ -58,18 +58,21 @@ class RigLight:
     unit_size_y: float = 0.0    # > 0: a rectangle this tall (strip lights), else a square
     color: tuple[float, float, float] = (1.0, 1.0, 1.0)
     in_reflections: bool = True  # seen in glossy reflections (Cycles): the cubes' sheen; off for a light that glares
+    #: "SUN": a sun shining from ``unit_location`` towards the centre, ``unit_energy`` its strength
+    #: (W/m², not scaled with the clip) and ``unit_size`` its angle in degrees; it lights a floor evenly
+    #: however far it reaches (the flat look's even backdrop), where area lights fade with distance.
+    kind: str = "AREA"
 
 
 #: The default rig (the studio look): a big soft key above the front left, a wide light overhead that
-#: makes the cubes' top faces the lit ones, a low fill from the front right, and a long soft light far
-#: to the right whose blurred reflection brightens that side of the glossy floor (as in the
-#: reference frames). Nothing sits low behind the clip: a light there shows in the floor as a
-#: pillar and whitens the top faces.
+#: makes the cubes' top faces the lit ones, and a low fill from the front right. Nothing sits low
+#: behind or beside the clip: the glossy floor mirrors such a light as a pillar or a glaring patch,
+#: and the cubes' top faces mirror it too (they go pale); the floor's brightness comes from the
+#: world's light, bluish horizon instead.
 DEFAULT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.2, -1.8, 3.0), 2.4, 70.0),
+    RigLight("AnimatedAI Key Light", (-1.2, -1.8, 3.0), 2.0, 110.0),
     RigLight("AnimatedAI Top Light", (0.2, 0.6, 3.6), 3.0, 70.0),
-    RigLight("AnimatedAI Fill Light", (2.4, -2.2, 1.0), 2.0, 14.0),
-    RigLight("AnimatedAI Side Light", (5.0, 1.5, 1.4), 2.0, 45.0, unit_size_y=4.0),
+    RigLight("AnimatedAI Fill Light", (2.4, -2.2, 1.0), 2.0, 25.0),
 )
 
 
@@ -176,6 +179,8 @@ def make_camera_rig(coll, template_name: str = "none", direction=None):
 
 
 def make_area_light(coll, light: RigLight, target, template_name: str = "none"):
+    if light.kind == "SUN":
+        return make_sun(coll, light, template_name)
     data = bpy.data.lights.new(light.name, "AREA")
     data.shape = "RECTANGLE" if light.unit_size_y > 0 else "SQUARE"
     data.color = light.color
@@ -188,13 +193,31 @@ def make_area_light(coll, light: RigLight, target, template_name: str = "none"):
     return obj
 
 
+def make_sun(coll, light: RigLight, template_name: str = "none"):
+    """A sun along ``light.unit_location`` (towards the origin). It carries no unit-rig location:
+    framing leaves it as it is (a sun's place does not matter, only its direction)."""
+    from mathutils import Vector
+    data = bpy.data.lights.new(light.name, "SUN")
+    data.energy = float(light.unit_energy)
+    data.angle = math.radians(light.unit_size)
+    data.color = light.color
+    obj = bpy.data.objects.new(light.name, data)
+    _link(obj, coll)
+    obj[TEMPLATE_TAG] = template_name
+    obj.location = [float(v) for v in light.unit_location]
+    obj.rotation_mode = "XYZ"
+    obj.rotation_euler = Vector([-float(v) for v in light.unit_location]).to_track_quat("-Z", "Y").to_euler()
+    obj.visible_glossy = light.in_reflections
+    return obj
+
+
 @dataclass(frozen=True)
 class FloorLook:
     """The floor's material. The default: a light blue-grey, glossy, partly metallic floor that mirrors
     the cubes and the lights in soft, blurred reflections (the reference's look)."""
 
     material: str = FLOOR_MATERIAL
-    color: tuple[float, float, float] = (0.36, 0.41, 0.5)
+    color: tuple[float, float, float] = (0.5, 0.57, 0.7)
     roughness: float = 0.14
     metallic: float = 0.85
     specular: float = 0.5
@@ -208,9 +231,9 @@ class WorldLook:
     (lighting, reflections) still sees ``color`` (a light backdrop that does not wash out the cubes)."""
 
     name: str = WORLD
-    color: tuple[float, float, float] = (0.02, 0.022, 0.026)
+    color: tuple[float, float, float] = (0.035, 0.04, 0.05)
     strength: float = 1.0
-    horizon: tuple[float, float, float] | None = (0.12, 0.13, 0.155)
+    horizon: tuple[float, float, float] | None = (0.15, 0.155, 0.155)
     camera_color: tuple[float, float, float] | None = None
 
 
@@ -266,7 +289,7 @@ def make_world(look: WorldLook = WorldLook()):
 
 
 def _horizon_gradient(tree, look: WorldLook):
-    """Background colour from the view direction's height: ``horizon`` at 0, ``color`` from 45 degrees up."""
+    """Background colour from the view direction's height: ``horizon`` at 0, ``color`` straight up."""
     coords = tree.nodes.new("ShaderNodeTexCoord")
     split = tree.nodes.new("ShaderNodeSeparateXYZ")
     ramp = tree.nodes.new("ShaderNodeValToRGB")
@@ -274,7 +297,7 @@ def _horizon_gradient(tree, look: WorldLook):
     tree.links.new(split.outputs["Z"], ramp.inputs["Fac"])
     low, high = ramp.color_ramp.elements
     low.position, low.color = 0.0, (*look.horizon, 1.0)
-    high.position, high.color = 0.7, (*look.color, 1.0)
+    high.position, high.color = 1.0, (*look.color, 1.0)
     return ramp.outputs["Color"]
 
 
