@@ -12,7 +12,7 @@ cube's top-face centre is projected into the image (``world_to_camera_view``) an
 pixels there is taken, over all the block's top-layer cubes.
 
 The colour difference is CIEDE2000 (Sharma, Wu & Dalal 2005), implemented here in numpy and
-checked against their 34 published test pairs (``SHARMA_PAIRS``).
+checked against their published test pairs (``SHARMA_PAIRS``).
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def delta_e(srgb_a, srgb_b) -> np.ndarray:
 
 
 #: Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula: implementation notes,
-#: supplementary test data, and mathematical observations", Table 1: (Lab1, Lab2, dE00).
+#: supplementary test data, and mathematical observations", Table 1: (Lab1, Lab2, dE00). Pair 14 sits
+#: exactly on the formula's |dh'| = 180 degree discontinuity (float rounding picks the side).
 SHARMA_PAIRS = (
     ((50.0000, 2.6772, -79.7751), (50.0000, 0.0000, -82.7485), 2.0425),
     ((50.0000, 3.1571, -77.2803), (50.0000, 0.0000, -82.7485), 2.8615),

@@ -217,7 +217,7 @@ class FloorLook:
     the cubes and the lights in soft, blurred reflections (the reference's look)."""
 
     material: str = FLOOR_MATERIAL
-    color: tuple[float, float, float] = (0.5, 0.57, 0.7)
+    color: tuple[float, float, float] = (0.44, 0.49, 0.58)
     roughness: float = 0.14
     metallic: float = 0.85
     specular: float = 0.5
