@@ -124,3 +124,21 @@ def test_boxes_are_bold_tubes_dark_outline_light_window(tmp_path, name, dark):
     else:
         # light grey like the reference's (about 155), not a glowing white
         assert 120 < colour_check.luminance(rgb) < 185 and max(rgb) - min(rgb) < 40, rgb
+
+
+def test_no_studio_light_stands_low_behind_the_clip():
+    """A light low behind the clip is what the glossy floor showed as a pillar of light (and the top faces
+    mirrored, going pale): every light of the studio rig is in front of the clip or high above it."""
+    from animatedai_addon.scene import stage
+    for light in stage.DEFAULT_LIGHTS:
+        x, y, z = light.unit_location
+        elevation = np.degrees(np.arctan2(z, np.hypot(x, y)))
+        assert y < 0 or elevation > 45, light
+
+
+def test_cells_are_glossy_coated_plastic():
+    from animatedai_addon.scene import materials
+    for role in ("input", "filter", "output"):
+        bsdf = materials.ensure_material(role).node_tree.nodes["Principled BSDF"]
+        assert bsdf.inputs["Roughness"].default_value <= 0.25
+        assert bsdf.inputs["Coat Weight"].default_value > 0 and bsdf.inputs["Coat Roughness"].default_value < 0.1
