@@ -45,7 +45,7 @@ OUT_DIR = REPO / "blend_templates"
 
 STUDIO_LIGHTS = stage.DEFAULT_LIGHTS
 FLAT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 12.0, 2.2, kind="SUN"),
+    RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 12.0, 1.8, kind="SUN"),
     RigLight("AnimatedAI Fill Light", (2.8, -1.2, 1.6), 3.0, 8.0),
     RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 25.0),
 )
@@ -70,7 +70,7 @@ LOOKS = {
         floor=FloorLook(material="AnimatedAI flat floor", color=(0.9, 0.9, 0.9), roughness=1.0, metallic=0.0,
                         specular=0.0),
         world=WorldLook(name=templates.world_name("flat"), color=(0.2, 0.2, 0.2), strength=1.0,
-                        horizon=None, camera_color=(0.56, 0.56, 0.56)),
+                        horizon=None, camera_color=(0.52, 0.52, 0.52)),
         view=("Standard", "None"),
         cycles=dict(samples=24, use_adaptive_sampling=True, adaptive_threshold=0.05, use_denoising=True,
                     max_bounces=4, diffuse_bounces=2, glossy_bounces=1, transmission_bounces=0,
