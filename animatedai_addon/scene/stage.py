@@ -217,9 +217,9 @@ class FloorLook:
     the cubes and the lights in soft, blurred reflections (the reference's look)."""
 
     material: str = FLOOR_MATERIAL
-    color: tuple[float, float, float] = (0.44, 0.49, 0.58)
+    color: tuple[float, float, float] = (0.6, 0.66, 0.77)
     roughness: float = 0.14
-    metallic: float = 0.85
+    metallic: float = 0.95
     specular: float = 0.5
 
 
@@ -233,7 +233,7 @@ class WorldLook:
     name: str = WORLD
     color: tuple[float, float, float] = (0.035, 0.04, 0.05)
     strength: float = 1.0
-    horizon: tuple[float, float, float] | None = (0.15, 0.155, 0.155)
+    horizon: tuple[float, float, float] | None = (0.115, 0.12, 0.12)
     camera_color: tuple[float, float, float] | None = None
 
 
