@@ -65,14 +65,17 @@ class RigLight:
 
 
 #: The default rig (the studio look): a big soft key above the front left, a wide light overhead that
-#: makes the cubes' top faces the lit ones, and a low fill from the front right. Nothing sits low
-#: behind or beside the clip: the glossy floor mirrors such a light as a pillar or a glaring patch,
+#: makes the cubes' top faces the lit ones, a low fill from the front right, and a long, low, bright
+#: light in front on the right whose reflection runs along the cubes' rounded rims (the glossy
+#: plastic's white edges; the floor in front of the clip is out of frame, so it shows nowhere else).
+#: Nothing sits low behind or beside the clip: the glossy floor mirrors such a light as a pillar or a glaring patch,
 #: and the cubes' top faces mirror it too (they go pale); the floor's brightness comes from the
 #: world's light, bluish horizon instead.
 DEFAULT_LIGHTS = (
     RigLight("AnimatedAI Key Light", (-1.2, -1.8, 3.0), 2.0, 110.0),
     RigLight("AnimatedAI Top Light", (0.2, 0.6, 3.6), 3.0, 70.0),
     RigLight("AnimatedAI Fill Light", (2.4, -2.2, 1.0), 2.0, 25.0),
+    RigLight("AnimatedAI Rim Light", (2.2, -3.4, 0.35), 3.0, 120.0, unit_size_y=1.0),
 )
 
 
