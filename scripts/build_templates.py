@@ -47,7 +47,7 @@ STUDIO_LIGHTS = stage.DEFAULT_LIGHTS
 FLAT_LIGHTS = (
     RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 12.0, 1.8, kind="SUN"),
     RigLight("AnimatedAI Fill Light", (2.8, -1.2, 1.6), 3.0, 8.0),
-    RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 25.0),
+    RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 32.0),
 )
 
 LOOKS = {

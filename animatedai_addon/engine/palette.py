@@ -34,9 +34,9 @@ INPUT_SRGB = (1, 117, 124)
 #: the flat template. Other shade counts are read off the same curve; further families turn the red
 #: family's curve to other hues.
 FAMILY_SRGB = (
-    ((255, 162, 164), (255, 25, 25), (195, 7, 6), (116, 4, 5)),   # red
-    ((6, 255, 6), (3, 200, 3), (3, 141, 3), (3, 80, 3)),   # green
-    ((193, 192, 255), (134, 134, 255), (49, 48, 255), (1, 1, 184)),   # blue
+    ((255, 159, 160), (255, 24, 24), (191, 5, 5), (113, 3, 3)),   # red
+    ((3, 253, 3), (3, 196, 2), (2, 138, 2), (2, 78, 2)),   # green
+    ((189, 188, 255), (131, 131, 255), (48, 47, 255), (1, 1, 181)),   # blue
 )
 #: Hues (0..1) of the shuffle colour families: red, green, blue, then gold, teal, violet, ...
 FAMILY_HUES = (0.0, 1 / 3, 2 / 3, 0.12, 0.5, 0.78, 0.9, 0.06)
