@@ -377,6 +377,27 @@ def report(measured: dict, reference: dict = REFERENCE_SRGB) -> list[tuple[str, 
     return rows
 
 
+def corrected_base(base_srgb, reference_srgb, measured_srgb, damping: float = 0.8) -> tuple[int, int, int]:
+    """One step of retuning a base colour: scale it (linear RGB) by reference / measured, damped."""
+    base, ref, got = (srgb8_to_linear(np.asarray(c, float)) for c in (base_srgb, reference_srgb, measured_srgb))
+    new = np.clip(base * (np.maximum(ref, 1e-4) / np.maximum(got, 1e-4)) ** damping, 0.0, 1.0)
+    return tuple(int(round(v)) for v in linear_to_srgb8(new))
+
+
+def suggest_palette(measured: dict) -> dict:
+    """The palette's base colours (``FILTER_SRGB``, ``INPUT_SRGB``, ``FAMILY_SRGB``) moved one step towards
+    rendering like the reference; rerun after pasting them in, until the differences stop shrinking."""
+    from animatedai_addon.engine import palette
+    filters = [corrected_base(c, REFERENCE_SRGB[f"filter{i}"], measured[f"filter{i}"])
+               if f"filter{i}" in measured else c for i, c in enumerate(palette.FILTER_SRGB)]
+    families = [[corrected_base(c, REFERENCE_SRGB[family_key(f, s)], measured[family_key(f, s)])
+                 if family_key(f, s) in measured else c for s, c in enumerate(shades)]
+                for f, shades in enumerate(palette.FAMILY_SRGB)]
+    source = corrected_base(palette.INPUT_SRGB, REFERENCE_SRGB["input"], measured["input"]) \
+        if "input" in measured else palette.INPUT_SRGB
+    return {"FILTER_SRGB": tuple(filters), "INPUT_SRGB": source, "FAMILY_SRGB": tuple(map(tuple, families))}
+
+
 def main(argv=None) -> int:
     import argparse
     import tempfile
@@ -385,6 +406,7 @@ def main(argv=None) -> int:
     parser.add_argument("--height", type=int, default=270)
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--out", default=None, help="folder for the renders (default: a temporary one)")
+    parser.add_argument("--suggest", action="store_true", help="print retuned palette base colours (one step)")
     args = parser.parse_args(argv)
     import sys
     if str(REPO) not in sys.path:
@@ -393,6 +415,7 @@ def main(argv=None) -> int:
     out = Path(args.out or tempfile.mkdtemp(prefix="colour_check_"))
     out.mkdir(parents=True, exist_ok=True)
     radius = 0 if args.width <= 480 else 1
+    everything = {}
     for preset, template in (("conv-3x3-stride2-valid", "studio"), ("pixel-shuffle-2x2", "flat")):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         measured = measure_clip(preset, template, out / f"{preset}.png", args.width, args.height, args.samples,
@@ -400,6 +423,10 @@ def main(argv=None) -> int:
         print(f"{preset} ({template}): cube luma p95 {cube_luminance_p95(measured['image']):.0f}")
         for role, ref, got, de in report(measured):
             print(f"  {role:10s} reference {ref!s:16s} ours {got!s:16s} dE00 {de:5.1f}")
+        everything.update(measured)
+    if args.suggest:
+        for name, value in suggest_palette(everything).items():
+            print(f"{name} = {value}")
     print(out)
     return 0
 

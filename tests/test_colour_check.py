@@ -86,3 +86,11 @@ def test_input_and_filters_are_the_reference_hues():
     assert gap.max() < 12
     ours = colour_check.linear_to_srgb8(np.asarray(palette.input_color()[:3]))
     assert abs((hue(ours) - hue(colour_check.REFERENCE_SRGB["input"]) + 180) % 360 - 180) < 8
+
+
+def test_retuning_moves_a_base_colour_towards_the_reference():
+    base = (150, 20, 20)
+    assert colour_check.corrected_base(base, (120, 30, 30), (120, 30, 30)) == base      # already there
+    lighter = colour_check.corrected_base(base, (160, 30, 30), (120, 30, 30))            # rendered too dark
+    assert lighter[0] > base[0] and lighter[1:] == base[1:]
+    assert max(colour_check.corrected_base((250, 250, 250), (255, 255, 255), (10, 10, 10))) == 255   # clipped
