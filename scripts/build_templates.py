@@ -7,9 +7,11 @@ while 5.0 reads 4.2's files. Each template holds one scene ``AnimatedAI <name>``
 stage rig in unit space (camera + target, area lights, floor; see scene/stage.py), a world
 ``AnimatedAI <name> World`` and the look's render settings. No cubes.
 
-studio: the Animated AI conv look. A grey, glossy, slightly metallic floor that mirrors
-    the cubes; big soft area lights; two tall strips behind that draw the soft streaks in
-    the floor; a grey world, lighter at the horizon so the floor brightens into the distance
+studio: the Animated AI conv look. A light blue-grey, glossy, partly metallic floor that
+    mirrors the cubes in soft blurred reflections; big soft area lights from above (the cubes'
+    top faces are the lit ones) and a long soft light far to the right that brightens that
+    side of the floor; nothing low behind the clip (it showed as a pillar of light in the floor);
+    a dark world, lighter and bluish at the horizon so the floor brightens into the distance
     (no HDRI: nothing to download, nothing to tint the cubes).
     Colour management Standard, chosen after rendering both: the palette's colours are
     meant as the colours one sees (Animated AI's flat, saturated hues), and Standard shows
@@ -17,8 +19,9 @@ studio: the Animated AI conv look. A grey, glossy, slightly metallic floor that 
     filter hues pastel. What AgX does well, rolling bright highlights off to white, the
     palette already does (a lit cell is its colour mixed towards white), and the lights
     are set so that nothing but the lights' own reflections clips.
-flat: the Animated AI shuffle look, and quick. A white world and a white matte floor (no
-    reflections), soft shadows from large lights, Standard colour management so white
+flat: the Animated AI shuffle look, and quick. A light grey backdrop (what the camera sees;
+    the world that lights the cubes is dimmer, so their colours stay saturated) and a white matte
+    floor (no reflections), soft shadows from large lights, Standard colour management so white
     stays white and the palette's colours come out exactly as specified; few samples and
     no ray tracing in Eevee; studio lighting in Workbench.
 Both: depth of field is set up (focus on the camera target, f/4) but off.
@@ -42,16 +45,16 @@ OUT_DIR = REPO / "blend_templates"
 
 STUDIO_LIGHTS = stage.DEFAULT_LIGHTS
 FLAT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 3.0, 30.0),
+    RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 12.0, 1.8, kind="SUN"),
     RigLight("AnimatedAI Fill Light", (2.8, -1.2, 1.6), 3.0, 8.0),
-    RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 15.0),
+    RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 32.0),
 )
 
 LOOKS = {
     "studio": dict(
         lights=STUDIO_LIGHTS,
         floor=FloorLook(material="AnimatedAI studio floor"),
-        world=WorldLook(name=templates.world_name("studio"), color=(0.1, 0.1, 0.11), horizon=(0.3, 0.3, 0.32)),
+        world=WorldLook(name=templates.world_name("studio")),
         view=("Standard", "None"),
         cycles=dict(samples=64, use_adaptive_sampling=True, adaptive_threshold=0.02, use_denoising=True,
                     max_bounces=6, diffuse_bounces=2, glossy_bounces=4, transmission_bounces=0,
@@ -66,8 +69,8 @@ LOOKS = {
         lights=FLAT_LIGHTS,
         floor=FloorLook(material="AnimatedAI flat floor", color=(0.9, 0.9, 0.9), roughness=1.0, metallic=0.0,
                         specular=0.0),
-        world=WorldLook(name=templates.world_name("flat"), color=(0.8, 0.8, 0.8), strength=0.65,
-                        horizon=None),
+        world=WorldLook(name=templates.world_name("flat"), color=(0.2, 0.2, 0.2), strength=1.0,
+                        horizon=None, camera_color=(0.52, 0.52, 0.52)),
         view=("Standard", "None"),
         cycles=dict(samples=24, use_adaptive_sampling=True, adaptive_threshold=0.05, use_denoising=True,
                     max_bounces=4, diffuse_bounces=2, glossy_bounces=1, transmission_bounces=0,

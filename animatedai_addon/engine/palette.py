@@ -1,7 +1,7 @@
 """Colours: filter hues, shuffle colour families, highlights. Linear RGBA (what Blender stores).
 
-The hues follow the Animated AI frames: filters red, gold, green, teal, blue,
-violet, purple, magenta, then further hues around the HSV circle; the input of a
+The hues follow the Animated AI frames: filters red, gold, yellow-green, green,
+teal, blue, violet, magenta, then further hues around the HSV circle; the input of a
 basic convolution is one teal; padding is a translucent grey; pixel shuffles
 colour their channels in families (red, green, blue, then more) of r*r shades.
 """
@@ -14,23 +14,36 @@ import numpy as np
 
 from .values import value_shade
 
-#: sRGB 0..255 of the first eight filters, read off the reference frames.
+#: sRGB 0..255 of the first eight filters' base colours: red, gold, yellow-green, green, teal, blue,
+#: violet, magenta, the hues of the reference frames. Tuned (scripts/colour_check.py) so that the lit
+#: top faces render within CIEDE2000 5 of the reference's in the studio template (Cycles).
 FILTER_SRGB = (
-    (200, 22, 22),     # red
-    (196, 150, 34),    # gold
-    (52, 168, 40),     # green
-    (28, 156, 160),    # teal
-    (48, 70, 220),     # blue
-    (118, 64, 222),    # violet
-    (150, 44, 200),    # purple
-    (206, 40, 150),    # magenta
+    (156, 1, 0),       # red
+    (127, 100, 0),     # gold
+    (48, 123, 0),      # yellow-green
+    (0, 131, 2),       # green
+    (2, 130, 136),     # teal
+    (74, 95, 196),     # blue
+    (119, 49, 202),    # violet
+    (167, 1, 145),     # magenta
+)
+#: sRGB 0..255 of the input of a basic convolution (one teal), tuned like the filters.
+INPUT_SRGB = (1, 117, 124)
+#: Base colours of the pixel-shuffle colour families, sRGB 0..255, lightest shade first: red, green
+#: and blue families of four shades, tuned so that the lit top faces render like the reference's in
+#: the flat template. Other shade counts are read off the same curve; further families turn the red
+#: family's curve to other hues.
+FAMILY_SRGB = (
+    ((255, 159, 160), (255, 24, 24), (191, 5, 5), (113, 3, 3)),   # red
+    ((3, 253, 3), (3, 196, 2), (2, 138, 2), (2, 78, 2)),   # green
+    ((189, 188, 255), (131, 131, 255), (48, 47, 255), (1, 1, 181)),   # blue
 )
 #: Hues (0..1) of the shuffle colour families: red, green, blue, then gold, teal, violet, ...
 FAMILY_HUES = (0.0, 1 / 3, 2 / 3, 0.12, 0.5, 0.78, 0.9, 0.06)
 
 PADDING_COLOR = (0.32, 0.32, 0.34, 0.35)      # translucent grey
-WINDOW_COLOR = (1.0, 1.0, 1.0, 1.0)           # the white wire box on the input
-OUTLINE_COLOR = (0.02, 0.02, 0.02, 1.0)       # the dark wire box where the output appears
+WINDOW_COLOR = (0.7, 0.7, 0.72, 1.0)          # the light grey tubes of the window box on the input
+OUTLINE_COLOR = (0.008, 0.008, 0.009, 1.0)    # the dark tubes of the box where the output appears
 #: How far value shading may darken a cell (the smallest value keeps this much brightness).
 VALUE_FLOOR = 0.2
 
@@ -44,6 +57,11 @@ def srgb_to_linear(srgb) -> np.ndarray:
 def _rgba(rgb_linear) -> np.ndarray:
     rgb = np.asarray(rgb_linear, np.float64).reshape(-1, 3)
     return np.concatenate([rgb, np.ones((len(rgb), 1))], axis=1).astype(np.float32)
+
+
+def input_color() -> tuple[float, float, float, float]:
+    """Linear RGBA of the input of a basic convolution (``INPUT_SRGB``)."""
+    return tuple(float(v) for v in _rgba(srgb_to_linear(np.asarray(INPUT_SRGB) / 255.0))[0])
 
 
 def _hsv_srgb(h: float, s: float, v: float) -> tuple[float, float, float]:
@@ -67,16 +85,27 @@ def family_hue(family: int) -> float:
     return (0.21 + family * 0.618034) % 1.0
 
 
+def _family_curve(family: int) -> np.ndarray:
+    """(4, 3) sRGB 0..1 of a family's reference shades, lightest first."""
+    if family < len(FAMILY_SRGB):
+        return np.asarray(FAMILY_SRGB[family], np.float64) / 255.0
+    red = np.asarray(FAMILY_SRGB[0], np.float64) / 255.0
+    hsv = [colorsys.rgb_to_hsv(*c) for c in red]
+    return np.array([_hsv_srgb(family_hue(family), s, v) for _, s, v in hsv])
+
+
 def family_colors(families: int, shades: int) -> np.ndarray:
-    """(families, shades, 4) linear RGBA: shade 0 is the lightest, the last the darkest of the family."""
+    """(families, shades, 4) linear RGBA: shade 0 is the lightest, the last the darkest of the family.
+
+    Four shades are the family's ``FAMILY_SRGB``; other counts are spread evenly along the same
+    curve (interpolated in linear RGB) from its lightest to its darkest shade."""
     out = np.zeros((families, shades, 4), np.float32)
     for f in range(families):
-        hue = family_hue(f)
-        for s in range(shades):
-            t = s / (shades - 1) if shades > 1 else 0.5
-            saturation = 0.35 + 0.6 * t          # light shades are paler,
-            value = 1.0 - 0.55 * t               # dark ones deeper
-            out[f, s] = _rgba(srgb_to_linear(_hsv_srgb(hue, saturation, value)))[0]
+        curve = srgb_to_linear(_family_curve(f))
+        at = np.linspace(0.0, len(curve) - 1.0, shades) if shades > 1 else np.array([1.0])
+        low = np.minimum(np.floor(at).astype(int), len(curve) - 2)
+        frac = (at - low)[:, None]
+        out[f] = _rgba(curve[low] * (1 - frac) + curve[low + 1] * frac)
     return out
 
 

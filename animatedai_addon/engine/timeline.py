@@ -110,7 +110,7 @@ class Look:
     tensor_gap: float = 4.0         # space between neighbouring tensors
     value_shading: float = 0.0      # 0: one colour per role/filter; 1: brightness follows the cell's value
     highlight_gain: float = 1.6     # "cells" highlights: a brighter version of the cell's own colour
-    input_color: tuple[float, float, float, float] = (0.05, 0.55, 0.6, 1.0)
+    input_color: tuple[float, float, float, float] = palette.input_color()   # linear RGBA (palette.INPUT_SRGB)
     highlight: str = "pulse"        # one of HIGHLIGHTS: Animated AI's white pulse, or the lit window cells
     # filter k (and its output channel) takes filter_colors[k]; filters past the end, or all when empty,
     # take the palette's hues

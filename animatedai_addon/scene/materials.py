@@ -24,13 +24,20 @@ ROLES = ("input", "filter", "output", "padding", "box")
 TAG = "animatedai"
 INSTANCE_COLOR_ATTRIBUTE = "color"
 
-#: Viewport (Workbench "material" colour) and look per role.
+#: Per role: the viewport colour (Workbench "material" colour; the cells' own colours show with
+#: OBJECT colours) and the surface. The cells are glossy plastic, as in the Animated AI frames: a
+#: low roughness and a clear coat, so the faces toward a light and the rounded rims catch it while
+#: the faces away from the lights keep their colour. The wire boxes are satin tubes (no emission:
+#: the outline is dark, the window light grey, both from the box's colour).
 _LOOKS = {
-    "input": dict(viewport=(0.05, 0.55, 0.6, 1.0), roughness=0.2, alpha=1.0, emission=0.0),
-    "filter": dict(viewport=(0.8, 0.35, 0.05, 1.0), roughness=0.2, alpha=1.0, emission=0.0),
-    "output": dict(viewport=(0.8, 0.6, 0.1, 1.0), roughness=0.2, alpha=1.0, emission=0.0),
+    "input": dict(viewport=(0.02, 0.35, 0.38, 1.0), roughness=0.2, alpha=1.0, emission=0.0, coat=0.3,
+                  coat_roughness=0.03),
+    "filter": dict(viewport=(0.55, 0.02, 0.02, 1.0), roughness=0.2, alpha=1.0, emission=0.0, coat=0.3,
+                   coat_roughness=0.03),
+    "output": dict(viewport=(0.55, 0.02, 0.02, 1.0), roughness=0.2, alpha=1.0, emission=0.0, coat=0.3,
+                   coat_roughness=0.03),
     "padding": dict(viewport=(0.32, 0.32, 0.34, 0.35), roughness=0.5, alpha=0.35, emission=0.0),
-    "box": dict(viewport=(1.0, 1.0, 1.0, 1.0), roughness=0.6, alpha=1.0, emission=0.6),
+    "box": dict(viewport=(0.02, 0.02, 0.02, 1.0), roughness=0.35, alpha=1.0, emission=0.0),
 }
 
 
@@ -54,7 +61,8 @@ def ensure_materials() -> dict[str, bpy.types.Material]:
     return {role: ensure_material(role) for role in ROLES}
 
 
-def build_material(material, viewport, roughness: float, alpha: float, emission: float) -> None:
+def build_material(material, viewport, roughness: float, alpha: float, emission: float, coat: float = 0.0,
+                   coat_roughness: float = 0.05) -> None:
     """Principled BSDF whose Base Color is the instancer ``color`` attribute (the object colour on plain objects)."""
     material.diffuse_color = viewport
     material.roughness = roughness
@@ -75,6 +83,9 @@ def build_material(material, viewport, roughness: float, alpha: float, emission:
     links.new(bsdf.outputs["BSDF"], output.inputs["Surface"])
     bsdf.inputs["Roughness"].default_value = roughness
     bsdf.inputs["Alpha"].default_value = alpha
+    if coat > 0 and "Coat Weight" in bsdf.inputs:      # 4.0+: the clear coat of glossy plastic
+        bsdf.inputs["Coat Weight"].default_value = coat
+        bsdf.inputs["Coat Roughness"].default_value = coat_roughness
     if emission > 0:
         links.new(cell_color, bsdf.inputs["Emission Color"])
         bsdf.inputs["Emission Strength"].default_value = emission

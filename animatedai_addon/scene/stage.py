@@ -61,16 +61,24 @@ class RigLight:
     unit_size_y: float = 0.0    # > 0: a rectangle this tall (strip lights), else a square
     color: tuple[float, float, float] = (1.0, 1.0, 1.0)
     in_reflections: bool = True  # seen in glossy reflections (Cycles): the cubes' sheen; off for a light that glares
+    #: "SUN": a sun shining from ``unit_location`` towards the centre, ``unit_energy`` its strength
+    #: (W/m², not scaled with the clip) and ``unit_size`` its angle in degrees; it lights a floor evenly
+    #: however far it reaches (the flat look's even backdrop), where area lights fade with distance.
+    kind: str = "AREA"
 
 
-#: The default rig: a big soft key from the front left, a fill from the right, a wide top light and
-#: two tall strips behind that show up as the soft streaks in the glossy floor (as in the reference).
+#: The default rig (the studio look): a big soft key above the front left, a wide light overhead that
+#: makes the cubes' top faces the lit ones, a low fill from the front right, and a long, low, bright
+#: light in front on the right whose reflection runs along the cubes' rounded rims (the glossy
+#: plastic's white edges; the floor in front of the clip is out of frame, so it shows nowhere else).
+#: Nothing sits low behind or beside the clip: the glossy floor mirrors such a light as a pillar or a glaring patch,
+#: and the cubes' top faces mirror it too (they go pale); the floor's brightness comes from the
+#: world's light, bluish horizon instead.
 DEFAULT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.6, -2.2, 2.6), 1.6, 40.0),
-    RigLight("AnimatedAI Fill Light", (2.6, -1.4, 1.4), 1.6, 12.0),
-    RigLight("AnimatedAI Top Light", (0.3, -1.2, 3.4), 2.0, 40.0),
-    RigLight("AnimatedAI Back Light L", (-2.6, 5.0, 1.2), 0.9, 0.8, unit_size_y=2.4),
-    RigLight("AnimatedAI Back Light R", (1.8, 5.0, 1.2), 0.9, 0.8, unit_size_y=2.4),
+    RigLight("AnimatedAI Key Light", (-1.2, -1.8, 3.0), 2.0, 110.0),
+    RigLight("AnimatedAI Top Light", (0.2, 0.6, 3.6), 3.0, 70.0),
+    RigLight("AnimatedAI Fill Light", (2.4, -2.2, 1.0), 2.0, 25.0),
+    RigLight("AnimatedAI Rim Light", (2.2, -3.4, 0.35), 3.0, 120.0, unit_size_y=1.0),
 )
 
 
@@ -183,6 +191,8 @@ def make_camera_rig(coll, template_name: str = "none", direction=None, target=No
 
 
 def make_area_light(coll, light: RigLight, target, template_name: str = "none"):
+    if light.kind == "SUN":
+        return make_sun(coll, light, template_name)
     data = bpy.data.lights.new(light.name, "AREA")
     data.shape = "RECTANGLE" if light.unit_size_y > 0 else "SQUARE"
     data.color = light.color
@@ -195,27 +205,48 @@ def make_area_light(coll, light: RigLight, target, template_name: str = "none"):
     return obj
 
 
+def make_sun(coll, light: RigLight, template_name: str = "none"):
+    """A sun along ``light.unit_location`` (towards the origin). It carries no unit-rig location:
+    framing leaves it as it is (a sun's place does not matter, only its direction)."""
+    from mathutils import Vector
+    data = bpy.data.lights.new(light.name, "SUN")
+    data.energy = float(light.unit_energy)
+    data.angle = math.radians(light.unit_size)
+    data.color = light.color
+    obj = bpy.data.objects.new(light.name, data)
+    _link(obj, coll)
+    obj[TEMPLATE_TAG] = template_name
+    obj.location = [float(v) for v in light.unit_location]
+    obj.rotation_mode = "XYZ"
+    obj.rotation_euler = Vector([-float(v) for v in light.unit_location]).to_track_quat("-Z", "Y").to_euler()
+    obj.visible_glossy = light.in_reflections
+    return obj
+
+
 @dataclass(frozen=True)
 class FloorLook:
-    """The floor's material. The default: a grey, glossy, slightly metallic floor that mirrors the
-    cubes and the lights softly (the reference's look)."""
+    """The floor's material. The default: a light blue-grey, glossy, partly metallic floor that mirrors
+    the cubes and the lights in soft, blurred reflections (the reference's look)."""
 
     material: str = FLOOR_MATERIAL
-    color: tuple[float, float, float] = (0.3, 0.3, 0.32)
-    roughness: float = 0.12
-    metallic: float = 0.75
+    color: tuple[float, float, float] = (0.6, 0.66, 0.77)
+    roughness: float = 0.14
+    metallic: float = 0.95
     specular: float = 0.5
 
 
 @dataclass(frozen=True)
 class WorldLook:
     """An even studio backdrop, no HDRI. With ``horizon`` set, the colour runs from ``horizon`` at
-    the horizon to ``color`` overhead: the glossy floor then brightens into the distance."""
+    the horizon to ``color`` overhead: the glossy floor then brightens into the distance. With
+    ``camera_color`` set, the camera sees that colour as the background while everything else
+    (lighting, reflections) still sees ``color`` (a light backdrop that does not wash out the cubes)."""
 
     name: str = WORLD
-    color: tuple[float, float, float] = (0.1, 0.1, 0.11)
+    color: tuple[float, float, float] = (0.035, 0.04, 0.05)
     strength: float = 1.0
-    horizon: tuple[float, float, float] | None = (0.3, 0.3, 0.32)
+    horizon: tuple[float, float, float] | None = (0.115, 0.12, 0.12)
+    camera_color: tuple[float, float, float] | None = None
 
 
 def _shader_into_output(tree, node_type: str, bl_idname: str, output_type: str):
@@ -259,14 +290,18 @@ def make_world(look: WorldLook = WorldLook()):
     bg = _shader_into_output(tree, "BACKGROUND", "ShaderNodeBackground", "OUTPUT_WORLD")
     bg.inputs["Color"].default_value = (*look.color, 1.0)
     bg.inputs["Strength"].default_value = look.strength
-    if look.horizon is not None:
-        _horizon_gradient(tree, bg, look)
-    world.color = look.color                     # Workbench's world colour
+    if not bg.inputs["Color"].is_linked:          # a world made before (or edited by the user) keeps its tree
+        color = _horizon_gradient(tree, look) if look.horizon is not None else None
+        if look.camera_color is not None:
+            color = _camera_backdrop(tree, look, color)
+        if color is not None:
+            tree.links.new(color, bg.inputs["Color"])
+    world.color = look.camera_color or look.color    # Workbench's world colour
     return world
 
 
-def _horizon_gradient(tree, background, look: WorldLook) -> None:
-    """Background colour from the view direction's height: ``horizon`` at 0, ``color`` from 45 degrees up."""
+def _horizon_gradient(tree, look: WorldLook):
+    """Background colour from the view direction's height: ``horizon`` at 0, ``color`` straight up."""
     coords = tree.nodes.new("ShaderNodeTexCoord")
     split = tree.nodes.new("ShaderNodeSeparateXYZ")
     ramp = tree.nodes.new("ShaderNodeValToRGB")
@@ -274,8 +309,24 @@ def _horizon_gradient(tree, background, look: WorldLook) -> None:
     tree.links.new(split.outputs["Z"], ramp.inputs["Fac"])
     low, high = ramp.color_ramp.elements
     low.position, low.color = 0.0, (*look.horizon, 1.0)
-    high.position, high.color = 0.7, (*look.color, 1.0)
-    tree.links.new(ramp.outputs["Color"], background.inputs["Color"])
+    high.position, high.color = 1.0, (*look.color, 1.0)
+    return ramp.outputs["Color"]
+
+
+def _camera_backdrop(tree, look: WorldLook, lighting=None):
+    """``camera_color`` for camera rays, the lighting colour (``lighting`` or ``color``) for all others."""
+    path = tree.nodes.new("ShaderNodeLightPath")
+    mix = tree.nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    mix.label = "Backdrop seen by the camera"
+    tree.links.new(path.outputs["Is Camera Ray"], mix.inputs["Factor"])
+    a, b = (s for s in mix.inputs if s.type == "RGBA")
+    if lighting is not None:
+        tree.links.new(lighting, a)
+    else:
+        a.default_value = (*look.color, 1.0)
+    b.default_value = (*look.camera_color, 1.0)
+    return next(s for s in mix.outputs if s.type == "RGBA")
 
 
 def build_stage(scene, template_name: str = "none", lights=DEFAULT_LIGHTS, floor: FloorLook | None = FloorLook(),

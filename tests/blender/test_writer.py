@@ -195,15 +195,43 @@ def test_cube_mesh_is_a_bevelled_unit_cube():
     assert mesh.ensure_cube_mesh() == cube
 
 
-def test_wire_box_beams_keep_their_thickness_at_any_size():
+def test_wire_box_tubes_are_round_and_keep_their_thickness_at_any_size():
+    sides = mesh.TUBE_SIDES
     for size in ((3.0, 2.0, 3.0), (0.5, 8.0, 1.0)):
-        vertices, faces = mesh.wire_box_geometry(size, thickness=0.05)
-        assert vertices.shape == (96, 3) and faces.shape == (72, 4)
-        assert np.allclose(vertices.min(axis=0), -0.5) and np.allclose(vertices.max(axis=0), 0.5)
-        # each beam, once scaled by size, is 0.05 m thick across its two short axes
-        beams = vertices.reshape(12, 8, 3) * np.asarray(size)
-        extents = np.sort(beams.max(axis=1) - beams.min(axis=1), axis=1)
-        assert np.allclose(extents[:, :2], 0.05)
+        vertices, faces = mesh.wire_box_geometry(size, thickness=0.08)
+        assert vertices.shape == (12 * 2 * sides, 3) and faces.shape[0] == 12 * (sides + 2)
+        world = vertices.reshape(12, 2 * sides, 3) * np.asarray(size)        # as the scaled box object shows it
+        for tube in world:
+            axis = int(np.argmax(tube.max(axis=0) - tube.min(axis=0)))
+            across = [a for a in range(3) if a != axis]
+            centre = tube[:, across].mean(axis=0)
+            # round: every ring vertex is half the thickness from the tube's axis, once scaled
+            assert np.allclose(np.linalg.norm(tube[:, across] - centre, axis=1), 0.04)
+            # centred on an edge of the box, and reaching past both corners by its radius
+            assert np.allclose(np.abs(centre), np.asarray(size)[across] / 2)
+            assert np.allclose([tube[:, axis].min(), tube[:, axis].max()],
+                               [-size[axis] / 2 - 0.04, size[axis] / 2 + 0.04])
+
+
+def test_box_mesh_is_closed_smooth_tubes_sized_by_the_cube():
+    import bmesh
+    made = mesh.ensure_box_mesh((3.0, 8.0, 3.0), cube_size=0.9)
+    assert mesh.ensure_box_mesh((3.0, 8.0, 3.0), cube_size=0.9) == made
+    thick = mesh.ensure_box_mesh((3.0, 8.0, 3.0), cube_size=2.0)
+    assert thick != made and mesh.tube_thickness(2.0) == pytest.approx(2.0 * mesh.TUBE_WIDTH_OF_CUBE)
+    bm = bmesh.new()
+    try:
+        bm.from_mesh(made)
+        assert all(edge.is_manifold for edge in bm.edges)                 # twelve closed tubes
+    finally:
+        bm.free()
+    smooth = np.empty(len(made.polygons), bool)
+    made.polygons.foreach_get("use_smooth", smooth)
+    assert smooth.sum() == 12 * mesh.TUBE_SIDES                            # the sides, not the end caps
+    co = np.empty(len(made.vertices) * 3, np.float32)
+    made.vertices.foreach_get("co", co)
+    across = (co.reshape(-1, 3).max(axis=0) - 0.5) * np.array([3.0, 8.0, 3.0])
+    assert np.allclose(across, mesh.tube_thickness(0.9) / 2, atol=1e-5)     # radius past the box, in metres
 
 
 def test_materials_are_made_once_and_reused():

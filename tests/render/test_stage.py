@@ -114,7 +114,10 @@ def test_template_appends_rig_world_and_look(name, samples):
     assert len(bpy.data.libraries) == 0, "the template file is not left linked"
     assert len(bpy.data.scenes) == 1
     lights = [o for o in bpy.data.objects if o.type == "LIGHT"]
-    assert lights and all(o.data.type == "AREA" for o in lights)
+    assert any(o.data.type == "AREA" for o in lights) and all(o.data.type in ("AREA", "SUN") for o in lights)
+    for sun in (o for o in lights if o.data.type == "SUN"):     # the flat look's even key: framing leaves it be
+        assert stage.UNIT_LOCATION not in sun and sun.data.energy < 10
+        assert (sun.matrix_world.to_3x3() @ Vector((0, 0, -1))).z < -0.5, "shines down onto the clip"
     assert all(c.target.name == stage.CAMERA_TARGET for o in bpy.data.objects for c in o.constraints)
     assert not scene.camera.data.dof.use_dof, "depth of field is ready but off"
 
