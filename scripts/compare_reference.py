@@ -11,7 +11,7 @@ the frames it rendered (``<clip>/frames/``), and for all clips a table of measur
 Moments: the default clip ``conv-3x3-stride2-valid`` is compared frame for frame (reference frame n is our
 frame 1 + n: frames 00, 12, 20, 28, 44). The shuffles are compared by phase, since their reference is one
 2.8 s GIF and ours runs at its own pace: reference frame 00 is our first frame, 25 the middle of our
-transform (the frame where most cubes are in flight), 50 our last frame.
+transform (from the first cell move to the last move's end), 50 our last frame.
 """
 
 from __future__ import annotations
