@@ -104,32 +104,55 @@ def test_reference_segmentation_finds_a_saturated_block():
 
 
 def test_timeline_figures_of_the_presets():
+    """The figures follow their definitions on the engine's timeline, whatever the presets' pacing is."""
+    import copy
+
     from animatedai_addon import engine
-    from animatedai_addon.engine import presets
-    from animatedai_addon.engine.timeline import build_timeline
 
-    def timeline(name, **timing):
-        preset = presets.load_preset_file(name)
-        import dataclasses
-        return build_timeline(engine.plan(preset.spec), dataclasses.replace(preset.timing, **timing), preset.look)
+    def timeline(name):
+        preset = engine.load_preset_file(name)
+        return engine.build_timeline(engine.plan(preset.spec), preset.timing, preset.look)
 
-    conv = refmeasure.timeline_figures(timeline("conv-3x3-stride2-valid"))
     t = timeline("conv-3x3-stride2-valid")
+    conv = refmeasure.timeline_figures(t)
     window = next(b for b in t.boxes if b.role == "window")
+    keys = np.unique(window.key_frames.astype(float))
     assert conv["kind"] == "windowed"
-    assert conv["first_step_start"] == float(window.key_frames[0])
-    assert conv["hold_frames"] == float(window.key_frames[0]) - t.frame_start
+    assert conv["first_step_start"] == keys[0]
+    assert conv["first_step_frames"] == keys[1] - keys[0]
+    assert conv["hold_frames"] == keys[0] - t.frame_start
     assert conv["frames"] == t.frame_end - t.frame_start + 1
-    # the figures follow the timing they are given
-    slower = refmeasure.timeline_figures(timeline("conv-3x3-stride2-valid", intro_frames=40, frames_per_step=7))
-    assert slower["hold_frames"] == conv["hold_frames"] + 40 - presets.load_preset_file(
-        "conv-3x3-stride2-valid").timing.intro_frames
-    assert slower["first_step_frames"] > conv["first_step_frames"]
+    assert conv["hold_s"] == pytest.approx(conv["hold_frames"] / t.fps)
+    # move the window's keys: the figures move with them
+    later = copy.deepcopy(t)
+    box = next(b for b in later.boxes if b.role == "window")
+    box.key_frames = box.key_frames + np.where(box.key_frames > keys[0], 10.0, 0.0).astype(np.float32) + 5
+    moved = refmeasure.timeline_figures(later)
+    assert moved["hold_frames"] == conv["hold_frames"] + 5
+    assert moved["first_step_frames"] == conv["first_step_frames"] + 10
 
-    shuffle = refmeasure.timeline_figures(timeline("pixel-shuffle-2x2"))
+    s = timeline("pixel-shuffle-2x2")
+    shuffle = refmeasure.timeline_figures(s)
+    starts = np.concatenate([tr.move_start for tr in s.tensors])
+    ends = np.concatenate([tr.move_end for tr in s.tensors])
     assert shuffle["kind"] == "shuffle"
+    assert shuffle["hold_frames"] == float(starts.min()) - s.frame_start
+    assert shuffle["transform_frames"] == float(ends.max()) - float(starts.min())
     assert 0.0 < shuffle["in_flight_share"] <= 1.0
-    assert shuffle["transform_frames"] > 0
+    # every cell's moves squeezed into one shared interval: at its middle all moved cells are in flight
+    together = copy.deepcopy(s)
+    for track in together.tensors:
+        if len(track.move_cell):
+            first = np.r_[True, track.move_cell[1:] != track.move_cell[:-1]]
+            track.move_cell, track.move_to = track.move_cell[np.r_[first[1:], True]], \
+                track.move_to[np.r_[first[1:], True]]          # keep each cell's last move: its final place
+            track.move_start = np.full(len(track.move_cell), starts.min(), np.float32)
+            track.move_end = np.full(len(track.move_cell), ends.max(), np.float32)
+    at_once = refmeasure.timeline_figures(together)
+    track = together.tensors[0]
+    moved_cells = np.linalg.norm(track.move_to - track.position[track.move_cell], axis=1) > 1e-4
+    assert at_once["in_flight_share"] == pytest.approx(moved_cells.sum() / len(track))
+    assert at_once["in_flight_share"] > shuffle["in_flight_share"]
 
 
 def test_compare_reference_end_to_end(tmp_path):
