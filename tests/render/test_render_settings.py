@@ -72,5 +72,5 @@ def test_benchmark_reads_the_main_command():
     preset = engine.load_preset_file(job.preset)
     timeline = engine.build_timeline(engine.plan(preset.spec), preset.timing, preset.look)
     assert benchmark.clip_frame_count(job) == timeline.frame_end - timeline.frame_start + 1
-    slower = job.replace(overrides=("timing.frames_per_step=4",))
+    slower = job.replace(overrides=("timing.outro_frames=500",))
     assert benchmark.clip_frame_count(slower) > benchmark.clip_frame_count(job)
