@@ -419,6 +419,8 @@ def window_read_intervals(stage, start, end):
     spatial footprint only (kh*kw per step) and broadcast over channels later. Returns
     (group, spatial index vy*VW + vx, start, end), sorted by (group, spatial index, start).
     """
+    from .planning import CHUNK_ELEMENTS
+
     steps = stage.steps
     kh, kw = stage.kernel_size
     dh, dw = stage.dilation
@@ -426,21 +428,45 @@ def window_read_intervals(stage, start, end):
     cpg = stage.channels_per_group
     groups = stage.input.shape[0] // cpg
     per_group = stage.filters.shape[0] // groups
-    group = steps.filter.astype(np.int64) // per_group
-    corner = group * (vh * vw) + steps.window[:, 0].astype(np.int64) * vw + steps.window[:, 1]
     ky, kx = np.indices((kh, kw)).reshape(2, -1)
     offsets = (ky * dh * vw + kx * dw).astype(np.int64)
-    key = (corner[:, None] + offsets[None, :]).ravel()
+    start = np.asarray(start, np.float32)
+    end = np.asarray(end, np.float32)
+    # Steps go in chunks of at most CHUNK_ELEMENTS reads (steps x kh*kw): each chunk's reads are merged into
+    # intervals, then the chunks' intervals (in step order) are merged once more, so the working memory is
+    # bounded by the merged intervals (what the clip lights), never by steps x window size.
+    chunk = max(1, CHUNK_ELEMENTS // len(offsets))
+    parts = []
+    for first in range(0, len(steps), chunk):
+        part = slice(first, first + chunk)
+        group = steps.filter[part].astype(np.int64) // per_group
+        corner = group * (vh * vw) + steps.window[part, 0].astype(np.int64) * vw + steps.window[part, 1]
+        parts.append(_merge_reads((corner[:, None] + offsets[None, :]).ravel(), len(offsets),
+                                  start[part], end[part]))
+    if len(parts) == 1:
+        key, s, e = parts[0]
+    else:
+        key, s, e = (np.concatenate(a) for a in zip(*parts))
+        key, s, e = _merge_sorted_runs(key, s, e)
+    return key // (vh * vw), key % (vh * vw), s, e
+
+
+def _merge_reads(key, reads_per_step: int, start, end):
+    """(key, start, end) of one chunk's reads (``reads_per_step`` keys per step, in step order), merged."""
     order = np.argsort(key, kind="stable")      # stable: a key's reads stay in step (= time) order
-    key = key[order]
-    step = order // len(offsets)
-    s = np.asarray(start, np.float32)[step]
-    e = np.asarray(end, np.float32)[step]
+    step = order // reads_per_step
+    return _merge_sorted_runs(key[order], start[step], end[step], presorted=True)
+
+
+def _merge_sorted_runs(key, s, e, presorted: bool = False):
+    """Intervals of equal keys that abut (one's end is the next one's start) joined; sorted by (key, start)."""
+    if not presorted:
+        order = np.argsort(key, kind="stable")   # the chunks are in step order: stable keeps time order
+        key, s, e = key[order], s[order], e[order]
     opens = np.r_[True, (key[1:] != key[:-1]) | (s[1:] != e[:-1])]
     first = np.flatnonzero(opens)
     last = np.r_[first[1:] - 1, len(key) - 1]
-    key = key[first]
-    return key // (vh * vw), key % (vh * vw), s[first], e[last]
+    return key[first], s[first], e[last]
 
 
 def _expand_channels(group, index_in_channel, start, end, channels: int, cpg: int, per_channel: int):
