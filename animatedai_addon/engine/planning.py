@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import SpecError
-from .values import _check_array, check_seed, make_input
+from .values import _check_array, check_finite_output, check_seed, make_input
 
 ORDERS = ("filter", "position")
 
@@ -161,7 +161,7 @@ def _windowed_plan(spec, values, weights, filters, rows, cols, stride, order, re
                   filters=filters, virtual_rows=rows, virtual_cols=cols,
                   kernel_size=tuple(filters.shape[2:]), dilation=tuple(getattr(spec, "dilation", (1, 1))),
                   channels_per_group=filters.shape[1], reduce=reduce)
-    result.output = assemble_output(result)
+    result.output = check_finite_output(assemble_output(result))
     return result
 
 

@@ -221,7 +221,7 @@ _TIMING_LIMITS = {
     "hold_frames": (0, 100_000), "intro_frames": (0, 100_000),
     "outro_frames": (0, 100_000), "pop_frames": (0, 10_000), "move_frames": (1, 10_000),
     "shuffle_frames": (1, 10_000),
-    "speedup_after_rows": (0, 65_536), "speedup": (1, 10_000), "fps": (1, 1_000),
+    "speedup_after_rows": (0, 65_536), "speedup": (1, 10_000), "fps": (1, 240),
 }
 # name: (low, high, low is allowed)
 _LOOK_LIMITS = {
@@ -1137,13 +1137,56 @@ def count_cubes(spec, look: Look | None = None) -> int:
     return total
 
 
-def check_cube_budget(spec, budget: int = 200_000, look: Look | None = None) -> int:
-    """The clip's cube count; SpecError("cube_budget", ...) naming it when it is over ``budget``."""
+#: The last frame Blender keeps (MAXFRAME): a longer clip would be clamped silently.
+MAX_FRAME = 1_048_574
+#: Objects mode keys a highlight for each cell a step reads (filter cells under the pulse, or the input cells
+#: under the window): at most this many cell-steps, so the keyframes stay within memory; instanced mode lights
+#: cells in Geometry Nodes and has no such limit.
+MAX_CELL_READS = 1 << 26
+
+
+def check_cube_budget(spec, budget: int = 200_000, look: Look | None = None, mode: str | None = None) -> int:
+    """The clip's cube count; SpecError("cube_budget", ...) naming it when it is over ``budget``.
+    ``mode`` (the scene mode asked for) only shapes the advice."""
     if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 1:
         raise SpecError("cube_budget", budget, "a positive integer")
     count = count_cubes(spec, look)
     if count > budget:
-        raise SpecError("cube_budget", budget,
-                        f"at least {count:,} cubes for this clip: raise cube_budget, use mode='instanced', "
-                        "or make the tensors smaller")
+        advice = "raise cube_budget or make the tensors smaller" if mode == "instanced" else \
+            "raise cube_budget, use mode='instanced', or make the tensors smaller"
+        raise SpecError("cube_budget", budget, f"at least {count:,} cubes for this clip: {advice}")
     return count
+
+
+def count_cell_reads(spec) -> int:
+    """Cell-steps a clip of ``spec`` lights in objects mode: for every windowed stage, steps x the cells each
+    step reads (channels_per_group*kh*kw); from shapes alone."""
+    from .spec import Chain
+
+    stages = spec.stages if isinstance(spec, Chain) else (spec,)
+    total = 0
+    for stage in stages:
+        if stage.op in ("pixel_shuffle", "pixel_unshuffle"):
+            continue
+        kh, kw = stage.kernel_size
+        cpg = stage.in_channels // stage.groups if stage.op in ("conv2d", "conv_transpose2d") else 1
+        total += math.prod(stage.output_shape) * cpg * kh * kw
+    return total
+
+
+def check_cell_reads(spec, limit: int = MAX_CELL_READS) -> int:
+    """``count_cell_reads(spec)``; SpecError("mode", "objects", ...) when objects mode could not key them."""
+    reads = count_cell_reads(spec)
+    if reads > limit:
+        raise SpecError("mode", "objects", f"mode='instanced' for this clip: its steps read {reads:,} cells, and "
+                        f"objects mode keys each read (at most {limit:,})")
+    return reads
+
+
+def check_clip_length(timeline: "Timeline") -> int:
+    """The clip's last frame; SpecError when Blender could not hold it (frames past MAX_FRAME are clamped)."""
+    if timeline.frame_end > MAX_FRAME:
+        raise SpecError("timing", f"a clip ending at frame {int(timeline.frame_end):,}",
+                        f"a clip ending by Blender's last frame {MAX_FRAME:,}: fewer steps or faster timing "
+                        "(timing.frames_per_step, timing.speedup)")
+    return int(timeline.frame_end)
