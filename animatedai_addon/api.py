@@ -88,12 +88,27 @@ def _override(name: str, cls, base, given):
     return check_timing(value) if cls is Timing else check_look(value)
 
 
-def _resolve_mode(mode, cubes: int) -> str:
-    if mode not in MODES:
+def _resolve_mode(mode, cubes: int, reads: int = 0) -> str:
+    from .engine.timeline import MAX_CELL_READS
+    if not isinstance(mode, str) or mode not in MODES:
         raise SpecError("mode", mode, "one of " + ", ".join(MODES))
     if mode == "auto":
-        return "instanced" if cubes > AUTO_INSTANCED_ABOVE else "objects"
+        return "instanced" if cubes > AUTO_INSTANCED_ABOVE or reads > MAX_CELL_READS else "objects"
     return mode
+
+
+def check_budget(spec, budget: int = DEFAULT_CUBE_BUDGET, look=None, mode: str = "objects") -> tuple[str, int]:
+    """(the scene mode, the cube count) for a clip of ``spec``, from shapes alone: SpecError when it is over
+    ``budget`` cubes, or when objects mode could not key its cell reads. Every path (the API, the render
+    scripts with or without ``--frames``, the farm) calls this before planning, which is then O(cubes)."""
+    from .engine.timeline import check_cell_reads, check_cube_budget, count_cell_reads
+    if not isinstance(mode, str) or mode not in MODES:
+        raise SpecError("mode", mode, "one of " + ", ".join(MODES))
+    cubes = check_cube_budget(spec, budget, look, mode=mode)
+    mode = _resolve_mode(mode, cubes, count_cell_reads(spec))
+    if mode == "objects":
+        check_cell_reads(spec)
+    return mode, cubes
 
 
 def _resolve_scene(scene):
@@ -114,18 +129,18 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     (default 200,000) refuses larger clips. ``template``: None or a stage template name.
     """
     from .engine.planning import plan
-    from .engine.timeline import build_timeline, check_cube_budget
+    from .engine.timeline import build_timeline, check_clip_length
     from .scene import stage, templates, writer
 
     request = resolve_spec(spec_or_preset_name, timing, look)
     budget = DEFAULT_CUBE_BUDGET if cube_budget is None else cube_budget
-    cubes = check_cube_budget(request.spec, budget, request.look)
-    mode = _resolve_mode(mode, cubes)
+    mode, cubes = check_budget(request.spec, budget, request.look, mode)     # before any planning
     template = templates.check_template(template)
     scene = _resolve_scene(scene)
     the_plan = plan(request.spec, input=input, seed=seed, order=order)
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
+    check_clip_length(timeline)
     label = request.spec.label
     writer.check_write_arguments(timeline, label, mode)
     # Everything is checked: from here on the scene changes. Scripts on the bpy wheel get the add-on's
