@@ -885,6 +885,15 @@ def check_frames_in_clip(job: RenderJob) -> None:
         raise SpecError("frames", f"{job.frames[0]}-{job.frames[1]}", f"a range within the clip's {first}-{last}")
 
 
+def one_line_errors(parser):
+    """Make ``parser`` report a bad argument as one line (``prog: error: ...``) with exit status 2, like the
+    scripts' SpecErrors; ``--help`` still shows the usage."""
+    def error(message: str):
+        parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
+    parser.error = error
+    return parser
+
+
 def script_argv(argv=None) -> list[str]:
     """The script's own arguments: after ``--`` when Blender runs it (``blender -b -P script -- args``)."""
     argv = sys.argv if argv is None else argv

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=rendering.presets_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     rendering.add_render_arguments(parser)
     farm.add_farm_arguments(parser)
+    rendering.one_line_errors(parser)
     return parser
 
 

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated preset names (default: every preset)")
     rendering.add_render_arguments(parser, clip_arguments=False)
     farm.add_farm_arguments(parser)
+    rendering.one_line_errors(parser)
     parser.set_defaults(out="out/catalog")
     return parser
 
