@@ -449,6 +449,9 @@ def _for_workers(job):
     """The job as workers need it: its frame range filled in, and its paths absolute (a worker's current
     folder is not the client's; on a cluster the same absolute path must reach the shared folder)."""
     from . import rendering
+    rendering.check_job(job)              # the cube budget before planning, the output folder, the preset
+    if job.frames:
+        rendering.check_frames_in_clip(job)
     changes = {"out": str(Path(job.out).resolve())}
     if job.spec_file:
         changes["spec_file"] = str(Path(job.spec_file).resolve())

@@ -24,7 +24,8 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, FloatVectorProp
 
 from .engine import spec as specs
 from .engine.errors import SpecError
-from .engine.timeline import EASINGS, Look, Timing, check_cube_budget, check_look, check_timing
+from .engine.timeline import (EASINGS, MAX_CELL_READS, Look, Timing, check_cell_reads, check_cube_budget, check_look,
+                              check_timing, count_cell_reads)
 from .prefs import TEMPLATE_ITEMS, Defaults
 
 OPERATION_ITEMS = (
@@ -283,10 +284,13 @@ class SettingsMixin:
         """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed."""
         spec = self.build_spec()
         timing, look = check_timing(self.build_timing()), check_look(self.build_look())
-        cubes = check_cube_budget(spec, preferences.cube_budget, look)
+        cubes = check_cube_budget(spec, preferences.cube_budget, look, mode=self.mode)
         mode = self.mode
         if mode == "auto":
-            mode = "instanced" if cubes > preferences.instanced_threshold else "objects"
+            mode = "instanced" if cubes > preferences.instanced_threshold \
+                or count_cell_reads(spec) > MAX_CELL_READS else "objects"
+        if mode == "objects":
+            check_cell_reads(spec)      # objects mode keys every cell a step reads
         template = preferences.template if self.template == "preferences" else self.template
         options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec), seed=self.seed,
                        order=self.order, template=template, cube_budget=preferences.cube_budget)

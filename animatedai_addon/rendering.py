@@ -490,8 +490,15 @@ def save_blend(path: Path) -> None:
     import bpy
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(path)
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True, copy=True, check_existing=False)
-    os.replace(tmp, path)
+    # Blender moves an existing file at the path to a ".blend1" backup, and writes through "<path>@" and a
+    # rename (which replaces a link, never follows it): free the reserved random name for it
+    tmp.unlink()
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True, copy=True, check_existing=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + "1").unlink(missing_ok=True)
 
 
 def set_output_settings(scene, job: RenderJob, fps: int) -> None:
