@@ -99,6 +99,8 @@ CASES = [
     ([*BIG], "cube_budget"),
     ([*BIG, "--mode", "instanced", "--set", "kernel_size=201", "--set", "padding=100"], "cube_budget"),
     ([*BIG, "--workers", "2"], "cube_budget"),              # the farm path
+    (["--preset", "conv-3x3-same", "--set", "timing.frames_per_step=10000", "--set", "timing.first_step_frames=0"],
+     "timing"),                                             # past Blender's last frame, 1,048,574
     ([*HUGE, "--frames", "1-2"], "mode"),
     ([*HUGE], "mode"),
     (["--set", "in_channels=4", "--set", "height=40", "--set", "width=40", "--set", "kernel_size=40",
@@ -157,6 +159,15 @@ def test_any_flag_value_is_refused_in_one_line_or_makes_a_job(tmp_path, flag, te
     except SpecError:
         pass
     assert not (tmp_path / "o").exists()
+
+
+def test_a_preset_given_a_path_is_a_spec_file_named_by_its_stem(tmp_path):
+    path = tmp_path / "sub" / "my clip.toml"
+    path.parent.mkdir()
+    path.write_text('[spec]\nop = "max_pool2d"\nin_channels = 1\nheight = 4\nwidth = 4\nkernel_size = 2\n')
+    the_job = rendering.RenderJob(preset=str(path), out=str(tmp_path / "o"))
+    assert (the_job.preset, the_job.spec_file, the_job.clip) == (None, str(path), "my clip")
+    assert rendering.frame_path(the_job, 1).parent == tmp_path / "o" / "frames"
 
 
 # --------------------------------------------------------------------------------------------- api.render
