@@ -1142,7 +1142,7 @@ MAX_FRAME = 1_048_574
 #: Objects mode keys a highlight for each cell a step reads (filter cells under the pulse, or the input cells
 #: under the window): at most this many cell-steps, so the keyframes stay within memory; instanced mode lights
 #: cells in Geometry Nodes and has no such limit.
-MAX_CELL_READS = 1 << 26
+MAX_CELL_READS = 1 << 24
 
 
 def check_cube_budget(spec, budget: int = 200_000, look: Look | None = None, mode: str | None = None) -> int:
