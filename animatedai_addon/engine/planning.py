@@ -338,6 +338,8 @@ def read_cells(plan_: Plan, step_indices) -> Reads:
 #: Elements (steps x reads) one chunk of :func:`assemble_output` / ``window_read_intervals`` gathers at once:
 #: bounds their working memory to a few arrays of this many entries, whatever the kernel size.
 CHUNK_ELEMENTS = 1 << 21
+#: Steps reading more real cells than this are computed one by one on strided views instead of gathered.
+SLICE_ABOVE = 1 << 12
 
 
 def _real_offsets(virtual: np.ndarray, corners: np.ndarray, k: int, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -384,6 +386,9 @@ def assemble_output(plan_: Plan) -> np.ndarray:
     kx, ix = _real_offsets(plan_.virtual_cols, corner_cols.astype(np.int64), kw, dw)
     my, mx = ky.shape[1], kx.shape[1]
     per_step = max(1, cpg * my * mx)
+    if per_step > SLICE_ABOVE:
+        output[tuple(steps.out.T)] = _steps_on_views(plan_, ky, iy, kx, ix, row_of_step, col_of_step)
+        return output
     chunk = max(1, CHUNK_ELEMENTS // per_step)
     ci = np.arange(cpg)
     for start in range(0, len(steps), chunk):
@@ -399,13 +404,53 @@ def assemble_output(plan_: Plan) -> np.ndarray:
                                     np.maximum(yy, 0)[:, None, :, None], np.maximum(xx, 0)[:, None, None, :]]
             result = np.einsum("ncyx,ncyx->n", np.where(valid[:, None], values, 0.0), weights)
         elif plan_.reduce == "max":
-            # PyTorch's max pooling reads padding as -inf: only real cells can win (a window is never all padding)
+            # PyTorch's max pooling reads padding as -inf: only real cells can win (all padding: -inf)
             result = np.where(valid[:, None], values, -np.inf).reshape(len(f), -1).max(axis=1)
         else:
             total = np.where(valid[:, None], values, 0.0).reshape(len(f), -1).sum(axis=1)
             result = total / _mean_divisor(plan_, valid.reshape(len(f), -1).sum(axis=1))
         output[tuple(steps.out[part].T)] = result
     return output
+
+
+def _progression(offsets: np.ndarray, indices: np.ndarray) -> tuple[slice, slice] | None:
+    """The real kernel offsets of one window corner along one axis, and the input indices they read, as two
+    slices: both are arithmetic progressions (kernel taps every ``dilation``, real cells every transposed
+    ``stride``: their intersection is regular). None when the window covers no real cell on this axis."""
+    count = int((offsets >= 0).sum())
+    if count == 0:
+        return None
+    k0, i0 = int(offsets[0]), int(indices[0])
+    k_step = int(offsets[1] - k0) if count > 1 else 1
+    i_step = int(indices[1] - i0) if count > 1 else 1
+    return slice(k0, k0 + (count - 1) * k_step + 1, k_step), slice(i0, i0 + (count - 1) * i_step + 1, i_step)
+
+
+def _steps_on_views(plan_: Plan, ky, iy, kx, ix, row_of_step, col_of_step) -> np.ndarray:
+    """Each step's value from strided views of its real input cells and kernel taps (no copy): for steps that
+    read many cells, where gathering them would cost more than the arithmetic. Same result as the gather."""
+    rows = [_progression(k, i) for k, i in zip(ky, iy)]
+    cols = [_progression(k, i) for k, i in zip(kx, ix)]
+    steps = plan_.steps
+    cpg = plan_.channels_per_group
+    filters = steps.filter.astype(np.intp)
+    base = _group_base(plan_, filters)
+    include_pad = getattr(plan_.spec, "count_include_pad", True)
+    kh, kw = plan_.kernel_size
+    result = np.empty(len(steps))
+    for s in range(len(steps)):
+        along_y, along_x = rows[row_of_step[s]], cols[col_of_step[s]]
+        if along_y is None or along_x is None:           # the window reads padding only
+            result[s] = -np.inf if plan_.reduce == "max" else 0.0
+            continue
+        values = plan_.input[base[s]:base[s] + cpg, along_y[1], along_x[1]]
+        if plan_.reduce == "sum":
+            result[s] = np.einsum("cyx,cyx->", plan_.filters[filters[s], :, along_y[0], along_x[0]], values)
+        elif plan_.reduce == "max":
+            result[s] = values.max()
+        else:
+            result[s] = values.sum() / (cpg * kh * kw if include_pad else values.size)
+    return result
 
 
 def _mean_divisor(plan_: Plan, real_count: np.ndarray) -> np.ndarray:

@@ -81,7 +81,9 @@ def test_read_intervals_within_two_gib():
     MaxPool2d(2, 7, 7, kernel_size=3, stride=2, padding=1, dilation=2),
 ])
 def test_chunked_output_and_reads_equal_one_chunk(monkeypatch, spec):
-    """Tiny chunks give the same output and the same merged read intervals as one big chunk."""
+    """Tiny chunks give the same output and the same merged read intervals as one big chunk, and so do
+    steps computed one by one on strided views."""
+    monkeypatch.setattr(planning, "SLICE_ABOVE", 1 << 40)
     whole = plan(spec)
     n = len(whole.steps)
     start, end = np.arange(n, dtype=np.float32), np.arange(1, n + 1, dtype=np.float32)
@@ -91,6 +93,8 @@ def test_chunked_output_and_reads_equal_one_chunk(monkeypatch, spec):
     assert np.allclose(chunked.output, whole.output)
     for a, b in zip(window_read_intervals(chunked, start, end), reads):
         assert np.array_equal(a, b)
+    monkeypatch.setattr(planning, "SLICE_ABOVE", 0)
+    assert np.allclose(plan(spec).output, whole.output)
 
 
 # --- files -------------------------------------------------------------------------------------
