@@ -294,7 +294,7 @@ def apply_overrides(preset: Preset, items) -> Preset:
     look_table = {k: v for k, v in _changed_fields(preset.look).items()} | changed_sections["look"]
     return Preset(name=preset.name, title=preset.title, description=preset.description,
                   spec=spec_from_dict(spec), timing=_section("timing", timing_table),
-                  look=_section("look", look_table))
+                  look=_section("look", look_table), template=preset.template)
 
 
 def _split_item(preset: Preset, item) -> tuple[str, object]:

@@ -166,6 +166,11 @@ def test_set_values_on_one_line_and_the_same_limits():
     assert apply_overrides(preset, ["timing.fps=240"]).timing.fps == 240
 
 
+def test_overrides_keep_the_preset_stage():
+    """--set must not send a shuffle (made for the flat stage) back to the studio."""
+    assert apply_overrides(load_preset_file("pixel-shuffle-2x2"), ["timing.fps=30"]).template == "flat"
+
+
 def test_messages_name_what_was_typed():
     raises("dilation", MaxPool2d, 1, 8, 8, kernel_size=3, dilation=255)
     spec = Conv2d(8, 64, 64, out_channels=8, kernel_size=3)
