@@ -118,12 +118,29 @@ def _override(name: str, cls, base, given):
     return check_timing(value) if cls is Timing else check_look(value)
 
 
-def _resolve_mode(mode, cubes: int) -> str:
-    if mode not in MODES:
+def _resolve_mode(mode, cubes: int, reads: int = 0) -> str:
+    from .engine.timeline import MAX_CELL_READS
+    if not isinstance(mode, str) or mode not in MODES:
         raise SpecError("mode", mode, "one of " + ", ".join(MODES))
     if mode == "auto":
-        return "instanced" if cubes > AUTO_INSTANCED_ABOVE else "objects"
+        return "instanced" if cubes > AUTO_INSTANCED_ABOVE or reads > MAX_CELL_READS else "objects"
     return mode
+
+
+def check_budget(spec, budget=None, look=None, mode: str = "objects") -> tuple[str, int]:
+    """(the scene mode, the cube count) for a clip of ``spec``, from shapes alone: SpecError when it is over
+    ``budget`` cubes (None: the mode's, ``CUBE_BUDGETS``), or when objects mode could not key its cell reads.
+    Every path (the API, the render scripts with or without ``--frames``, the farm) calls this before
+    planning, which is then O(cubes)."""
+    from .engine.timeline import check_cell_reads, count_cell_reads, count_cubes
+    if not isinstance(mode, str) or mode not in MODES:
+        raise SpecError("mode", mode, "one of " + ", ".join(MODES))
+    cubes = count_cubes(spec, look)
+    mode = _resolve_mode(mode, cubes, count_cell_reads(spec))
+    check_cube_budget(cubes, budget, mode)
+    if mode == "objects":
+        check_cell_reads(spec)
+    return mode, cubes
 
 
 def _resolve_scene(scene):
@@ -215,13 +232,11 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     clips belong to their scene (generating in one scene never touches another's).
     """
     from .engine.planning import plan
-    from .engine.timeline import build_timeline, count_cubes
+    from .engine.timeline import build_timeline, check_clip_length
     from .scene import clip as clips, stage, templates, writer
 
     request = resolve_spec(spec_or_preset_name, timing, look)
-    cubes = count_cubes(request.spec, request.look)
-    mode = _resolve_mode(mode, cubes)
-    check_cube_budget(cubes, cube_budget, mode)
+    mode, cubes = check_budget(request.spec, cube_budget, request.look, mode)     # before any planning
     template = templates.check_template(template)
     scene = _resolve_scene(scene)
     for name, value in (("set_scene", set_scene), ("use_template_camera", use_template_camera),
@@ -234,6 +249,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     the_plan = plan(request.spec, input=input, seed=seed, order=order)
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
+    check_clip_length(timeline)
     key, label = clips.spec_key(request.spec), clips.clip_label(request.spec)
     writer.check_write_arguments(timeline, label, mode)
     previous = clips.find_clip(scene, key)

@@ -32,6 +32,11 @@ from pathlib import Path
 from .engine.errors import SpecError
 
 MAX_CHUNK_FRAMES = 24          # a lost worker costs at most this many frames of work
+MAX_WORKERS = 256              # local worker processes, one Blender each
+MAX_CHUNK_SIZE = 100_000       # frames per work unit (a clip has at most engine.timeline.MAX_FRAME)
+SCHEDULER_TIMEOUT = 10.0       # seconds to connect to a --scheduler before giving up (--scheduler-timeout)
+MAX_SCHEDULER_TIMEOUT = 3600.0
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
 CHUNKS_PER_WORKER = 4          # default chunking: about this many chunks per worker and clip
 DASHBOARD = "127.0.0.1:8787"   # Dask's usual port, on loopback; Dask picks another port when it is taken
 
@@ -42,14 +47,18 @@ def add_farm_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--workers``, ``--scheduler`` and ``--chunk-size`` to a render script's parser."""
     group = parser.add_argument_group("render farm (Dask)")
     choice = group.add_mutually_exclusive_group()
-    choice.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                        help="render on a local Dask cluster of N worker processes, one Blender each")
+    choice.add_argument("--workers", type=_bounded_int(MAX_WORKERS), default=None, metavar="N",
+                        help=f"render on a local Dask cluster of N worker processes (1-{MAX_WORKERS}), one Blender "
+                             "each")
     choice.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="render on a running Dask scheduler, e.g. tcp://10.0.0.5:8786, whose workers "
                              "were started with `dask worker ADDRESS --nthreads 1` (docs/FARM.md)")
-    group.add_argument("--chunk-size", type=_positive_int, default=None, metavar="FRAMES",
-                       help=f"frames per work unit (default: about {CHUNKS_PER_WORKER} chunks per worker and "
-                            f"clip, at most {MAX_CHUNK_FRAMES} frames)")
+    group.add_argument("--chunk-size", type=_bounded_int(MAX_CHUNK_SIZE), default=None, metavar="FRAMES",
+                       help=f"frames per work unit, 1-{MAX_CHUNK_SIZE} (default: about {CHUNKS_PER_WORKER} chunks "
+                            f"per worker and clip, at most {MAX_CHUNK_FRAMES} frames)")
+    group.add_argument("--scheduler-timeout", type=_timeout, default=SCHEDULER_TIMEOUT, metavar="SECONDS",
+                       help=f"give up connecting to --scheduler after this many seconds (default "
+                            f"{SCHEDULER_TIMEOUT:g}, at most {MAX_SCHEDULER_TIMEOUT:g})")
 
 
 def farm_requested(args: argparse.Namespace) -> bool:
@@ -57,11 +66,19 @@ def farm_requested(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "workers", None) or getattr(args, "scheduler", None))
 
 
+def check_farm_arguments(args: argparse.Namespace) -> None:
+    """The farm options that argparse cannot check alone (the scheduler's address); SpecError, before any job
+    is built."""
+    if getattr(args, "scheduler", None) is not None:
+        check_scheduler_address(args.scheduler)
+
+
 def farm_main(jobs, args: argparse.Namespace, log=sys.stderr) -> int:
     """A script's farm branch: render ``jobs`` with the parsed farm options; print the outputs; exit status."""
     try:
         summary = run_farm(jobs, workers=args.workers, scheduler=args.scheduler,
-                           chunk_size=getattr(args, "chunk_size", None), log=log)
+                           chunk_size=getattr(args, "chunk_size", None), log=log,
+                           scheduler_timeout=getattr(args, "scheduler_timeout", SCHEDULER_TIMEOUT))
     except FarmError as error:
         print(error, file=log)
         return 1
@@ -73,6 +90,46 @@ def farm_main(jobs, args: argparse.Namespace, log=sys.stderr) -> int:
         for path in outputs:
             print(path)
     return 0
+
+
+def _bounded_int(high: int):
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{text!r} is above the limit {high}")
+        return value
+    return parse
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (0 < value <= MAX_SCHEDULER_TIMEOUT):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0, at most "
+                                         f"{MAX_SCHEDULER_TIMEOUT:g}")
+    return value
+
+
+def check_scheduler_address(address) -> tuple[str, str, int]:
+    """(scheme, host, port) of a Dask scheduler address ``[scheme://]host:port``; SpecError("scheduler") when it
+    is malformed."""
+    allowed = "a Dask scheduler address [tcp://]HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    if not isinstance(address, str) or not address or len(address) > 1000 or any(c.isspace() for c in address):
+        raise SpecError("scheduler", address, allowed)
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in SCHEDULER_SCHEMES:
+        raise SpecError("scheduler", address, allowed, "scheme one of " + ", ".join(SCHEDULER_SCHEMES))
+    if scheme == "inproc":
+        return scheme, rest, 0
+    host, colon, port = rest.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host:
+        raise SpecError("scheduler", address, allowed)
+    return scheme, host, int(port)
 
 
 def _positive_int(text: str) -> int:
@@ -339,7 +396,7 @@ def frames_text(first, last) -> str:
 
 
 def run_farm(jobs, workers: int | None = None, scheduler: str | None = None, chunk_size: int | None = None,
-             retries: int = 3, log=sys.stderr) -> FarmSummary:
+             retries: int = 3, log=sys.stderr, scheduler_timeout: float = SCHEDULER_TIMEOUT) -> FarmSummary:
     """Render ``jobs`` (``rendering.RenderJob``) on Dask, chunk by chunk; then each job's MP4/GIF.
 
     ``workers``: start a LocalCluster of that many single-threaded worker processes (1 when neither option is
@@ -349,8 +406,22 @@ def run_farm(jobs, workers: int | None = None, scheduler: str | None = None, chu
     at its first failed chunk. Every finished frame stays, so running again renders only what is missing.
     """
     jobs = _checked_jobs(jobs, workers, scheduler, chunk_size, retries)
-    with _spawnable_client():
-        return _run_on_dask(jobs, workers, scheduler, chunk_size, retries, log)
+    if isinstance(scheduler_timeout, bool) or not isinstance(scheduler_timeout, (int, float)) \
+            or not 0 < scheduler_timeout <= MAX_SCHEDULER_TIMEOUT:
+        raise SpecError("scheduler_timeout", scheduler_timeout, f"seconds above 0, at most {MAX_SCHEDULER_TIMEOUT:g}")
+    if scheduler:
+        probe_scheduler(scheduler, scheduler_timeout)      # before any folder is touched
+    from . import rendering
+    held = []
+    try:
+        for job in jobs:           # one job per output folder: the farm's client holds the locks, not its workers
+            rendering.acquire_output_lock(job)
+            held.append(job)
+        with _spawnable_client():
+            return _run_on_dask(jobs, workers, scheduler, chunk_size, retries, log, scheduler_timeout)
+    finally:
+        for job in held:
+            rendering.release_output_lock(job)
 
 
 def _checked_jobs(jobs, workers, scheduler, chunk_size, retries) -> list:
@@ -359,12 +430,16 @@ def _checked_jobs(jobs, workers, scheduler, chunk_size, retries) -> list:
     jobs = list(jobs)
     if not jobs or not all(isinstance(job, rendering.RenderJob) for job in jobs):
         raise SpecError("jobs", jobs, "a non-empty list of rendering.RenderJob")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise SpecError("workers", workers, "a positive whole number of worker processes")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or not 1 <= workers <= MAX_WORKERS):
+        raise SpecError("workers", workers, f"a whole number of worker processes from 1 to {MAX_WORKERS}")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     if workers is not None and scheduler:
         raise SpecError("workers", workers, "either workers (a local cluster) or a scheduler, not both")
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
-        raise SpecError("chunk_size", chunk_size, "a positive whole number of frames")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                   or not 1 <= chunk_size <= MAX_CHUNK_SIZE):
+        raise SpecError("chunk_size", chunk_size, f"a whole number of frames from 1 to {MAX_CHUNK_SIZE}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
         raise SpecError("retries", retries, "a positive whole number of tries per chunk")
     return [_for_workers(job) for job in jobs]
@@ -374,6 +449,9 @@ def _for_workers(job):
     """The job as workers need it: its frame range filled in, and its paths absolute (a worker's current
     folder is not the client's; on a cluster the same absolute path must reach the shared folder)."""
     from . import rendering
+    rendering.check_job(job)              # the cube budget before planning, the output folder, the preset
+    if job.frames:
+        rendering.check_frames_in_clip(job)
     changes = {"out": str(Path(job.out).resolve())}
     if job.spec_file:
         changes["spec_file"] = str(Path(job.spec_file).resolve())
@@ -412,13 +490,38 @@ def _spawnable_client():
             main.__spec__ = None
 
 
-def _run_on_dask(jobs, workers, scheduler, chunk_size, retries, log) -> FarmSummary:
+def probe_scheduler(scheduler: str, timeout: float = SCHEDULER_TIMEOUT) -> None:
+    """A plain TCP connect to the scheduler within ``timeout`` seconds; SpecError("scheduler") naming the address
+    when it fails (a closed port fails at once, with one line, not after Dask's retries)."""
+    scheme, host, port = check_scheduler_address(scheduler)
+    if scheme in ("tcp", "tls", "ws", "wss"):
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as exc:
+            raise SpecError("scheduler", scheduler, "the address of a running Dask scheduler",
+                            f"cannot connect within {timeout:g} s: {exc.strerror or exc}; "
+                            "start it or check --scheduler / --scheduler-timeout") from None
+
+
+def _connect(scheduler: str, timeout: float):
+    """A Client of ``scheduler``; SpecError("scheduler") naming the address when nothing answers in ``timeout``
+    seconds (a plain TCP connect first, so a closed port fails at once with one line, not Dask's retries)."""
+    from distributed import Client
+    probe_scheduler(scheduler, timeout)
+    try:
+        return Client(scheduler, timeout=f"{timeout}s")
+    except Exception as exc:     # noqa: BLE001 - whatever answers there is not a Dask scheduler: say so in one line
+        raise SpecError("scheduler", scheduler, "the address of a running Dask scheduler",
+                        f"no Dask scheduler answered within {timeout:g} s ({type(exc).__name__})") from None
+
+
+def _run_on_dask(jobs, workers, scheduler, chunk_size, retries, log, scheduler_timeout=SCHEDULER_TIMEOUT):
     from distributed import Client, LocalCluster
 
     started = time.perf_counter()
     cluster = None
     if scheduler:
-        client = Client(scheduler, timeout="30s")
+        client = _connect(scheduler, scheduler_timeout)
     else:
         cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=DASHBOARD)

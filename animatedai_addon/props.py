@@ -24,7 +24,8 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatPrope
 from .engine import spec as specs
 from .engine.errors import SpecError
 from .api import check_cube_budget
-from .engine.timeline import EASINGS, Look, Timing, check_look, check_timing, count_cubes
+from .engine.timeline import (EASINGS, MAX_CELL_READS, Look, Timing, check_cell_reads, check_look, check_timing,
+                              count_cell_reads, count_cubes)
 from .engine.values import check_image_size
 from .prefs import TEMPLATE_ITEMS, Defaults
 
@@ -363,8 +364,11 @@ class SettingsMixin:
         cubes = count_cubes(spec, look)
         mode = self.mode
         if mode == "auto":
-            mode = "instanced" if cubes > preferences.instanced_threshold else "objects"
+            mode = "instanced" if cubes > preferences.instanced_threshold \
+                or count_cell_reads(spec) > MAX_CELL_READS else "objects"
         check_cube_budget(cubes, preferences.cube_budget(mode), mode)
+        if mode == "objects":
+            check_cell_reads(spec)      # objects mode keys every cell a step reads
         template = preferences.template if self.template == "preferences" else self.template
         options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec, read_input), seed=self.seed,
                        order=self.order, template=template, cube_budget=preferences.cube_budget(mode),

@@ -26,6 +26,8 @@ import hashlib
 import json
 import os
 import re
+import secrets
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,7 +43,9 @@ DEFAULT_PRESET = "conv-3x3-stride2-valid"
 GPU_BACKENDS = ("OPTIX", "CUDA", "HIP", "METAL", "ONEAPI")
 MAX_RESOLUTION = 16384
 JOB_PROPERTY = "animatedai_job"          # scene custom property: the key of the job the scene was built for
-PARTIAL_MARK = ".partial-"               # temporary frame names: .<name>.partial-<pid>.png
+PARTIAL_MARK = ".partial-"               # temporary names: .<name>.partial-<pid>-<random>.png
+LOCK_NAME = ".animatedai.lock"           # in the output folder while a job renders into it (pid, host, job)
+LOCK_POLL_SECONDS = 1.0
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"IEND\xaeB`\x82"
 
@@ -66,6 +70,7 @@ class RenderJob:
     device: str = "cpu"                       # cpu | gpu (Cycles)
     mode: str = "objects"                     # objects | instanced | auto
     persistent_data: bool = True              # Cycles keeps the scene between frames
+    wait: bool = False                        # wait for another job rendering into ``out`` instead of failing
 
     def __post_init__(self):
         for name, value in normalised_fields(self).items():
@@ -98,10 +103,16 @@ def normalised_fields(job: RenderJob) -> dict:
     if job.preset and job.spec_file:
         raise SpecError("spec", job.spec_file, "either a preset or a spec file, not both",
                         hint=f"preset {job.preset!r} was given too")
-    preset = job.preset if job.preset or job.spec_file else DEFAULT_PRESET
+    from .engine.presets import is_preset_path
+    given_preset, given_spec = job.preset, job.spec_file
+    if given_preset and is_preset_path(given_preset):     # a path: a spec file, never part of a file name
+        given_preset, given_spec = None, given_preset
+    preset = given_preset if given_preset or given_spec else DEFAULT_PRESET
     if preset is not None and not isinstance(preset, str):
         raise SpecError("preset", preset, "a preset name")
-    spec_file = str(job.spec_file) if job.spec_file else None
+    if given_spec is not None and not isinstance(given_spec, (str, os.PathLike)):
+        raise SpecError("spec", given_spec, "a path to a .toml spec file")
+    spec_file = str(given_spec) if given_spec else None
     overrides = (job.overrides,) if isinstance(job.overrides, str) else tuple(job.overrides or ())
     for item in overrides:
         if not isinstance(item, str) or "=" not in item:
@@ -122,21 +133,30 @@ def normalised_fields(job: RenderJob) -> dict:
                         "even width and height when making mp4 (H.264 yuv420p)")
     frames = tuple(job.frames) if isinstance(job.frames, (list, tuple)) else job.frames
     if frames is not None:
+        from .engine.timeline import MAX_FRAME
         if not isinstance(frames, tuple) or len(frames) != 2 or any(
-                isinstance(f, bool) or not isinstance(f, int) for f in frames) or frames[0] > frames[1]:
-            raise SpecError("frames", job.frames, "A-B with whole numbers A <= B (inclusive), e.g. 1-48")
+                isinstance(f, bool) or not isinstance(f, int) for f in frames) or not 0 <= frames[0] <= frames[1] \
+                or frames[1] > MAX_FRAME:
+            raise SpecError("frames", job.frames, f"A-B with whole numbers 0 <= A <= B <= {MAX_FRAME} (inclusive), "
+                            "e.g. 1-48")
     if job.fps is not None:
         _whole("fps", job.fps, 1, 240)
-    if not isinstance(job.out, (str, os.PathLike)) or not str(job.out).strip():
+    if not isinstance(job.out, (str, os.PathLike)) or not str(job.out).strip() or "\0" in str(job.out):
         raise SpecError("out", job.out, "an output folder")
+    if not isinstance(job.wait, bool):
+        raise SpecError("wait", job.wait, "True or False")
     return dict(preset=preset, spec_file=spec_file, overrides=overrides, template=template,
                 engine=_choice("engine", job.engine, ENGINES), samples=_whole("samples", job.samples, 1, 65536),
                 resolution=resolution, fps=job.fps, frames=frames, out=str(job.out), formats=formats,
                 device=_choice("device", job.device, DEVICES), mode=_choice("mode", job.mode, MODES),
-                persistent_data=bool(job.persistent_data))
+                persistent_data=bool(job.persistent_data), wait=job.wait)
 
 
 def as_job(job=None, **kwargs) -> RenderJob:
+    names = [f.name for f in dataclasses.fields(RenderJob)]
+    unknown = sorted(k for k in kwargs if k not in names)
+    if unknown:
+        raise SpecError(", ".join(unknown), kwargs[unknown[0]], "arguments of render(): " + ", ".join(names))
     if job is None:
         return RenderJob(**kwargs)
     if not isinstance(job, RenderJob):
@@ -149,15 +169,19 @@ def load_job_preset(job: RenderJob):
     from .engine import presets
     if job.spec_file and not Path(job.spec_file).is_file():
         raise SpecError("spec", job.spec_file, "an existing .toml spec file")
-    preset = presets.load_preset_file(job.spec_file or job.preset)
+    preset = presets.load_preset_file(job.spec_file or job.preset, "spec" if job.spec_file else "preset")
     items = list(job.overrides) + ([f"timing.fps={job.fps}"] if job.fps else [])
     return presets.apply_overrides(preset, items) if items else preset
 
 
 def check_job(job: RenderJob):
     """Everything that can be checked before rendering: the preset loads, the overrides apply,
-    and a GPU is there when one is asked for. Returns the preset."""
+    and a GPU is there when one is asked for; the clip fits the cube budget (before anything is planned) and
+    the output folder can be written. Returns the preset."""
+    from .api import check_budget
     preset = load_job_preset(job)
+    check_budget(preset.spec, look=preset.look, mode=job.mode)
+    check_out_folder(job.out)
     if "gif" in job.formats:
         import importlib.util
         if importlib.util.find_spec("PIL") is None:     # Blender's own Python does not bundle Pillow
@@ -170,15 +194,20 @@ def check_job(job: RenderJob):
 
 def clip_range(job: RenderJob) -> tuple[int, int]:
     """The clip's inclusive frame range, from the engine (no Blender needed)."""
+    from .api import check_budget
     from .engine import build_timeline, plan
+    from .engine.timeline import check_clip_length
     preset = load_job_preset(job)
-    timeline = build_timeline(plan(preset.spec), preset.timing, preset.look)
+    check_budget(preset.spec, look=preset.look, mode="instanced")     # the cubes, before planning
+    timeline = build_timeline(plan(preset.spec), preset.timing, preset.look, highlights=False)
+    check_clip_length(timeline)
     return int(timeline.frame_start), int(timeline.frame_end)
 
 
 def job_key(job: RenderJob) -> str:
     """Identity of the pixels a job renders (not of which frames or formats it asks for)."""
     fields = dataclasses.asdict(job.replace(frames=None, formats=("png",), out=".", persistent_data=True))
+    del fields["wait"]
     if job.spec_file:
         fields["spec_file_sha1"] = hashlib.sha1(Path(job.spec_file).read_bytes()).hexdigest()
     return json.dumps(fields, sort_keys=True)
@@ -211,8 +240,17 @@ def signature_path(job: RenderJob) -> Path:
 
 
 def _temporary(path: Path) -> Path:
-    """A name in the same folder (so os.replace is atomic) that no finished output ever has."""
-    return path.with_name(f".{path.stem}{PARTIAL_MARK}{os.getpid()}{path.suffix}")
+    """A new, empty file in the same folder (so os.replace is atomic) under a name no finished output has and
+    nobody can guess: ``.<stem>.partial-<pid>-<random><suffix>``, created exclusively (O_EXCL) without following
+    a link, so a planted file or symlink can never redirect the write."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = path.with_name(f".{path.stem}{PARTIAL_MARK}{os.getpid()}-{secrets.token_hex(8)}{path.suffix}")
+        try:
+            os.close(os.open(tmp, flags, 0o644))
+        except FileExistsError:
+            continue
+        return tmp
 
 
 def is_complete_png(path: Path) -> bool:
@@ -229,10 +267,10 @@ def is_complete_png(path: Path) -> bool:
 
 def _remove_dead_partials(folder: Path) -> None:
     """Temporary files of renders that were killed (their process is gone)."""
-    pattern = re.compile(re.escape(PARTIAL_MARK) + r"(\d+)\.")
+    pattern = re.compile(re.escape(PARTIAL_MARK) + r"(\d+)(?:-[0-9a-f]+)?\.")
     for path in folder.glob(f".*{PARTIAL_MARK}*"):
         match = pattern.search(path.name)
-        if match and not _process_alive(int(match.group(1))):
+        if match and not _process_alive(int(match.group(1))) and not path.is_dir():
             path.unlink(missing_ok=True)
 
 
@@ -262,13 +300,146 @@ def _claim_output_folder(job: RenderJob) -> None:
     _write_atomically(signature, key.encode())
 
 
+def check_frames_signature(job: RenderJob) -> None:
+    """SpecError unless the frames folder still belongs to ``job`` (its signature): frames of two jobs never mix."""
+    try:
+        held = signature_path(job).read_text()
+    except (OSError, UnicodeDecodeError):
+        held = None
+    if held != job_key(job):
+        raise SpecError("out", job.out, "a folder only this job renders into",
+                        f"{signature_path(job)} now names another job; nothing more was written")
+
+
+def check_out_folder(out) -> Path:
+    """SpecError("out") unless ``out`` is (or can be made as) a folder this process can write: checked before
+    any scene is built. The nearest existing folder must be writable and on a writable file system."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise SpecError("out", str(out), "a folder to render into: this is a file")
+    existing = path
+    while not existing.exists():
+        if existing.is_symlink() or existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SpecError("out", str(out), "a folder to render into", f"{existing} is not a folder")
+    for folder in (existing, path / "frames"):
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise SpecError("out", str(out), "a folder to render into", f"{folder} is not a folder")
+        read_only = bool(os.statvfs(folder).f_flag & getattr(os, "ST_RDONLY", 1)) if hasattr(os, "statvfs") else False
+        if read_only or not os.access(folder, os.W_OK | os.X_OK):
+            raise SpecError("out", str(out), "a folder this user can write",
+                            f"{folder} is {'on a read-only file system' if read_only else 'not writable'}")
+        _probe_write(out, folder)
+    return path
+
+
+def _probe_write(out, folder: Path) -> None:
+    """Create and remove a file of a random name in ``folder`` (what permissions and mount flags cannot tell:
+    a pseudo file system, a full disk's inode table, root on a read-only mount); SpecError("out") when it fails."""
+    probe = folder / f".animatedai-probe-{os.getpid()}-{secrets.token_hex(8)}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        os.close(os.open(probe, flags, 0o600))
+    except OSError as exc:
+        raise SpecError("out", str(out), "a folder this user can write",
+                        f"cannot create a file in {folder}: {exc.strerror or exc}") from None
+    probe.unlink(missing_ok=True)
+
+
+_made_folders: dict = {}      # lock path -> the folders acquire_output_lock created for it (nearest first)
+
+
+def lock_path(job: RenderJob) -> Path:
+    return out_dir(job) / LOCK_NAME
+
+
+def _lock_holder(path: Path) -> dict | None:
+    """The lock's content (pid, host, job), or None when it is gone or unreadable (a lock being written)."""
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) and isinstance(data.get("pid"), int) else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def acquire_output_lock(job: RenderJob, poll: float = LOCK_POLL_SECONDS) -> Path:
+    """Make ``job`` the one job rendering into its output folder: create ``out/.animatedai.lock`` exclusively
+    (O_CREAT|O_EXCL, never through a link) holding this pid, host and job signature. When another live job
+    holds it: wait (``job.wait``) or SpecError("out") naming the holder. A lock of a dead process on this host
+    is stale and taken over. Returns the lock's path; :func:`release_output_lock` removes it."""
+    path = lock_path(job)
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _made_folders[path] = missing
+    except OSError as exc:
+        raise SpecError("out", job.out, "a folder this user can write", exc.strerror or str(exc)) from None
+    mine = {"pid": os.getpid(), "host": socket.gethostname(), "job": hashlib.sha1(job_key(job).encode()).hexdigest()}
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileExistsError:
+            holder = _lock_holder(path)
+            if holder is not None and holder.get("host") == mine["host"] and not _process_alive(holder["pid"]):
+                _take_over_stale(path, holder)                  # its process is gone: the lock is stale
+                continue
+            if holder is not None and holder.get("pid") == mine["pid"] and holder.get("host") == mine["host"]:
+                if holder.get("job") == mine["job"]:
+                    return path                                 # this process already holds it for this job
+            if not job.wait:
+                who = (f"process {holder['pid']} on {holder.get('host', '?')} (job {str(holder.get('job'))[:12]})"
+                       if holder else "another job")
+                raise SpecError("out", job.out, "a folder no other job is rendering into",
+                                f"{who} holds {path}; wait for it (--wait) or choose another --out")
+            time.sleep(poll)
+            continue
+        with os.fdopen(fd, "w") as handle:
+            json.dump(mine, handle)
+        return path
+
+
+def _take_over_stale(path: Path, holder: dict) -> None:
+    """Remove a stale lock, only if it still holds what was read (another job may have taken it over first)."""
+    stale = path.with_name(f"{path.name}.stale-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        os.rename(path, stale)
+    except FileNotFoundError:
+        return
+    if _lock_holder(stale) != holder:       # someone else's fresh lock: put it back
+        try:
+            os.link(stale, path)
+        except FileExistsError:
+            pass
+    stale.unlink(missing_ok=True)
+
+
+def release_output_lock(job: RenderJob) -> None:
+    """Remove the output folder's lock when this process holds it."""
+    path = lock_path(job)
+    holder = _lock_holder(path)
+    if holder is not None and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+        path.unlink(missing_ok=True)
+    for folder in _made_folders.pop(path, []):      # folders the lock made, when a failed job left them empty
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
 def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
     tmp = _temporary(path)
-    tmp.write_bytes(data)
+    fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
     os.replace(tmp, path)
 
 
@@ -322,8 +493,15 @@ def save_blend(path: Path) -> None:
     import bpy
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(path)
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True, copy=True, check_existing=False)
-    os.replace(tmp, path)
+    # Blender moves an existing file at the path to a ".blend1" backup, and writes through "<path>@" and a
+    # rename (which replaces a link, never follows it): free the reserved random name for it
+    tmp.unlink()
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True, copy=True, check_existing=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + "1").unlink(missing_ok=True)
 
 
 def set_output_settings(scene, job: RenderJob, fps: int) -> None:
@@ -477,6 +655,7 @@ def render_frames(job: RenderJob, first: int, last: int, progress=None) -> list[
     _claim_output_folder(job)
     folder = frames_dir(job)
     _remove_dead_partials(folder)
+    _remove_dead_partials(out_dir(job))        # a killed run's .mp4/.gif/.blend partials
     paths, total = [], last - first + 1
     for done, frame in enumerate(range(first, last + 1), start=1):
         path = frame_path(job, frame)
@@ -486,21 +665,26 @@ def render_frames(job: RenderJob, first: int, last: int, progress=None) -> list[
                 progress(done, total, frame, None)
             continue
         started = time.perf_counter()
-        render_one_frame(scene, frame, path)
+        render_one_frame(scene, frame, path, job)
         if progress:
             progress(done, total, frame, time.perf_counter() - started)
     return paths
 
 
-def render_one_frame(scene, frame: int, path: Path) -> None:
+def render_one_frame(scene, frame: int, path: Path, job: RenderJob | None = None) -> None:
     import bpy
     scene.frame_set(frame)
     tmp = _temporary(path)
-    scene.render.filepath = str(tmp)
-    bpy.ops.render.render(write_still=True, scene=scene.name)
-    if not is_complete_png(tmp):
-        raise RuntimeError(f"Blender did not write frame {frame} to {tmp}")
-    os.replace(tmp, path)
+    try:
+        scene.render.filepath = str(tmp)
+        bpy.ops.render.render(write_still=True, scene=scene.name)
+        if not is_complete_png(tmp):
+            raise RuntimeError(f"Blender did not write frame {frame} to {tmp}")
+        if job is not None:
+            check_frames_signature(job)      # the folder still belongs to this job: frames never mix
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------- videos
@@ -561,7 +745,8 @@ def write_mp4(frames: list[Path], path: Path, fps: int, resolution: tuple[int, i
         tmp = _temporary(path)
         render.filepath = str(tmp)
         bpy.ops.render.render(animation=True, scene=scene.name)
-        if not tmp.is_file():
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            tmp.unlink(missing_ok=True)
             raise RuntimeError(f"Blender's FFmpeg did not write {tmp}")
         os.replace(tmp, path)
     finally:
@@ -646,6 +831,16 @@ def render(job: RenderJob | None = None, progress=None, **kwargs) -> RenderResul
     started = time.perf_counter()
     job = as_job(job, **kwargs)
     check_job(job)
+    if job.frames:
+        check_frames_in_clip(job)               # as the command line does: within the clip
+    acquire_output_lock(job)
+    try:
+        return _render_locked(job, progress, started)
+    finally:
+        release_output_lock(job)
+
+
+def _render_locked(job: RenderJob, progress, started: float) -> RenderResult:
     result = prepare_scene(job)
     first, last = job.frames or (int(result.frame_start), int(result.frame_end))
     frames = render_frames(job, first, last, progress=progress)
@@ -695,6 +890,9 @@ def add_render_arguments(parser, clip_arguments: bool = True) -> None:
     parser.add_argument("--formats", default="png,mp4,gif", metavar="LIST", help="any of png,mp4,gif")
     parser.add_argument("--device", default="cpu", help="cpu (default) or gpu (Cycles)")
     parser.add_argument("--mode", default="objects", help="objects (default), instanced, auto")
+    parser.add_argument("--wait", action="store_true",
+                        help="when another job is rendering into the same --out, wait for it instead of "
+                             "exiting with status 2")
 
 
 def _whole_text(name: str, text):
@@ -714,7 +912,8 @@ def job_from_args(args, preset: str | None = None, out: str | None = None) -> Re
                     engine=args.engine, samples=_whole_text("samples", args.samples),
                     resolution=parse_resolution(args.resolution), fps=_whole_text("fps", args.fps),
                     frames=parse_frames(args.frames) if args.frames else None,
-                    out=out or args.out or "out", formats=args.formats, device=args.device, mode=args.mode)
+                    out=out or args.out or "out", formats=args.formats, device=args.device, mode=args.mode,
+                    wait=bool(getattr(args, "wait", False)))
     if not (out or args.out):
         job = job.replace(out=str(Path("out") / job.clip))
     check_job(job)
@@ -727,6 +926,15 @@ def check_frames_in_clip(job: RenderJob) -> None:
     first, last = clip_range(job)
     if job.frames[0] < first or job.frames[1] > last:
         raise SpecError("frames", f"{job.frames[0]}-{job.frames[1]}", f"a range within the clip's {first}-{last}")
+
+
+def one_line_errors(parser):
+    """Make ``parser`` report a bad argument as one line (``prog: error: ...``) with exit status 2, like the
+    scripts' SpecErrors; ``--help`` still shows the usage."""
+    def error(message: str):
+        parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
+    parser.error = error
+    return parser
 
 
 def script_argv(argv=None) -> list[str]:

@@ -1,19 +1,32 @@
-"""Engine speed: plan + timeline for a 64x64x32 input, 3x3, 32 filters, same padding (131,072 steps).
+"""Engine speed: plan + timeline for a 64x64x32 input, 3x3, 32 filters, same padding (131,072 steps);
+then peak memory per cube over kernels 1-255.
 
 Run: ``.venv/bin/python benchmarks/engine.py``. Prints the best of 3 for the plan, the timeline
 without per-cell input highlights (the instanced mode lights cells with the window box) and with
 them (the objects mode), the ratio of the two, and the memory the timeline's arrays take.
+
+``--memory`` (or ``--memory-only``) adds the memory table: for each kernel size k in 1..255, a clip of
+about the same cube count (a transposed convolution with stride 2 and a same-padded convolution) is
+planned in a fresh subprocess (plan + the instanced-mode timeline), and its peak RSS
+(``resource.getrusage``) and peak traced numpy/Python allocations (``tracemalloc``) are divided by its cube
+count. ``--baseline DIR`` runs the same subprocesses against another checkout of the package (e.g. the
+commit before the engine was chunked) and prints both side by side.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
 from animatedai_addon.engine.planning import plan  # noqa: E402
 from animatedai_addon.engine.spec import Conv2d  # noqa: E402
@@ -57,5 +70,83 @@ def main() -> None:
     print(f"highlights=True / highlights=False: {lit_s / plain_s:5.1f}x")
 
 
+#: Kernel sizes of the memory table.
+KERNELS = (1, 3, 7, 15, 31, 63, 127, 255)
+#: Each clip runs under this address-space limit (bytes): a clip that would need more fails, and says so.
+MEMORY_LIMIT = 6 << 30
+
+PROBE = """
+import json, resource, sys, time, tracemalloc
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+sys.path.insert(0, {root!r})
+from animatedai_addon.engine import build_timeline, plan
+from animatedai_addon.engine.spec import Conv2d, ConvTranspose2d
+from animatedai_addon.engine.timeline import count_cubes
+spec = {spec}
+tracemalloc.start()
+start = time.perf_counter()
+try:
+    timeline = build_timeline(plan(spec), highlights=False)
+    status = "ok"
+except MemoryError:
+    status = "MemoryError"
+seconds = time.perf_counter() - start
+traced = tracemalloc.get_traced_memory()[1]
+print(json.dumps(dict(status=status, cubes=count_cubes(spec), seconds=seconds, traced=traced,
+                      rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)))
+"""
+
+
+def memory_specs(k: int) -> list[tuple[str, str]]:
+    """Clips whose kernel is k x k: a stride-2 transposed convolution of a 4x4x4 input (the issue's case at
+    k=255) and a same-padded convolution of a 2-channel input as large as the kernel."""
+    side = max(k, 8)
+    return [(f"ConvTranspose2d k={k}", f"ConvTranspose2d(4, 4, 4, out_channels=4, kernel_size={k}, stride=2)"),
+            (f"Conv2d same k={k}", f"Conv2d(2, {side}, {side}, out_channels=1, kernel_size={k}, padding='same')")]
+
+
+def probe(root: Path, spec: str) -> dict:
+    code = PROBE.format(limit=MEMORY_LIMIT, root=str(root), spec=spec)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["killed"])[-1]
+        return dict(status=last[:60], cubes=0, seconds=0.0, traced=0, rss=0)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def memory_table(baseline: Path | None) -> None:
+    """Peak RSS and traced peak per cube over kernel sizes, this checkout beside ``baseline``."""
+    print(f"\npeak memory per cube over kernels {KERNELS[0]}-{KERNELS[-1]} (plan + timeline, one subprocess each, "
+          f"RLIMIT_AS {MEMORY_LIMIT >> 30} GiB)")
+    head = f"{'clip':24} {'cubes':>10} {'s':>7} {'RSS MiB':>8} {'RSS B/cube':>10} {'traced B/cube':>13}"
+    if baseline:
+        head += f"   | before: {'s':>7} {'RSS MiB':>8} {'RSS B/cube':>10} {'traced B/cube':>13}"
+    print(head)
+    for k in KERNELS:
+        for label, spec in memory_specs(k):
+            rows = [probe(REPO, spec)] + ([probe(baseline, spec)] if baseline else [])
+            cubes = max(r["cubes"] for r in rows) or 1
+            line = f"{label:24} {cubes:>10,}"
+            for i, r in enumerate(rows):
+                if i:
+                    line += "   | before:"
+                if r["status"] != "ok":
+                    line += f" {r['status']:>42}"
+                    continue
+                line += (f" {r['seconds']:7.2f} {r['rss'] / 2**20:8.0f} {r['rss'] / cubes:10.0f}"
+                         f" {r['traced'] / cubes:13.0f}")
+            print(line, flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--memory", action="store_true", help="also print peak memory per cube over kernels")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory table")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of the package to measure beside this one (its root folder)")
+    options = parser.parse_args()
+    if not options.memory_only:
+        main()
+    if options.memory or options.memory_only:
+        memory_table(options.baseline)

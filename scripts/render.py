@@ -27,22 +27,32 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=rendering.presets_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     rendering.add_render_arguments(parser)
     farm.add_farm_arguments(parser)
+    rendering.one_line_errors(parser)
     return parser
+
+
+def fail(parser: argparse.ArgumentParser, error: SpecError):
+    """Exit status 2 with the error on one line (nothing was written)."""
+    parser.exit(2, f"{parser.prog}: error: {error}\n")
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(rendering.script_argv(argv))
     try:
+        farm.check_farm_arguments(args)
         job = rendering.job_from_args(args)
     except SpecError as error:
-        parser.error(str(error))           # exit status 2, nothing written
+        fail(parser, error)           # exit status 2, nothing written
     if farm.farm_requested(args):       # --workers / --scheduler: frame chunks on Dask
-        return farm.farm_main([job], args)
+        try:
+            return farm.farm_main([job], args)
+        except SpecError as error:         # the scheduler does not answer, the output folder is busy
+            fail(parser, error)
     try:
         result = rendering.render(job, progress=rendering.Progress(job.clip))
     except SpecError as error:             # e.g. a value only the built scene can check
-        parser.error(str(error))
+        fail(parser, error)
     print(f"{job.clip}: {len(result.frames) or 'no'} PNG frames kept, {result.seconds:.1f} s", file=sys.stderr)
     for path in result.outputs:
         print(path)

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated preset names (default: every preset)")
     rendering.add_render_arguments(parser, clip_arguments=False)
     farm.add_farm_arguments(parser)
+    rendering.one_line_errors(parser)
     parser.set_defaults(out="out/catalog")
     return parser
 
@@ -55,21 +56,35 @@ def summary_table(rows: list[tuple[str, str, str, str]]) -> str:
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
 
 
+def fail(parser: argparse.ArgumentParser, error: SpecError):
+    """Exit status 2 with the error on one line (nothing was written)."""
+    parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(rendering.script_argv(argv))
     try:
+        farm.check_farm_arguments(args)
         names = selected_presets(args.presets)
         jobs = [rendering.job_from_args(args, preset=name, out=str(Path(args.out) / name)) for name in names]
     except SpecError as error:
-        parser.error(str(error))           # exit status 2, nothing written
+        fail(parser, error)           # exit status 2, nothing written
     if farm.farm_requested(args):       # --workers / --scheduler: frame chunks on Dask
-        return farm.farm_main(jobs, args)
+        try:
+            return farm.farm_main(jobs, args)
+        except SpecError as error:         # the scheduler does not answer, an output folder is busy
+            fail(parser, error)
     rows, failed = [], 0
     for job in jobs:
         started = time.perf_counter()
         try:
             result = rendering.render(job, progress=rendering.Progress(job.clip))
+        except SpecError as error:         # e.g. another job renders into this clip's folder: one line
+            failed += 1
+            print(f"{job.clip}: {error}", file=sys.stderr)
+            rows.append((job.clip, "-", f"{time.perf_counter() - started:.1f}", "FAILED (see above)"))
+            continue
         except Exception:                  # one broken clip must not stop the catalog; reported below
             failed += 1
             traceback.print_exc()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import SpecError
-from .values import _check_array, check_seed, make_input
+from .values import _check_array, check_finite_output, check_seed, make_input
 
 ORDERS = ("filter", "position")
 
@@ -94,10 +94,6 @@ class ChainPlan:
 
 # --- planning ----------------------------------------------------------------------
 
-#: Steps per chunk in :func:`assemble_output`: bounds memory to a few (CHUNK, R) arrays.
-CHUNK_STEPS = 8192
-
-
 def plan(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> Plan | ChainPlan:
     """The numbers and the step order for ``spec``; ``Plan.output`` is assembled from the steps.
 
@@ -166,6 +162,8 @@ def _windowed_plan(spec, values, weights, filters, rows, cols, stride, order, re
                   kernel_size=tuple(filters.shape[2:]), dilation=tuple(getattr(spec, "dilation", (1, 1))),
                   channels_per_group=filters.shape[1], reduce=reduce)
     result.output = assemble_output(result)
+    if reduce != "max":      # a max of finite values cannot overflow (a window of padding only is -inf, as in PyTorch)
+        check_finite_output(result.output)
     return result
 
 
@@ -337,49 +335,127 @@ def read_cells(plan_: Plan, step_indices) -> Reads:
     return Reads(channel=channel, vy=vy, vx=vx, y=y, x=x, is_padding=(y < 0) | (x < 0), kernel=kernel)
 
 
-def _virtual_grid(plan_: Plan, fill: float) -> tuple[np.ndarray, np.ndarray]:
-    """The input laid on the virtual grid (``fill`` in padding cells), and the mask of real cells."""
-    rows, cols = plan_.virtual_rows, plan_.virtual_cols
-    real = (rows[:, None] >= 0) & (cols[None, :] >= 0)
-    grid = plan_.input[:, np.maximum(rows, 0)[:, None], np.maximum(cols, 0)[None, :]]
-    return np.where(real[None], grid, fill), np.broadcast_to(real, grid.shape)
+#: Elements (steps x reads) one chunk of :func:`assemble_output` / ``window_read_intervals`` gathers at once:
+#: bounds their working memory to a few arrays of this many entries, whatever the kernel size.
+CHUNK_ELEMENTS = 1 << 21
+#: Steps reading more real cells than this are computed one by one on strided views instead of gathered.
+SLICE_ABOVE = 1 << 12
+
+
+def _real_offsets(virtual: np.ndarray, corners: np.ndarray, k: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Along one axis, for each window corner: the kernel offsets whose virtual cell is a real input cell
+    (padding and inserted zeros read nothing), packed to the left, and the input index each reads.
+    Arrays (len(corners), m) with m = the most real cells any window covers (<= min(k, input size));
+    unused places hold offset -1."""
+    real = np.flatnonzero(virtual >= 0)                        # virtual indices of real cells, ascending
+    first = np.searchsorted(real, corners)
+    last = np.searchsorted(real, corners + (k - 1) * d, side="right")
+    hits = [real[a:b] for a, b in zip(first, last)]
+    hits = [h[(h - c) % d == 0] for h, c in zip(hits, corners)] if d > 1 else hits
+    m = max((len(h) for h in hits), default=0)
+    offset = np.full((len(corners), max(m, 1)), -1, np.int64)
+    index = np.zeros((len(corners), max(m, 1)), np.int64)
+    for row, (h, c) in enumerate(zip(hits, corners)):
+        offset[row, :len(h)] = (h - c) // d
+        index[row, :len(h)] = virtual[h]
+    return offset, index
 
 
 def assemble_output(plan_: Plan) -> np.ndarray:
-    """The output computed only from the steps, in chunks of CHUNK_STEPS: each step writes one output cell
-    from the cells it reads (windowed ops) or the one cell it moves (shuffles)."""
+    """The output computed only from the steps: each step writes one output cell from the cells it reads
+    (windowed ops) or the one cell it moves (shuffles).
+
+    A windowed step reads ``channels_per_group*kh*kw`` virtual cells, but padding and inserted zeros add
+    nothing to a sum or a max (and a mean counts them by formula), so only the window's real input cells are
+    gathered: per axis, the kernel offsets of a window corner that land on input rows/columns. Steps go in
+    chunks of at most CHUNK_ELEMENTS gathered values, so memory stays O(cubes) for any kernel, dilation,
+    stride or padding (a step reads at most channels_per_group*min(kh, H)*min(kw, W) real cells)."""
     output = np.zeros(plan_.spec.output_shape)
     steps = plan_.steps
     if plan_.reduce == "move":
         c, y, x = steps.src.T
         output[tuple(steps.out.T)] = plan_.input[c, y, x]
         return output
-    fill = -np.inf if plan_.reduce == "max" else 0.0
-    grid, real = _virtual_grid(plan_, fill)
-    flat_grid, flat_real = grid.ravel(), real.ravel()
-    _, vh, vw = grid.shape
-    ci, oy, ox = _kernel_offsets(plan_)
-    offsets = (ci * (vh * vw) + oy * vw + ox).astype(np.intp)    # flat offset of read r from the window corner
-    kernels = plan_.filters.reshape(plan_.filters.shape[0], -1)
-    for start in range(0, len(steps), CHUNK_STEPS):
-        part = slice(start, start + CHUNK_STEPS)
-        f = steps.filter[part]
-        corner = (_group_base(plan_, f).astype(np.intp) * (vh * vw) + steps.window[part, 0].astype(np.intp) * vw
-                  + steps.window[part, 1])
-        flat = corner[:, None] + offsets[None, :]
-        values = flat_grid[flat]
+    kh, kw = plan_.kernel_size
+    dh, dw = plan_.dilation
+    cpg = plan_.channels_per_group
+    # per distinct window row / column: real kernel offsets and the input row / column they read
+    corner_rows, row_of_step = np.unique(steps.window[:, 0], return_inverse=True)
+    corner_cols, col_of_step = np.unique(steps.window[:, 1], return_inverse=True)
+    ky, iy = _real_offsets(plan_.virtual_rows, corner_rows.astype(np.int64), kh, dh)
+    kx, ix = _real_offsets(plan_.virtual_cols, corner_cols.astype(np.int64), kw, dw)
+    my, mx = ky.shape[1], kx.shape[1]
+    per_step = max(1, cpg * my * mx)
+    if per_step > SLICE_ABOVE:
+        output[tuple(steps.out.T)] = _steps_on_views(plan_, ky, iy, kx, ix, row_of_step, col_of_step)
+        return output
+    chunk = max(1, CHUNK_ELEMENTS // per_step)
+    ci = np.arange(cpg)
+    for start in range(0, len(steps), chunk):
+        part = slice(start, start + chunk)
+        f = steps.filter[part].astype(np.intp)
+        r, c = row_of_step[part], col_of_step[part]
+        channel = _group_base(plan_, f)[:, None] + ci[None, :]                        # (n, cpg)
+        yy, xx = ky[r], kx[c]                                                          # (n, my), (n, mx)
+        valid = (yy >= 0)[:, :, None] & (xx >= 0)[:, None, :]                          # (n, my, mx)
+        values = plan_.input[channel[:, :, None, None], iy[r][:, None, :, None], ix[c][:, None, None, :]]
         if plan_.reduce == "sum":
-            result = np.einsum("sr,sr->s", values, kernels[f])
+            weights = plan_.filters[f[:, None, None, None], ci[None, :, None, None],
+                                    np.maximum(yy, 0)[:, None, :, None], np.maximum(xx, 0)[:, None, None, :]]
+            result = np.einsum("ncyx,ncyx->n", np.where(valid[:, None], values, 0.0), weights)
         elif plan_.reduce == "max":
-            result = values.max(axis=1)
+            # PyTorch's max pooling reads padding as -inf: only real cells can win (all padding: -inf)
+            result = np.where(valid[:, None], values, -np.inf).reshape(len(f), -1).max(axis=1)
         else:
-            result = values.sum(axis=1) / _mean_divisor(plan_, flat_real[flat])
+            total = np.where(valid[:, None], values, 0.0).reshape(len(f), -1).sum(axis=1)
+            result = total / _mean_divisor(plan_, valid.reshape(len(f), -1).sum(axis=1))
         output[tuple(steps.out[part].T)] = result
     return output
 
 
-def _mean_divisor(plan_: Plan, real: np.ndarray) -> np.ndarray:
+def _progression(offsets: np.ndarray, indices: np.ndarray) -> tuple[slice, slice] | None:
+    """The real kernel offsets of one window corner along one axis, and the input indices they read, as two
+    slices: both are arithmetic progressions (kernel taps every ``dilation``, real cells every transposed
+    ``stride``: their intersection is regular). None when the window covers no real cell on this axis."""
+    count = int((offsets >= 0).sum())
+    if count == 0:
+        return None
+    k0, i0 = int(offsets[0]), int(indices[0])
+    k_step = int(offsets[1] - k0) if count > 1 else 1
+    i_step = int(indices[1] - i0) if count > 1 else 1
+    return slice(k0, k0 + (count - 1) * k_step + 1, k_step), slice(i0, i0 + (count - 1) * i_step + 1, i_step)
+
+
+def _steps_on_views(plan_: Plan, ky, iy, kx, ix, row_of_step, col_of_step) -> np.ndarray:
+    """Each step's value from strided views of its real input cells and kernel taps (no copy): for steps that
+    read many cells, where gathering them would cost more than the arithmetic. Same result as the gather."""
+    rows = [_progression(k, i) for k, i in zip(ky, iy)]
+    cols = [_progression(k, i) for k, i in zip(kx, ix)]
+    steps = plan_.steps
+    cpg = plan_.channels_per_group
+    filters = steps.filter.astype(np.intp)
+    base = _group_base(plan_, filters)
+    include_pad = getattr(plan_.spec, "count_include_pad", True)
+    kh, kw = plan_.kernel_size
+    result = np.empty(len(steps))
+    for s in range(len(steps)):
+        along_y, along_x = rows[row_of_step[s]], cols[col_of_step[s]]
+        if along_y is None or along_x is None:           # the window reads padding only
+            result[s] = -np.inf if plan_.reduce == "max" else 0.0
+            continue
+        values = plan_.input[base[s]:base[s] + cpg, along_y[1], along_x[1]]
+        if plan_.reduce == "sum":
+            result[s] = np.einsum("cyx,cyx->", plan_.filters[filters[s], :, along_y[0], along_x[0]], values)
+        elif plan_.reduce == "max":
+            result[s] = values.max()
+        else:
+            result[s] = values.sum() / (cpg * kh * kw if include_pad else values.size)
+    return result
+
+
+def _mean_divisor(plan_: Plan, real_count: np.ndarray) -> np.ndarray:
     """Average pooling divides by the whole window, or by its real cells when padding does not count."""
     if getattr(plan_.spec, "count_include_pad", True):
-        return np.full(len(real), real.shape[1], np.float64)
-    return real.sum(axis=1).astype(np.float64)
+        kh, kw = plan_.kernel_size
+        return np.full(len(real_count), plan_.channels_per_group * kh * kw, np.float64)
+    return real_count.astype(np.float64)

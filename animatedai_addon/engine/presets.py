@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import SpecError
 from .spec import Chain, spec_from_dict
-from .timeline import EASINGS, Look, Timing
+from .timeline import EASINGS, Look, Timing, check_look, check_timing
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 TOP_KEYS = ("title", "description", "template", "spec", "timing", "look")
@@ -50,23 +50,41 @@ def load_preset(name: str):
     return load_preset_file(name).spec
 
 
-def load_preset_file(name_or_path) -> Preset:
-    """A bundled preset by name, or a ``.toml`` file by path."""
-    path = _preset_path(name_or_path)
+#: Largest preset/spec file read (bytes): a spec is a few hundred bytes.
+MAX_PRESET_BYTES = 1 << 20
+
+
+def load_preset_file(name_or_path, parameter: str = "preset") -> Preset:
+    """A bundled preset by name, or a ``.toml`` file by path. ``parameter`` is the name errors about the file
+    itself give (``spec`` when the user typed ``--spec``)."""
+    path = _preset_path(name_or_path, parameter)
     try:
         with open(path, "rb") as handle:
-            table = tomllib.load(handle)
+            data = handle.read(MAX_PRESET_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(parameter, str(path), "a readable .toml file", exc.strerror or str(exc)) from None
+    if len(data) > MAX_PRESET_BYTES:
+        raise SpecError(parameter, str(path), f"a .toml file of at most {MAX_PRESET_BYTES:,} bytes")
+    try:
+        table = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SpecError(parameter, str(path), "a UTF-8 .toml file", f"byte {exc.start} is not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError("preset", str(path), "a valid TOML file", str(exc)) from None
+        raise SpecError(parameter, str(path), "a valid TOML file", str(exc)) from None
     return preset_from_dict(path.stem, table)
 
 
-def _preset_path(name_or_path) -> Path:
-    if isinstance(name_or_path, os.PathLike) or (isinstance(name_or_path, str) and (
-            name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path)):
+def is_preset_path(name_or_path) -> bool:
+    """True when ``name_or_path`` names a file (a path, or ends in .toml) rather than a bundled preset."""
+    return isinstance(name_or_path, os.PathLike) or (isinstance(name_or_path, str) and (
+        name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path))
+
+
+def _preset_path(name_or_path, parameter: str = "preset") -> Path:
+    if is_preset_path(name_or_path):
         path = Path(name_or_path)
         if not path.is_file():
-            raise SpecError("preset", str(path), "an existing .toml preset file")
+            raise SpecError(parameter, str(path), "an existing .toml preset file")
         return path
     names = list_presets()
     if not isinstance(name_or_path, str) or name_or_path not in names:
@@ -112,11 +130,13 @@ def _section(section: str, table) -> Timing | Look:
             raise SpecError(f"{section}.{key}", value, f"a field of [{section}]: " + ", ".join(names))
         values[key] = _field_value(f"{section}.{key}", value, getattr(defaults, key))
     try:
-        return cls(**values)
+        value = cls(**values)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, SpecError):
             raise
         raise SpecError(section, table, f"fields of [{section}]: " + ", ".join(names), str(exc)) from None
+    # the same limits as the API and the command line (timing.fps 1-240, ...)
+    return check_timing(value) if cls is Timing else check_look(value)
 
 
 def _field_value(name: str, value, default):
@@ -283,12 +303,14 @@ def apply_overrides(preset: Preset, items) -> Preset:
     look_table = {k: v for k, v in _changed_fields(preset.look).items()} | changed_sections["look"]
     return Preset(name=preset.name, title=preset.title, description=preset.description,
                   spec=spec_from_dict(spec), timing=_section("timing", timing_table),
-                  look=_section("look", look_table))
+                  look=_section("look", look_table), template=preset.template)
 
 
 def _split_item(preset: Preset, item) -> tuple[str, object]:
     if not isinstance(item, str) or "=" not in item:
         _bad_item(preset, item)
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in item):     # a newline would cut the value short
+        raise SpecError("set", item, "key=value on one line, without control characters")
     key, text = item.split("=", 1)
     key = key.strip()
     if not key or not text.strip():

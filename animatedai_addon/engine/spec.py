@@ -192,6 +192,10 @@ class Conv2d(Spec):
                                             ("width", self.width, self.kernel_size[1], self.stride[1],
                                              self.dilation[1], l, r)):
             if _windowed_extent(size, k, s, d, lo, hi) < 1:
+                if d > 1 and _windowed_extent(size, k, s, 1, lo, hi) >= 1:    # the kernel fits: dilation is to blame
+                    raise SpecError("dilation", self.dilation,
+                                    f"a dilation whose window (dilation*(kernel-1)+1) fits the padded {axis} "
+                                    f"{size + lo + hi} with kernel_size {k}: at most {(size + lo + hi - 1) // max(k - 1, 1)}")
                 raise SpecError("kernel_size", self.kernel_size,
                                 f"a window (dilation*(kernel-1)+1 = {d * (k - 1) + 1}) no larger than the "
                                 f"padded {axis} {size + lo + hi}")
@@ -368,6 +372,10 @@ class _Pool2d(Spec):
             if p > limit:
                 raise SpecError("padding", self.padding, f"at most half the kernel size, {limit}, per axis (PyTorch's rule)")
             if _windowed_extent(size, k, self.stride[i], d, p, p) < 1:
+                if d > 1 and _windowed_extent(size, k, self.stride[i], 1, p, p) >= 1:
+                    raise SpecError("dilation", dilation,
+                                    f"a dilation whose window (dilation*(kernel-1)+1) fits the padded {axis} "
+                                    f"{size + 2 * p} with kernel_size {k}: at most {(size + 2 * p - 1) // max(k - 1, 1)}")
                 raise SpecError("kernel_size", self.kernel_size,
                                 f"a window no larger than the padded {axis} {size + 2 * p}")
 

@@ -226,7 +226,7 @@ _TIMING_LIMITS = {
     "hold_frames": (0, 100_000), "intro_frames": (0, 100_000),
     "outro_frames": (0, 100_000), "pop_frames": (0, 10_000), "move_frames": (1, 10_000),
     "shuffle_frames": (1, 10_000),
-    "speedup_after_rows": (0, 65_536), "speedup": (1, 10_000), "fps": (1, 1_000),
+    "speedup_after_rows": (0, 65_536), "speedup": (1, 10_000), "fps": (1, 240),
 }
 #: Most colours ``Look.filter_colors`` may list.
 MAX_FILTER_COLORS = 1024
@@ -436,6 +436,8 @@ def window_read_intervals(stage, start, end):
     spatial footprint only (kh*kw per step) and broadcast over channels later. Returns
     (group, spatial index vy*VW + vx, start, end), sorted by (group, spatial index, start).
     """
+    from .planning import CHUNK_ELEMENTS
+
     steps = stage.steps
     kh, kw = stage.kernel_size
     dh, dw = stage.dilation
@@ -443,21 +445,45 @@ def window_read_intervals(stage, start, end):
     cpg = stage.channels_per_group
     groups = stage.input.shape[0] // cpg
     per_group = stage.filters.shape[0] // groups
-    group = steps.filter.astype(np.int64) // per_group
-    corner = group * (vh * vw) + steps.window[:, 0].astype(np.int64) * vw + steps.window[:, 1]
     ky, kx = np.indices((kh, kw)).reshape(2, -1)
     offsets = (ky * dh * vw + kx * dw).astype(np.int64)
-    key = (corner[:, None] + offsets[None, :]).ravel()
+    start = np.asarray(start, np.float32)
+    end = np.asarray(end, np.float32)
+    # Steps go in chunks of at most CHUNK_ELEMENTS reads (steps x kh*kw): each chunk's reads are merged into
+    # intervals, then the chunks' intervals (in step order) are merged once more, so the working memory is
+    # bounded by the merged intervals (what the clip lights), never by steps x window size.
+    chunk = max(1, CHUNK_ELEMENTS // len(offsets))
+    parts = []
+    for first in range(0, len(steps), chunk):
+        part = slice(first, first + chunk)
+        group = steps.filter[part].astype(np.int64) // per_group
+        corner = group * (vh * vw) + steps.window[part, 0].astype(np.int64) * vw + steps.window[part, 1]
+        parts.append(_merge_reads((corner[:, None] + offsets[None, :]).ravel(), len(offsets),
+                                  start[part], end[part]))
+    if len(parts) == 1:
+        key, s, e = parts[0]
+    else:
+        key, s, e = (np.concatenate(a) for a in zip(*parts))
+        key, s, e = _merge_sorted_runs(key, s, e)
+    return key // (vh * vw), key % (vh * vw), s, e
+
+
+def _merge_reads(key, reads_per_step: int, start, end):
+    """(key, start, end) of one chunk's reads (``reads_per_step`` keys per step, in step order), merged."""
     order = np.argsort(key, kind="stable")      # stable: a key's reads stay in step (= time) order
-    key = key[order]
-    step = order // len(offsets)
-    s = np.asarray(start, np.float32)[step]
-    e = np.asarray(end, np.float32)[step]
+    step = order // reads_per_step
+    return _merge_sorted_runs(key[order], start[step], end[step], presorted=True)
+
+
+def _merge_sorted_runs(key, s, e, presorted: bool = False):
+    """Intervals of equal keys that abut (one's end is the next one's start) joined; sorted by (key, start)."""
+    if not presorted:
+        order = np.argsort(key, kind="stable")   # the chunks are in step order: stable keeps time order
+        key, s, e = key[order], s[order], e[order]
     opens = np.r_[True, (key[1:] != key[:-1]) | (s[1:] != e[:-1])]
     first = np.flatnonzero(opens)
     last = np.r_[first[1:] - 1, len(key) - 1]
-    key = key[first]
-    return key // (vh * vw), key % (vh * vw), s[first], e[last]
+    return key[first], s[first], e[last]
 
 
 def _expand_channels(group, index_in_channel, start, end, channels: int, cpg: int, per_channel: int):
@@ -1132,13 +1158,56 @@ def count_cubes(spec, look: Look | None = None) -> int:
     return total
 
 
-def check_cube_budget(spec, budget: int = 200_000, look: Look | None = None) -> int:
-    """The clip's cube count; SpecError("cube_budget", ...) naming it when it is over ``budget``."""
+#: The last frame Blender keeps (MAXFRAME): a longer clip would be clamped silently.
+MAX_FRAME = 1_048_574
+#: Objects mode keys a highlight for each cell a step reads (filter cells under the pulse, or the input cells
+#: under the window): at most this many cell-steps, so the keyframes stay within memory; instanced mode lights
+#: cells in Geometry Nodes and has no such limit.
+MAX_CELL_READS = 1 << 24
+
+
+def check_cube_budget(spec, budget: int = 200_000, look: Look | None = None, mode: str | None = None) -> int:
+    """The clip's cube count; SpecError("cube_budget", ...) naming it when it is over ``budget``.
+    ``mode`` (the scene mode asked for) only shapes the advice."""
     if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 1:
         raise SpecError("cube_budget", budget, "a positive integer")
     count = count_cubes(spec, look)
     if count > budget:
-        raise SpecError("cube_budget", budget,
-                        f"at least {count:,} cubes for this clip: raise cube_budget, use mode='instanced', "
-                        "or make the tensors smaller")
+        advice = "raise cube_budget or make the tensors smaller" if mode == "instanced" else \
+            "raise cube_budget, use mode='instanced', or make the tensors smaller"
+        raise SpecError("cube_budget", budget, f"at least {count:,} cubes for this clip: {advice}")
     return count
+
+
+def count_cell_reads(spec) -> int:
+    """Cell-steps a clip of ``spec`` lights in objects mode: for every windowed stage, steps x the cells each
+    step reads (channels_per_group*kh*kw); from shapes alone."""
+    from .spec import Chain
+
+    stages = spec.stages if isinstance(spec, Chain) else (spec,)
+    total = 0
+    for stage in stages:
+        if stage.op in ("pixel_shuffle", "pixel_unshuffle"):
+            continue
+        kh, kw = stage.kernel_size
+        cpg = stage.in_channels // stage.groups if stage.op in ("conv2d", "conv_transpose2d") else 1
+        total += math.prod(stage.output_shape) * cpg * kh * kw
+    return total
+
+
+def check_cell_reads(spec, limit: int = MAX_CELL_READS) -> int:
+    """``count_cell_reads(spec)``; SpecError("mode", "objects", ...) when objects mode could not key them."""
+    reads = count_cell_reads(spec)
+    if reads > limit:
+        raise SpecError("mode", "objects", f"mode='instanced' for this clip: its steps read {reads:,} cells, and "
+                        f"objects mode keys each read (at most {limit:,})")
+    return reads
+
+
+def check_clip_length(timeline: "Timeline") -> int:
+    """The clip's last frame; SpecError when Blender could not hold it (frames past MAX_FRAME are clamped)."""
+    if timeline.frame_end > MAX_FRAME:
+        raise SpecError("timing", f"a clip ending at frame {int(timeline.frame_end):,}",
+                        f"a clip ending by Blender's last frame {MAX_FRAME:,}: fewer steps or faster timing "
+                        "(timing.frames_per_step, timing.speedup)")
+    return int(timeline.frame_end)

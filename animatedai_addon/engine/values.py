@@ -15,9 +15,13 @@ import numpy as np
 from .errors import SpecError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-#: Largest image (width x height) read as an input: a 24-megapixel photo fits; it is refused before its
-#: pixels are decoded when its header gives the size (PNG, JPEG, BMP, GIF).
+#: Largest image (width x height) read as an input: a 24-megapixel photo fits; refused before its pixels are
+#: decoded (from the header where the format gives it).
 MAX_IMAGE_PIXELS = 25_000_000
+#: Largest magnitude of an input or weight value: the timeline keeps values as float32.
+MAX_VALUE = float(np.finfo(np.float32).max)
+#: .npy element kinds read as numbers: bool, signed and unsigned integers, floats (not complex, dates, objects).
+NPY_KINDS = "biuf"
 #: Rec. 709 luma weights, for one-channel inputs made from colour images.
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 
@@ -68,7 +72,20 @@ def _check_array(name: str, values, shape: tuple, allowed: str) -> np.ndarray:
         raise SpecError(name, f"array of shape {array.shape}", allowed)
     if not np.all(np.isfinite(array)):
         raise SpecError(name, "array with NaN or inf", "finite values: " + allowed)
+    if array.size and np.abs(array).max() > MAX_VALUE:
+        raise SpecError(name, f"array with values up to {np.abs(array).max():.3g}",
+                        f"values within float32's range (|v| <= {MAX_VALUE:.3g}): " + allowed)
     return array
+
+
+def check_finite_output(output: np.ndarray) -> np.ndarray:
+    """``output`` when every value is finite and within float32's range (what the timeline keeps), else
+    SpecError naming the input: its values (or the weights') are too large for this operation."""
+    if output.size and not (np.all(np.isfinite(output)) and np.abs(output).max() <= MAX_VALUE):
+        raise SpecError("input", "values whose output overflows",
+                        f"input and weight values small enough that every output stays finite and within "
+                        f"float32's range (|v| <= {MAX_VALUE:.3g})")
+    return output
 
 
 def _read_file(shape: tuple[int, int, int], path: Path) -> np.ndarray:
@@ -76,17 +93,41 @@ def _read_file(shape: tuple[int, int, int], path: Path) -> np.ndarray:
         raise SpecError("input", str(path), "an existing .npy or image file")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        allowed = "a .npy array of " + _expected(shape)
-        try:
-            loaded = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise SpecError("input", str(path), allowed, str(exc)) from None
-        if loaded.shape != shape:
-            raise SpecError("input", str(path), allowed, f"the file holds shape {loaded.shape}")
-        return _check_array("input", loaded, shape, allowed)
+        return _read_npy(shape, path)
     if suffix in IMAGE_SUFFIXES:
         return _read_image(shape, path)
     raise SpecError("input", str(path), "a .npy file or an image (" + ", ".join(IMAGE_SUFFIXES) + ")")
+
+
+def _read_npy(shape: tuple[int, int, int], path: Path) -> np.ndarray:
+    """A .npy file, its header checked first: the shape must be ``shape`` and the dtype a real number
+    type, so a header that claims a huge array (or a truncated file) is refused before anything is loaded."""
+    allowed = "a .npy array of " + _expected(shape)
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as handle:
+            version = fmt.read_magic(handle)
+            if version == (1, 0):
+                header_shape, fortran, dtype = fmt.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                header_shape, fortran, dtype = fmt.read_array_header_2_0(handle)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            if tuple(header_shape) != shape:
+                raise SpecError("input", str(path), allowed, f"the file holds shape {tuple(header_shape)}")
+            if dtype.hasobject or dtype.kind not in NPY_KINDS:
+                raise SpecError("input", str(path), allowed + " of real numbers (bool, int or float)",
+                                f"the file holds dtype {dtype}")
+            offset = handle.tell()
+        expected = offset + int(np.prod(shape)) * dtype.itemsize
+        if path.stat().st_size < expected:
+            raise ValueError(f"the file is truncated: {path.stat().st_size} bytes, {expected} needed")
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError("input", str(path), allowed, str(exc) or type(exc).__name__) from None
+    return _check_array("input", loaded, shape, allowed)
 
 
 def _read_image(shape: tuple[int, int, int], path: Path) -> np.ndarray:
@@ -96,13 +137,23 @@ def _read_image(shape: tuple[int, int, int], path: Path) -> np.ndarray:
         raise SpecError("input", str(path), "a .npy file here: reading an image needs Pillow "
                         "(pip install pillow into Blender's Python)") from None
 
+    import warnings
+
     c, h, w = shape
     check_image_size(path)
     try:
-        with Image.open(path) as image:
-            check_image_size(path, image.size)
-            rgb = image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
-    except (OSError, UnidentifiedImageError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:       # reads the header only
+                check_image_size(path, image.size)
+                if image.width * image.height > MAX_IMAGE_PIXELS:
+                    raise SpecError("input", str(path), f"an image of at most {MAX_IMAGE_PIXELS:,} pixels",
+                                    f"it has {image.width}x{image.height}")
+                rgb = image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
+        if isinstance(exc, SpecError):
+            raise
         raise SpecError("input", str(path), "a readable image file", str(exc)) from None
     return image_to_input(np.asarray(rgb, dtype=np.float64) / 255.0, c)
 

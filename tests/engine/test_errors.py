@@ -33,7 +33,8 @@ def test_groups_must_divide_in_channels():
 
 def test_kernel_larger_than_padded_input():
     raises_naming("kernel_size", Conv2d, 1, 4, 4, kernel_size=5)
-    raises_naming("kernel_size", Conv2d, 1, 4, 4, kernel_size=3, dilation=2)
+    raises_naming("dilation", Conv2d, 1, 4, 4, kernel_size=3, dilation=2)    # the kernel alone fits: dilation is to blame
+    raises_naming("dilation", MaxPool2d, 1, 8, 8, kernel_size=3, dilation=255)
     raises_naming("kernel_size", MaxPool2d, 1, 3, 3, kernel_size=4)
     Conv2d(1, 4, 4, kernel_size=5, padding=1)   # the padded input is 6 wide: fits
 

@@ -76,10 +76,10 @@ titles = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_s
 timings = st.builds(Timing, frames_per_step=st.integers(1, 9), hold_frames=st.integers(0, 30),
                     easing=st.sampled_from(["linear", "ease", "constant"]), loop=st.booleans(),
                     fps=st.sampled_from([12, 24, 30, 60]), speedup_after_rows=st.integers(0, 4))
-finite = st.floats(-1e6, 1e6, allow_nan=False)
+unit = st.floats(0, 1)      # a preset file is held to the same limits as the API (engine.timeline.check_look)
 looks = st.builds(Look, cube_size=st.floats(0.01, 10), gap=st.floats(0, 1), value_shading=st.floats(0, 1),
-                  input_color=st.tuples(finite, finite, finite, finite),
-                  filter_colors=st.lists(st.tuples(finite, finite, finite, finite), max_size=3).map(tuple))
+                  input_color=st.tuples(unit, unit, unit, unit),
+                  filter_colors=st.lists(st.tuples(unit, unit, unit, unit), max_size=3).map(tuple))
 
 
 @settings(max_examples=60, deadline=None)
