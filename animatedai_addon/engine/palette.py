@@ -61,7 +61,9 @@ def _rgba(rgb_linear) -> np.ndarray:
 
 def input_color() -> tuple[float, float, float, float]:
     """Linear RGBA of the input of a basic convolution (``INPUT_SRGB``)."""
-    return tuple(float(v) for v in _rgba(srgb_to_linear(np.asarray(INPUT_SRGB) / 255.0))[0])
+    # the shortest decimals of single precision: the value a Blender colour property gives back (the panel
+    # round-trips presets exactly)
+    return tuple(float(str(np.float32(v))) for v in _rgba(srgb_to_linear(np.asarray(INPUT_SRGB) / 255.0))[0])
 
 
 def _hsv_srgb(h: float, s: float, v: float) -> tuple[float, float, float]:
