@@ -506,7 +506,7 @@ def test_filter_and_padding_colours_set_in_the_panel_colour_the_clip(settings):
     assert bpy.ops.animatedai.filter_color_add() == {'FINISHED'}
     first = settings.look_filter_colors[0]
     palette_red = tuple(first.color)
-    assert palette_red[0] > 0.5 > palette_red[1]          # a new swatch starts at the palette's colour
+    assert palette_red[0] > 3 * max(palette_red[1], palette_red[2])   # a new swatch starts at the palette's red
     first.color = (0.0, 0.2, 1.0, 1.0)
     settings.look_padding_color = (1.0, 1.0, 0.0, 0.5)
     assert bpy.ops.animatedai.generate('INVOKE_DEFAULT') == {'FINISHED'}
@@ -779,4 +779,4 @@ def test_the_role_material_swatch_tints_its_cells_in_a_render(settings, tmp_path
     red = render("red.png")
     # the teal input cells lose their green and blue (red x teal = almost black); red stays
     drop = plain.mean(axis=0) - red.mean(axis=0)
-    assert drop[1] > 0.01 and drop[2] > 0.01 and abs(drop[0]) < drop[1] / 2
+    assert drop[1] > 0.004 and drop[2] > 0.004 and abs(drop[0]) < drop[1] / 2   # the deeper teal: ~0.009
