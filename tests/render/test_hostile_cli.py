@@ -34,6 +34,8 @@ HUGE = ["--set", "in_channels=2", "--set", "height=100", "--set", "width=100", "
         "--set", "padding=75", "--set", "out_channels=1"]
 # 342,601 cubes: over the default budget of 200,000
 BIG = [*HUGE, "--set", "in_channels=4"]
+# 3.4 M cubes: over the instanced mode's budget of 2,000,000 too
+HUGER = [*HUGE, "--set", "in_channels=40"]
 
 
 def limit_memory():
@@ -97,7 +99,7 @@ CASES = [
     (["--scheduler-timeout", "0", "--scheduler", "tcp://127.0.0.1:1"], "scheduler-timeout"),
     ([*BIG, "--frames", "1-2"], "cube_budget"),             # the budget before planning, with --frames
     ([*BIG], "cube_budget"),
-    ([*BIG, "--mode", "instanced", "--set", "kernel_size=201", "--set", "padding=100"], "cube_budget"),
+    ([*HUGER, "--mode", "instanced", "--set", "kernel_size=201", "--set", "padding=100"], "cube_budget"),
     ([*BIG, "--workers", "2"], "cube_budget"),              # the farm path
     (["--preset", "conv-3x3-same", "--set", "timing.frames_per_step=10000", "--set", "timing.first_step_frames=0"],
      "timing"),                                             # past Blender's last frame, 1,048,574
@@ -116,7 +118,7 @@ def test_script_refuses_with_one_line_and_writes_nothing(room, args, parameter):
 
 
 def test_cube_budget_advice_follows_the_mode(room):
-    line = refused(run(SCRIPT, *BIG, "--mode", "instanced", cwd=room), "cube_budget")
+    line = refused(run(SCRIPT, *HUGER, "--mode", "instanced", cwd=room), "cube_budget")
     assert "raise cube_budget" in line and "use mode='instanced'" not in line
     assert "use mode='instanced'" in refused(run(SCRIPT, *BIG, cwd=room), "cube_budget")
 
