@@ -152,7 +152,7 @@ def test_timeline_figures_of_the_presets():
     track = together.tensors[0]
     moved_cells = np.linalg.norm(track.move_to - track.position[track.move_cell], axis=1) > 1e-4
     assert at_once["in_flight_share"] == pytest.approx(moved_cells.sum() / len(track))
-    assert at_once["in_flight_share"] > shuffle["in_flight_share"]
+    assert at_once["in_flight_share"] >= shuffle["in_flight_share"] >= 0.8   # issue 9: every cube at once
 
 
 def test_compare_reference_end_to_end(tmp_path):
