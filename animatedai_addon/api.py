@@ -137,9 +137,9 @@ def check_budget(spec, budget=None, look=None, mode: str = "objects") -> tuple[s
         raise SpecError("mode", mode, "one of " + ", ".join(MODES))
     cubes = count_cubes(spec, look)
     mode = _resolve_mode(mode, cubes, count_cell_reads(spec))
-    if mode == "objects":
-        check_cell_reads(spec)          # the mode itself cannot show this clip: say that first
     check_cube_budget(cubes, budget, mode)
+    if mode == "objects":
+        check_cell_reads(spec)
     return mode, cubes
 
 
