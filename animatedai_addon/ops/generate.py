@@ -49,7 +49,9 @@ class _Stepped:
         return state
 
     def finish(self, context, result) -> set:
-        raise NotImplementedError
+        """What the operator reports when its job is done (Generate and Clear say more)."""
+        self.report({'INFO'}, f"{self._job.title} done")
+        return {'FINISHED'}
 
 
 class ANIMATEDAI_OT_generate(_Stepped, SettingsMixin, bpy.types.Operator):
