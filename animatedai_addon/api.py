@@ -20,6 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from . import ensure_registered
+from .engine.budget import CUBE_BUDGETS, check_cubes as check_cube_budget  # noqa: F401 (public: aai.CUBE_BUDGETS)
 from .engine.errors import SpecError
 from .engine.timeline import Look, Timeline, Timing
 
@@ -28,24 +29,6 @@ MODES = ("objects", "instanced", "auto")
 AUTO_INSTANCED_ABOVE = 20_000
 #: What ``generate`` does when the clip it would replace was edited by hand.
 IF_EDITED = ("new", "replace", "error")
-#: Clips above this many cubes are refused unless ``cube_budget`` says otherwise, per mode. Measured with
-#: ``benchmarks/memory.py`` (bpy 5.0.1): objects mode ~36 KB a cube, instanced ~0.5 KB a cube once evaluated,
-#: so either default clip stays near 1-2 GB, safe on an 8 GB machine with Blender's undo copy beside it.
-CUBE_BUDGETS = {"objects": 50_000, "instanced": 2_000_000}
-
-
-def check_cube_budget(cubes: int, budget, mode: str) -> int:
-    """``cubes`` if within ``budget`` (None: the mode's default), else SpecError naming ``cube_budget``."""
-    budget = CUBE_BUDGETS[mode] if budget is None else budget
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise SpecError("cube_budget", budget, "a positive integer (None: the mode's default)")
-    if cubes > budget:
-        advice = ("raise cube_budget (instanced mode needs ~0.5 KB a cube) or make the tensors smaller"
-                  if mode == "instanced" else
-                  "use mode='instanced' (up to 2,000,000 cubes by default), raise cube_budget (objects mode "
-                  "needs ~36 KB a cube), or make the tensors smaller")
-        raise SpecError("cube_budget", budget, f"at least {cubes:,} cubes for this clip in {mode} mode: {advice}")
-    return cubes
 
 
 class Cancelled(Exception):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import bpy
 from bpy.props import EnumProperty, IntProperty
 
-from .api import CUBE_BUDGETS
+from .engine.budget import CUBE_BUDGETS
 
 # The add-on's module name: "animatedai_addon", or "bl_ext.<repo>.animatedai_addon" as an extension.
 ADDON_ID = __package__

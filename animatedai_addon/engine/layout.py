@@ -137,7 +137,7 @@ class StageLayout:
 
 
 def _virtual_shape(stage) -> tuple[int, int, int]:
-    return (stage.input.shape[0], len(stage.virtual_rows), len(stage.virtual_cols))
+    return (stage.grid_input.shape[0], len(stage.virtual_rows), len(stage.virtual_cols))
 
 
 def _kind(stage) -> str:
@@ -148,7 +148,7 @@ def _kind(stage) -> str:
 
 def _grid_maps(stage) -> tuple[tuple[int, int, int], np.ndarray, np.ndarray]:
     """The grid a stage's input is shown on, and the grid row/column of each input row/column."""
-    c, h, w = stage.input.shape
+    c, h, w = stage.grid_input.shape
     if stage.is_windowed:
         return _virtual_shape(stage), inverse_map(stage.virtual_rows, h), inverse_map(stage.virtual_cols, w)
     return (c, h, w), np.arange(h), np.arange(w)
@@ -160,12 +160,12 @@ def _flat(cells: np.ndarray, shape) -> np.ndarray:
 
 def _undoes(first, second) -> bool:
     """Whether shuffle ``second`` puts every cell moved by shuffle ``first`` back where it was."""
-    if tuple(first.input.shape) != tuple(second.output.shape):
+    if tuple(first.grid_input.shape) != tuple(second.grid_output.shape):
         return False
-    back = np.empty(int(np.prod(first.output.shape)), np.int64)
-    back[_flat(first.steps.out, first.output.shape)] = _flat(first.steps.src, first.input.shape)
-    return bool(np.array_equal(back[_flat(second.steps.src, second.input.shape)],
-                               _flat(second.steps.out, second.output.shape)))
+    back = np.empty(int(np.prod(first.grid_output.shape)), np.int64)
+    back[_flat(first.steps.out, first.grid_output.shape)] = _flat(first.steps.src, first.grid_input.shape)
+    return bool(np.array_equal(back[_flat(second.steps.src, second.grid_input.shape)],
+                               _flat(second.steps.out, second.grid_output.shape)))
 
 
 def layout_stages(stages, look) -> list[StageLayout]:
@@ -176,7 +176,7 @@ def layout_stages(stages, look) -> list[StageLayout]:
     layouts = []
     for i, stage in enumerate(stages):
         kind = _kind(stage)
-        out_shape = stage.output.shape
+        out_shape = stage.grid_output.shape
         if i + 1 < len(stages):
             grid_shape, out_rows, out_cols = _grid_maps(stages[i + 1])
         else:

@@ -32,20 +32,24 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def _check_shape(shape) -> tuple[int, int, int]:
-    ok = (isinstance(shape, (tuple, list)) and len(shape) == 3
+#: Axis names of a tensor by its rank, in PyTorch's order.
+AXIS_NAMES = {1: "(C)", 2: "(C, L)", 3: "(C, H, W)"}
+
+
+def _check_shape(shape) -> tuple[int, ...]:
+    ok = (isinstance(shape, (tuple, list)) and len(shape) in AXIS_NAMES
           and all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in shape))
     if not ok:
-        raise SpecError("shape", shape, "three positive integers (C, H, W)")
+        raise SpecError("shape", shape, "one to three positive integers (C, *spatial)")
     return tuple(int(n) for n in shape)
 
 
-def _expected(shape: tuple[int, int, int]) -> str:
-    return f"shape (C, H, W) = {shape}"
+def _expected(shape: tuple[int, ...]) -> str:
+    return f"shape {AXIS_NAMES[len(shape)]} = {shape}"
 
 
 def make_input(shape, source=None, seed: int = 0) -> np.ndarray:
-    """The input tensor, float64 of ``shape`` (C, H, W).
+    """The input tensor, float64 of ``shape`` (C, *spatial): (C, H, W) for 2-D operations.
 
     ``source``: None (seeded random values in [-1, 1]), an array, or a path to a
     ``.npy`` file or an image (resized to W x H, values 0..1; C=1 is luminance,
@@ -139,6 +143,9 @@ def _read_image(shape: tuple[int, int, int], path: Path) -> np.ndarray:
 
     import warnings
 
+    if len(shape) != 3:
+        raise SpecError("input", str(path), f"a .npy file: an image has rows and columns, this input is "
+                        f"{AXIS_NAMES[len(shape)]} = {shape}")
     c, h, w = shape
     check_image_size(path)
     try:

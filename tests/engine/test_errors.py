@@ -142,7 +142,7 @@ def only_spec_errors(call, *args, **kwargs):
 def test_fuzz_spec_constructors(cls, data):
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {name: data.draw(values, label=name) for name in names
-              if name in ("in_channels", "height", "width") or data.draw(st.booleans())}
+              if name in cls.SHAPE_FIELDS or data.draw(st.booleans())}
     spec = only_spec_errors(cls, **kwargs)
     if spec is not None:   # whatever was accepted can be planned
         assert all(1 <= n for n in spec.output_shape)
@@ -150,7 +150,7 @@ def test_fuzz_spec_constructors(cls, data):
 
 @FUZZ
 @given(st.one_of(garbage, st.dictionaries(st.sampled_from(
-    ["op", "in_channels", "height", "width", "out_channels", "kernel_size", "stride", "padding", "dilation",
+    ["op", "in_channels", "height", "width", "length", "out_channels", "kernel_size", "stride", "padding", "dilation",
      "groups", "output_padding", "upscale_factor", "downscale_factor", "count_include_pad", "stages", "name"]),
     values, max_size=8).map(lambda d: d | {"op": d.get("op", "conv2d")}),
     st.builds(lambda stages, name: {"op": "chain", "stages": stages, "name": name},

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from animatedai_addon.engine import SpecError, planning
+from animatedai_addon.engine import SpecError, plans
 from animatedai_addon.engine import presets as presets_module
 from animatedai_addon.engine.planning import plan
 from animatedai_addon.engine.presets import apply_overrides, load_preset_file
@@ -83,17 +83,17 @@ def test_read_intervals_within_two_gib():
 def test_chunked_output_and_reads_equal_one_chunk(monkeypatch, spec):
     """Tiny chunks give the same output and the same merged read intervals as one big chunk, and so do
     steps computed one by one on strided views."""
-    monkeypatch.setattr(planning, "SLICE_ABOVE", 1 << 40)
+    monkeypatch.setattr(plans, "SLICE_ABOVE", 1 << 40)
     whole = plan(spec)
     n = len(whole.steps)
     start, end = np.arange(n, dtype=np.float32), np.arange(1, n + 1, dtype=np.float32)
     reads = window_read_intervals(whole, start, end)
-    monkeypatch.setattr(planning, "CHUNK_ELEMENTS", 7)
+    monkeypatch.setattr(plans, "CHUNK_ELEMENTS", 7)
     chunked = plan(spec)
     assert np.allclose(chunked.output, whole.output)
     for a, b in zip(window_read_intervals(chunked, start, end), reads):
         assert np.array_equal(a, b)
-    monkeypatch.setattr(planning, "SLICE_ABOVE", 0)
+    monkeypatch.setattr(plans, "SLICE_ABOVE", 0)
     assert np.allclose(plan(spec).output, whole.output)
 
 

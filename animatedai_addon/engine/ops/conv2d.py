@@ -1,0 +1,224 @@
+"""Conv2d: ``torch.nn.functional.conv2d`` with string paddings; and its panel forms (depthwise, separable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..errors import SpecError
+from ..graph import Chain
+from ..operation import Field, Form, Operation
+from ..plans import axis_map, input_values, weight_values, windowed_plan
+from ..specbase import (PADDING_WORDS, Spec2d, check_cells, check_groups, check_int, check_pair,
+                        check_window_fits, hw, same_pads, tag, windowed_extent)
+from . import fields
+
+
+def check_padding(value) -> str | tuple[int, int, int, int]:
+    """'valid' | 'same' | 'full' | int | (h, w) | (top, bottom, left, right)."""
+    allowed = ("'valid', 'same', 'full', an integer >= 0, an (h, w) pair "
+               "or (top, bottom, left, right)")
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word not in PADDING_WORDS:
+            raise SpecError("padding", value, allowed)
+        return word
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2:
+            h, w = (check_int("padding", v, 0) for v in value)
+            return (h, h, w, w)
+        if len(value) == 4:
+            return tuple(check_int("padding", v, 0) for v in value)
+        raise SpecError("padding", value, allowed)
+    try:
+        p = check_int("padding", value, 0)
+    except SpecError:
+        raise SpecError("padding", value, allowed) from None
+    return (p, p, p, p)
+
+
+def padding_label(padding) -> str:
+    return padding if isinstance(padding, str) else "p" + "-".join(map(str, padding))
+
+
+@dataclass(frozen=True)
+class Conv2d(Spec2d):
+    """``torch.nn.functional.conv2d`` with string paddings added (TensorFlow's 'same' for any stride)."""
+
+    out_channels: int = 8
+    kernel_size: tuple[int, int] = (3, 3)
+    stride: tuple[int, int] = (1, 1)
+    padding: str | tuple[int, int, int, int] = "valid"
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    op: ClassVar[str] = "conv2d"
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._set("out_channels", check_int("out_channels", self.out_channels))
+        self._set("kernel_size", check_pair("kernel_size", self.kernel_size))
+        self._set("stride", check_pair("stride", self.stride))
+        self._set("dilation", check_pair("dilation", self.dilation))
+        self._set("padding", check_padding(self.padding))
+        self._set("groups", check_int("groups", self.groups))
+        check_groups(self.groups, self.in_channels, self.out_channels)
+        t, b, l, r = self.pads
+        for i, (axis, size, before, after) in enumerate((("height", self.height, t, b), ("width", self.width, l, r))):
+            check_window_fits(axis, size, self.kernel_size[i], self.stride[i], self.dilation[i], before, after,
+                              self.kernel_size, self.dilation)
+        check_cells("output", self.output_shape)
+
+    @property
+    def pads(self) -> tuple[int, int, int, int]:
+        """Padding resolved to (top, bottom, left, right) cells."""
+        p = self.padding
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation
+        if p == "valid":
+            return (0, 0, 0, 0)
+        if p == "same":
+            return same_pads(self.height, kh, sh, dh) + same_pads(self.width, kw, sw, dw)
+        if p == "full":
+            return (dh * (kh - 1),) * 2 + (dw * (kw - 1),) * 2
+        return p
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        t, b, l, r = self.pads
+        return (self.out_channels,
+                windowed_extent(self.height, self.kernel_size[0], self.stride[0], self.dilation[0], t, b),
+                windowed_extent(self.width, self.kernel_size[1], self.stride[1], self.dilation[1], l, r))
+
+    @property
+    def is_depthwise(self) -> bool:
+        return self.groups == self.in_channels and self.groups > 1
+
+    @property
+    def label(self) -> str:
+        name = "conv " + hw(self.kernel_size) + tag("s", self.stride) + tag("d", self.dilation)
+        if self.is_depthwise:
+            name += " depthwise"
+        elif self.groups > 1:
+            name += f" g{self.groups}"
+        return name + " " + padding_label(self.padding)
+
+    def virtual_extent(self) -> tuple[int, int]:
+        t, b, l, r = self.pads
+        return self.height + t + b, self.width + l + r
+
+    def filter_cubes(self) -> int:
+        kh, kw = self.kernel_size
+        return self.out_channels * (self.in_channels // self.groups) * kh * kw
+
+    def reads_per_step(self) -> int:
+        kh, kw = self.kernel_size
+        return (self.in_channels // self.groups) * kh * kw
+
+
+def plan_conv2d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):
+    """Conv2d: each step is one filter at one window position, summing channels_per_group*kh*kw products."""
+    values = input_values(spec, input, seed)
+    kh, kw = spec.kernel_size
+    weights = weight_values(weights, (spec.out_channels, spec.in_channels // spec.groups, kh, kw), seed)
+    t, b, l, r = spec.pads
+    return windowed_plan(spec, values, weights, weights, axis_map(spec.height, t, b), axis_map(spec.width, l, r),
+                         spec.stride, order, "sum", spec.dilation)
+
+
+# --- named constructors -----------------------------------------------------------
+
+def depthwise(in_channels: int, height: int, width: int, kernel_size=3, multiplier: int = 1, **kwargs) -> Conv2d:
+    """Depthwise conv: one filter group per input channel (groups = in_channels)."""
+    in_channels = check_int("in_channels", in_channels)
+    multiplier = check_int("multiplier", multiplier)
+    return Conv2d(in_channels, height, width, out_channels=in_channels * multiplier,
+                  kernel_size=kernel_size, groups=in_channels, **kwargs)
+
+
+def pointwise(in_channels: int, height: int, width: int, out_channels: int) -> Conv2d:
+    """1x1 conv mixing channels at every position."""
+    return Conv2d(in_channels, height, width, out_channels=out_channels, kernel_size=1)
+
+
+def depthwise_separable(in_channels: int, height: int, width: int, out_channels: int,
+                        kernel_size=3, padding="same", stride=1) -> Chain:
+    """Depthwise conv then pointwise (1x1) conv."""
+    dw = depthwise(in_channels, height, width, kernel_size, padding=padding, stride=stride)
+    _, h, w = dw.output_shape
+    return Chain((dw, pointwise(in_channels, h, w, out_channels)), name="depthwise separable")
+
+
+def mobilenet_block(in_channels: int, height: int, width: int, expansion: int = 2,
+                    out_channels: int | None = None, kernel_size=3, stride=1) -> Chain:
+    """MobileNetV2 inverted residual body: pointwise expand, depthwise, pointwise project."""
+    in_channels = check_int("in_channels", in_channels)
+    expansion = check_int("expansion", expansion)
+    hidden = in_channels * expansion
+    out_channels = in_channels if out_channels is None else out_channels
+    expand = pointwise(in_channels, height, width, hidden)
+    dw = depthwise(hidden, height, width, kernel_size, padding="same", stride=stride)
+    _, h, w = dw.output_shape
+    return Chain((expand, dw, pointwise(hidden, h, w, out_channels)), name="mobilenet block")
+
+
+# --- the panel ---------------------------------------------------------------------
+
+MULTIPLIER = Field("multiplier", "count", "Multiplier",
+                   "Filters per input channel (out_channels = in_channels * this)", 1)
+
+
+def _shape(get) -> tuple[int, int, int]:
+    return get("in_channels"), get("height"), get("width")
+
+
+def _conv_settings(spec) -> dict:
+    return {**fields.shape_settings(spec), "kernel_size": spec.kernel_size, "stride": spec.stride,
+            "dilation": spec.dilation, **fields.padding_settings(spec.padding)}
+
+
+def _conv2d_settings(spec):
+    if not isinstance(spec, Conv2d):
+        return None
+    return {**_conv_settings(spec), "out_channels": spec.out_channels, "groups": spec.groups}
+
+
+def _depthwise_settings(spec):
+    if not (isinstance(spec, Conv2d) and spec.is_depthwise and spec.out_channels % spec.in_channels == 0):
+        return None
+    return {**_conv_settings(spec), "multiplier": spec.out_channels // spec.in_channels}
+
+
+def _separable_settings(spec):
+    if not (isinstance(spec, Chain) and len(spec.stages) == 2
+            and all(isinstance(stage, Conv2d) for stage in spec.stages)):
+        return None
+    first, last = spec.stages
+    return {**fields.shape_settings(first), "out_channels": last.out_channels, "kernel_size": first.kernel_size,
+            "stride": first.stride, **fields.padding_settings(first.padding)}
+
+
+CONV2D_FORM = Form(
+    "conv2d", "Convolution", "2D convolution (torch.nn.functional.conv2d), with 'same' and 'full' padding",
+    fields.SHAPE_2D + (fields.OUT_CHANNELS, fields.KERNEL_SIZE, fields.STRIDE, fields.PADDING_MODE, fields.PADDING,
+                       fields.DILATION, fields.GROUPS),
+    build=lambda get: Conv2d(*_shape(get), get("out_channels"), get("kernel_size"), get("stride"),
+                             fields.padding_value(get), get("dilation"), get("groups")),
+    settings=_conv2d_settings)
+
+DEPTHWISE_FORM = Form(
+    "depthwise", "Depthwise Convolution", "One filter group per input channel (groups = in_channels)",
+    fields.SHAPE_2D + (MULTIPLIER, fields.KERNEL_SIZE, fields.STRIDE, fields.PADDING_MODE, fields.PADDING,
+                       fields.DILATION),
+    build=lambda get: depthwise(*_shape(get), get("kernel_size"), get("multiplier"), stride=get("stride"),
+                                padding=fields.padding_value(get), dilation=get("dilation")),
+    settings=_depthwise_settings, preference=1)
+
+SEPARABLE_FORM = Form(
+    "depthwise_separable", "Depthwise-Separable", "Depthwise convolution, then a 1x1 convolution",
+    fields.SHAPE_2D + (fields.OUT_CHANNELS, fields.KERNEL_SIZE, fields.STRIDE, fields.PADDING_MODE, fields.PADDING),
+    build=lambda get: depthwise_separable(*_shape(get), get("out_channels"), get("kernel_size"),
+                                          fields.padding_value(get), get("stride")),
+    settings=_separable_settings)
+
+OPERATIONS = (Operation("conv2d", Conv2d, plan_conv2d),)
+FORMS = (CONV2D_FORM, DEPTHWISE_FORM, SEPARABLE_FORM)

@@ -1,0 +1,353 @@
+"""Plans: the numbers and the order of work, shared by every operation's planner.
+
+A :class:`Plan` holds the tensors and the step sequence as numpy arrays. Its
+``output`` is assembled *from the steps* (see :func:`assemble_output`), so
+checking it against PyTorch checks the steps. ``input`` and ``output`` have
+PyTorch's layout (C, *spatial); the steps index the *grid* form (C, H, W) of
+both (``grid_input``, ``grid_output``; see :func:`specbase.grid_shape`).
+
+Windowed operations (convolutions, transposed convolutions, pooling) slide a
+window over a *virtual input grid*: the input with its padding around it, and
+for a transposed convolution also with ``stride - 1`` zeros inserted between
+cells. ``virtual_rows[vy]`` / ``virtual_cols[vx]`` say which input row/column a
+virtual row/column shows, ``-1`` where it is padding (or an inserted zero).
+Every windowed op is then a gather: output cell ``(f, oy, ox)`` reads the virtual
+cells ``(c, window_y + ky*dh, window_x + kx*dw)`` for the channels ``c`` of the
+step's group and every kernel offset ``(ky, kx)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import SpecError
+from .values import _check_array, check_finite_output, make_input
+
+@dataclass
+class Steps:
+    """One row per step, in the order they are animated (all int32 arrays of length S)."""
+
+    filter: np.ndarray   # (S,): output channel computed; -1 for shuffles
+    out: np.ndarray      # (S, 3): output cell (c, y, x) the step writes
+    window: np.ndarray   # (S, 2): top-left (vy, vx) of the window on the virtual grid; -1 for shuffles
+    src: np.ndarray      # (S, 3): input cell (c, y, x) that moves to ``out`` (shuffles); -1 otherwise
+
+    def __len__(self) -> int:
+        return len(self.filter)
+
+
+@dataclass
+class Reads:
+    """The input cells a batch of steps reads: arrays of shape (n, R), R = channels_per_group*kh*kw."""
+
+    channel: np.ndarray  # input channel c
+    vy: np.ndarray       # virtual row
+    vx: np.ndarray       # virtual column
+    y: np.ndarray        # input row, -1 where the virtual cell is padding
+    x: np.ndarray        # input column, -1 where the virtual cell is padding
+    is_padding: np.ndarray  # bool
+    kernel: np.ndarray   # (ci_local, ky, kx) flattened: index into filters[f].ravel()
+
+
+@dataclass
+class Plan:
+    spec: object
+    grid_input: np.ndarray            # (C, H, W) float64: the input in grid form (what the steps index)
+    weights: np.ndarray | None        # PyTorch layout of the op; None for shuffles and pooling
+    grid_output: np.ndarray           # (C, H, W): assembled from the steps
+    steps: Steps
+    order: str = "filter"
+    # windowed ops only (None / () otherwise):
+    filters: np.ndarray | None = None           # (C_out, C_in/groups, kh, kw): the kernel each step gathers with
+    virtual_rows: np.ndarray | None = None      # (VH,) int32
+    virtual_cols: np.ndarray | None = None      # (VW,) int32
+    kernel_size: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    channels_per_group: int = 0                 # input channels each step reads
+    reduce: str = "sum"                         # "sum" (conv), "max", "mean" (pooling), "move" (shuffles)
+
+    @property
+    def input(self) -> np.ndarray:
+        """The input in PyTorch's layout (C, *spatial): a view of ``grid_input``."""
+        return self.grid_input.reshape(self.spec.input_shape)
+
+    @property
+    def output(self) -> np.ndarray:
+        """The output in PyTorch's layout (C, *spatial): a view of ``grid_output``."""
+        return self.grid_output.reshape(self.spec.output_shape)
+
+    @property
+    def is_windowed(self) -> bool:
+        return self.virtual_rows is not None
+
+    @property
+    def virtual_shape(self) -> tuple[int, int, int]:
+        return (self.grid_input.shape[0], len(self.virtual_rows), len(self.virtual_cols))
+
+
+@dataclass
+class ChainPlan:
+    spec: object
+    stages: list[Plan] = field(default_factory=list)
+
+    @property
+    def input(self) -> np.ndarray:
+        return self.stages[0].input
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.stages[-1].output
+
+
+def input_values(spec, input, seed: int) -> np.ndarray:
+    """The input in grid form (C, H, W): given (PyTorch's shape, checked) or seeded."""
+    return make_input(spec.input_shape, input, seed).reshape(spec.input_grid)
+
+
+def weight_values(weights, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    if weights is None:
+        return np.random.default_rng(seed).standard_normal(shape)
+    return _check_array("weights", weights, shape, f"an array of shape {shape} (PyTorch's layout), or None")
+
+
+def no_weights(spec, weights) -> None:
+    if weights is not None:
+        raise SpecError("weights", "an array" if isinstance(weights, np.ndarray) else weights,
+                        f"None: {spec.op} has no weights")
+
+
+def axis_map(size: int, before: int, after: int, stride: int = 1) -> np.ndarray:
+    """Virtual -> input index along one axis: ``before`` padding cells, the input with ``stride - 1``
+    zeros between cells, then ``after`` padding cells; -1 where the virtual cell is not an input cell."""
+    spread = (size - 1) * stride + 1
+    index = np.arange(-before, spread + after)
+    hit = (index >= 0) & (index < spread) & (index % stride == 0)
+    return np.where(hit, index // stride, -1).astype(np.int32)
+
+
+def window_steps(out_shape: tuple[int, int, int], stride: tuple[int, int], order: str) -> Steps:
+    """Steps of a windowed op: one per output cell, window at (oy*sh, ox*sw)."""
+    c_out, oh, ow = out_shape
+    if order == "filter":
+        f, oy, ox = (a.ravel() for a in np.indices((c_out, oh, ow), dtype=np.int32))
+    else:
+        oy, ox, f = (a.ravel() for a in np.indices((oh, ow, c_out), dtype=np.int32))
+    count = len(f)
+    return Steps(filter=f,
+                 out=np.stack([f, oy, ox], axis=1),
+                 window=np.stack([oy * np.int32(stride[0]), ox * np.int32(stride[1])], axis=1),
+                 src=np.full((count, 3), -1, np.int32))
+
+
+def windowed_plan(spec, values, weights, filters, rows, cols, stride, order, reduce,
+                  dilation=(1, 1)) -> Plan:
+    """A plan whose steps slide ``filters`` (C_out, C_in/groups, kh, kw) over the virtual grid ``rows`` x
+    ``cols`` of ``values`` (grid form) with ``stride`` (rows, columns), in ``order``."""
+    result = Plan(spec=spec, grid_input=values, weights=weights, grid_output=np.zeros(0),
+                  steps=window_steps(spec.output_grid, stride, order), order=order,
+                  filters=filters, virtual_rows=rows, virtual_cols=cols,
+                  kernel_size=tuple(filters.shape[2:]), dilation=tuple(dilation),
+                  channels_per_group=filters.shape[1], reduce=reduce)
+    result.grid_output = assemble_output(result)
+    if reduce != "max":      # a max of finite values cannot overflow (a window of padding only is -inf, as in PyTorch)
+        check_finite_output(result.grid_output)
+    return result
+
+
+def shuffle_plan(spec, values, out_cells: np.ndarray, src_cells: np.ndarray, order: str) -> Plan:
+    """One step per cell: ``src`` moves to ``out``. Order "filter": by input cell (channel by channel);
+    "position": by output position (row-major), every channel there before the next position."""
+    if order == "filter":
+        sort = np.lexsort((src_cells[:, 2], src_cells[:, 1], src_cells[:, 0]))
+    else:
+        sort = np.lexsort((out_cells[:, 0], out_cells[:, 2], out_cells[:, 1]))
+    count = len(sort)
+    steps = Steps(filter=np.full(count, -1, np.int32), out=out_cells[sort], window=np.full((count, 2), -1, np.int32),
+                  src=src_cells[sort])
+    result = Plan(spec=spec, grid_input=values, weights=None, grid_output=np.zeros(0), steps=steps, order=order,
+                  reduce="move")
+    result.grid_output = assemble_output(result)
+    return result
+
+
+def grid_cells(shape) -> np.ndarray:
+    return np.indices(shape, dtype=np.int32).reshape(3, -1).T
+
+
+# --- reading and assembling ----------------------------------------------------------
+
+def _as_step_indices(plan_: Plan, step_indices) -> np.ndarray:
+    indices = np.asarray(step_indices)
+    if indices.ndim == 0:
+        indices = indices[None]
+    if indices.size and (not np.issubdtype(indices.dtype, np.integer) or indices.ndim != 1):
+        raise SpecError("step_indices", step_indices, "a 1-D array of integer step indices")
+    count = len(plan_.steps)
+    if indices.size and (indices.min() < -count or indices.max() >= count):
+        raise SpecError("step_indices", step_indices, f"indices from 0 to {count - 1}")
+    return indices.astype(np.intp) % max(count, 1)
+
+
+def _kernel_offsets(plan_: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per read r (ci, ky, kx flattened): the channel offset within the group, and the row/column offsets."""
+    kh, kw = plan_.kernel_size
+    dh, dw = plan_.dilation
+    ci, ky, kx = np.indices((plan_.channels_per_group, kh, kw), dtype=np.int32).reshape(3, -1)
+    return ci, ky * np.int32(dh), kx * np.int32(dw)
+
+
+def _group_base(plan_: Plan, filters: np.ndarray) -> np.ndarray:
+    """First input channel of the group each filter reads."""
+    groups = plan_.grid_input.shape[0] // plan_.channels_per_group
+    out_per_group = plan_.filters.shape[0] // groups
+    return (filters // out_per_group) * plan_.channels_per_group
+
+
+def read_cells(plan_: Plan, step_indices) -> Reads:
+    """The cells the given steps read, arrays of shape (n, R) (R = channels_per_group*kh*kw; 1 for shuffles,
+    where ``kernel`` is -1). Seven (n, R) arrays: read big plans a chunk of steps at a time."""
+    indices = _as_step_indices(plan_, step_indices)
+    steps = plan_.steps
+    n = len(indices)
+    if not plan_.is_windowed:
+        src = steps.src[indices]
+        zeros = np.zeros((n, 1), bool)
+        return Reads(channel=src[:, :1].copy(), vy=src[:, 1:2].copy(), vx=src[:, 2:3].copy(),
+                     y=src[:, 1:2].copy(), x=src[:, 2:3].copy(), is_padding=zeros,
+                     kernel=np.full((n, 1), -1, np.int32))
+    ci, oy, ox = _kernel_offsets(plan_)
+    channel = (_group_base(plan_, steps.filter[indices])[:, None] + ci[None, :]).astype(np.int32)
+    vy = steps.window[indices, :1] + oy[None, :]
+    vx = steps.window[indices, 1:] + ox[None, :]
+    y = plan_.virtual_rows[vy]
+    x = plan_.virtual_cols[vx]
+    kernel = np.broadcast_to(np.arange(len(ci), dtype=np.int32), (n, len(ci))).copy()
+    return Reads(channel=channel, vy=vy, vx=vx, y=y, x=x, is_padding=(y < 0) | (x < 0), kernel=kernel)
+
+
+#: Elements (steps x reads) one chunk of :func:`assemble_output` / ``window_read_intervals`` gathers at once:
+#: bounds their working memory to a few arrays of this many entries, whatever the kernel size.
+CHUNK_ELEMENTS = 1 << 21
+#: Steps reading more real cells than this are computed one by one on strided views instead of gathered.
+SLICE_ABOVE = 1 << 12
+
+
+def _real_offsets(virtual: np.ndarray, corners: np.ndarray, k: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Along one axis, for each window corner: the kernel offsets whose virtual cell is a real input cell
+    (padding and inserted zeros read nothing), packed to the left, and the input index each reads.
+    Arrays (len(corners), m) with m = the most real cells any window covers (<= min(k, input size));
+    unused places hold offset -1."""
+    real = np.flatnonzero(virtual >= 0)                        # virtual indices of real cells, ascending
+    first = np.searchsorted(real, corners)
+    last = np.searchsorted(real, corners + (k - 1) * d, side="right")
+    hits = [real[a:b] for a, b in zip(first, last)]
+    hits = [h[(h - c) % d == 0] for h, c in zip(hits, corners)] if d > 1 else hits
+    m = max((len(h) for h in hits), default=0)
+    offset = np.full((len(corners), max(m, 1)), -1, np.int64)
+    index = np.zeros((len(corners), max(m, 1)), np.int64)
+    for row, (h, c) in enumerate(zip(hits, corners)):
+        offset[row, :len(h)] = (h - c) // d
+        index[row, :len(h)] = virtual[h]
+    return offset, index
+
+
+def assemble_output(plan_: Plan) -> np.ndarray:
+    """The output computed only from the steps: each step writes one output cell from the cells it reads
+    (windowed ops) or the one cell it moves (shuffles).
+
+    A windowed step reads ``channels_per_group*kh*kw`` virtual cells, but padding and inserted zeros add
+    nothing to a sum or a max (and a mean counts them by formula), so only the window's real input cells are
+    gathered: per axis, the kernel offsets of a window corner that land on input rows/columns. Steps go in
+    chunks of at most CHUNK_ELEMENTS gathered values, so memory stays O(cubes) for any kernel, dilation,
+    stride or padding (a step reads at most channels_per_group*min(kh, H)*min(kw, W) real cells)."""
+    output = np.zeros(plan_.spec.output_grid)
+    steps = plan_.steps
+    if plan_.reduce == "move":
+        c, y, x = steps.src.T
+        output[tuple(steps.out.T)] = plan_.grid_input[c, y, x]
+        return output
+    kh, kw = plan_.kernel_size
+    dh, dw = plan_.dilation
+    cpg = plan_.channels_per_group
+    # per distinct window row / column: real kernel offsets and the input row / column they read
+    corner_rows, row_of_step = np.unique(steps.window[:, 0], return_inverse=True)
+    corner_cols, col_of_step = np.unique(steps.window[:, 1], return_inverse=True)
+    ky, iy = _real_offsets(plan_.virtual_rows, corner_rows.astype(np.int64), kh, dh)
+    kx, ix = _real_offsets(plan_.virtual_cols, corner_cols.astype(np.int64), kw, dw)
+    my, mx = ky.shape[1], kx.shape[1]
+    per_step = max(1, cpg * my * mx)
+    if per_step > SLICE_ABOVE:
+        output[tuple(steps.out.T)] = _steps_on_views(plan_, ky, iy, kx, ix, row_of_step, col_of_step)
+        return output
+    chunk = max(1, CHUNK_ELEMENTS // per_step)
+    ci = np.arange(cpg)
+    for start in range(0, len(steps), chunk):
+        part = slice(start, start + chunk)
+        f = steps.filter[part].astype(np.intp)
+        r, c = row_of_step[part], col_of_step[part]
+        channel = _group_base(plan_, f)[:, None] + ci[None, :]                        # (n, cpg)
+        yy, xx = ky[r], kx[c]                                                          # (n, my), (n, mx)
+        valid = (yy >= 0)[:, :, None] & (xx >= 0)[:, None, :]                          # (n, my, mx)
+        values = plan_.grid_input[channel[:, :, None, None], iy[r][:, None, :, None], ix[c][:, None, None, :]]
+        if plan_.reduce == "sum":
+            weights = plan_.filters[f[:, None, None, None], ci[None, :, None, None],
+                                    np.maximum(yy, 0)[:, None, :, None], np.maximum(xx, 0)[:, None, None, :]]
+            result = np.einsum("ncyx,ncyx->n", np.where(valid[:, None], values, 0.0), weights)
+        elif plan_.reduce == "max":
+            # PyTorch's max pooling reads padding as -inf: only real cells can win (all padding: -inf)
+            result = np.where(valid[:, None], values, -np.inf).reshape(len(f), -1).max(axis=1)
+        else:
+            total = np.where(valid[:, None], values, 0.0).reshape(len(f), -1).sum(axis=1)
+            result = total / _mean_divisor(plan_, valid.reshape(len(f), -1).sum(axis=1))
+        output[tuple(steps.out[part].T)] = result
+    return output
+
+
+def _progression(offsets: np.ndarray, indices: np.ndarray) -> tuple[slice, slice] | None:
+    """The real kernel offsets of one window corner along one axis, and the input indices they read, as two
+    slices: both are arithmetic progressions (kernel taps every ``dilation``, real cells every transposed
+    ``stride``: their intersection is regular). None when the window covers no real cell on this axis."""
+    count = int((offsets >= 0).sum())
+    if count == 0:
+        return None
+    k0, i0 = int(offsets[0]), int(indices[0])
+    k_step = int(offsets[1] - k0) if count > 1 else 1
+    i_step = int(indices[1] - i0) if count > 1 else 1
+    return slice(k0, k0 + (count - 1) * k_step + 1, k_step), slice(i0, i0 + (count - 1) * i_step + 1, i_step)
+
+
+def _steps_on_views(plan_: Plan, ky, iy, kx, ix, row_of_step, col_of_step) -> np.ndarray:
+    """Each step's value from strided views of its real input cells and kernel taps (no copy): for steps that
+    read many cells, where gathering them would cost more than the arithmetic. Same result as the gather."""
+    rows = [_progression(k, i) for k, i in zip(ky, iy)]
+    cols = [_progression(k, i) for k, i in zip(kx, ix)]
+    steps = plan_.steps
+    cpg = plan_.channels_per_group
+    filters = steps.filter.astype(np.intp)
+    base = _group_base(plan_, filters)
+    include_pad = getattr(plan_.spec, "count_include_pad", True)
+    kh, kw = plan_.kernel_size
+    result = np.empty(len(steps))
+    for s in range(len(steps)):
+        along_y, along_x = rows[row_of_step[s]], cols[col_of_step[s]]
+        if along_y is None or along_x is None:           # the window reads padding only
+            result[s] = -np.inf if plan_.reduce == "max" else 0.0
+            continue
+        values = plan_.grid_input[base[s]:base[s] + cpg, along_y[1], along_x[1]]
+        if plan_.reduce == "sum":
+            result[s] = np.einsum("cyx,cyx->", plan_.filters[filters[s], :, along_y[0], along_x[0]], values)
+        elif plan_.reduce == "max":
+            result[s] = values.max()
+        else:
+            result[s] = values.sum() / (cpg * kh * kw if include_pad else values.size)
+    return result
+
+
+def _mean_divisor(plan_: Plan, real_count: np.ndarray) -> np.ndarray:
+    """Average pooling divides by the whole window, or by its real cells when padding does not count."""
+    if getattr(plan_.spec, "count_include_pad", True):
+        kh, kw = plan_.kernel_size
+        return np.full(len(real_count), plan_.channels_per_group * kh * kw, np.float64)
+    return real_count.astype(np.float64)

@@ -1,0 +1,241 @@
+"""What every operation's spec shares: value checks, the base class and the grid rule.
+
+An operation's own spec class lives in its module under ``engine/ops/``; this
+module knows none of them. A spec is a frozen dataclass that takes its input
+shape first (``in_channels`` then the spatial extents, e.g. ``height, width``)
+and then the operation's own arguments with PyTorch's names and meanings.
+Values are normalised on creation (``kernel_size=3`` becomes ``(3, 3)``) and
+checked; a bad value raises :class:`SpecError` naming the parameter, the value
+and what is allowed.
+
+Tensors and the grid
+--------------------
+A tensor has PyTorch's layout ``(C, *spatial)`` with 0 to 2 spatial axes (a
+batch axis and a third spatial axis come with the operations that need them).
+The timeline and the layout work on one canonical form, the *grid*
+``(C, H, W)``: :func:`grid_shape` is the one rule that maps a tensor onto it,
+the last spatial axis to W (x, left to right), the one before to H (z, top
+down), the channels to C (y, along the flow) and a missing axis to extent 1.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .errors import SpecError
+
+#: Largest extent of any one dimension (channels, height or width).
+MAX_EXTENT = 65536
+#: Largest number of cells in any one tensor the engine will plan.
+MAX_CELLS = 1 << 27
+#: Spatial axes a tensor may have today (Conv3d brings a third).
+MAX_SPATIAL_AXES = 2
+
+PADDING_WORDS = ("valid", "same", "full")
+
+
+# --- the grid rule ------------------------------------------------------------------
+
+def grid_shape(shape) -> tuple[int, int, int]:
+    """The canonical (C, H, W) of a tensor of PyTorch shape (C, *spatial): missing spatial axes are 1."""
+    shape = tuple(int(n) for n in shape)
+    spatial = len(shape) - 1
+    if not 0 <= spatial <= MAX_SPATIAL_AXES:
+        raise SpecError("shape", shape, f"(C, *spatial) with 0 to {MAX_SPATIAL_AXES} spatial axes")
+    return (shape[0],) + (1,) * (MAX_SPATIAL_AXES - spatial) + shape[1:]
+
+
+# --- value checks -----------------------------------------------------------------
+
+def check_int(name: str, value, minimum: int = 1, maximum: int = MAX_EXTENT) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SpecError(name, value, f"an integer from {minimum} to {maximum}")
+    value = int(value)
+    if not minimum <= value <= maximum:
+        raise SpecError(name, value, f"an integer from {minimum} to {maximum}")
+    return value
+
+
+def check_pair(name: str, value, minimum: int = 1, maximum: int = MAX_EXTENT) -> tuple[int, int]:
+    """An int or an (h, w) pair, returned as (h, w)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise SpecError(name, value, f"an integer or an (h, w) pair of integers from {minimum} to {maximum}")
+        return (check_int(name, value[0], minimum, maximum), check_int(name, value[1], minimum, maximum))
+    try:
+        single = check_int(name, value, minimum, maximum)
+    except SpecError:
+        raise SpecError(name, value, f"an integer or an (h, w) pair of integers from {minimum} to {maximum}") from None
+    return (single, single)
+
+
+def check_single(name: str, value, minimum: int = 1, maximum: int = MAX_EXTENT) -> int:
+    """An int or a one-element sequence (PyTorch accepts both for 1-D ops), returned as an int."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            raise SpecError(name, value, f"an integer (or a 1-element list) from {minimum} to {maximum}")
+        value = value[0]
+    return check_int(name, value, minimum, maximum)
+
+
+def same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's 'same': out = ceil(size / stride), the odd pixel at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def windowed_extent(size: int, kernel: int, stride: int, dilation: int, before: int, after: int) -> int:
+    """Output length of a window sliding over ``size`` padded cells (0 if it does not fit)."""
+    span = dilation * (kernel - 1) + 1
+    padded = size + before + after
+    if padded < span:
+        return 0
+    return (padded - span) // stride + 1
+
+
+def check_window_fits(axis: str, size: int, k: int, s: int, d: int, before: int, after: int,
+                      kernel_value, dilation_value) -> None:
+    """SpecError naming ``dilation`` when only the dilation makes the window too big, else ``kernel_size``."""
+    if windowed_extent(size, k, s, d, before, after) >= 1:
+        return
+    padded = size + before + after
+    if d > 1 and windowed_extent(size, k, s, 1, before, after) >= 1:
+        raise SpecError("dilation", dilation_value,
+                        f"a dilation whose window (dilation*(kernel-1)+1) fits the padded {axis} "
+                        f"{padded} with kernel_size {k}: at most {(padded - 1) // max(k - 1, 1)}")
+    raise SpecError("kernel_size", kernel_value,
+                    f"a window (dilation*(kernel-1)+1 = {d * (k - 1) + 1}) no larger than the padded {axis} {padded}")
+
+
+def check_cells(name: str, shape) -> None:
+    cells = math.prod(shape)
+    if cells > MAX_CELLS:
+        raise SpecError(name, shape, f"at most {MAX_CELLS:,} cells in one tensor, this would be {cells:,}")
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0] if n <= 4096 else [1, n]
+
+
+def check_groups(groups: int, in_channels: int, out_channels: int) -> None:
+    if in_channels % groups:
+        raise SpecError("groups", groups, f"a divisor of in_channels={in_channels}: {divisors(in_channels)}")
+    if out_channels % groups:
+        raise SpecError("groups", groups, f"a divisor of out_channels={out_channels}: {divisors(out_channels)}")
+
+
+# --- labels -------------------------------------------------------------------------
+
+def hw(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}x{pair[1]}"
+
+
+def tag(prefix: str, pair: tuple[int, int]) -> str:
+    if pair == (1, 1):
+        return ""
+    return f" {prefix}{pair[0]}" if pair[0] == pair[1] else f" {prefix}{pair[0]}x{pair[1]}"
+
+
+# --- the base classes -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Spec(abc.ABC):
+    """Base of every single-operation spec. Subclasses name their input-shape fields in ``SHAPE_FIELDS``
+    (``in_channels`` first, then the spatial extents) and declare them first."""
+
+    op: ClassVar[str] = ""
+    SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ()
+    #: A shuffle moves the input's own cubes into the output (no new cubes, no window, no weights).
+    moves_cells: ClassVar[bool] = False
+
+    def __post_init__(self):
+        for name in self.SHAPE_FIELDS:
+            self._set(name, check_int(name, getattr(self, name)))
+        check_cells("*".join(self.SHAPE_FIELDS), self.input_shape)
+
+    def _set(self, name, value):
+        object.__setattr__(self, name, value)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """PyTorch's shape of the input, (C, *spatial)."""
+        return tuple(getattr(self, name) for name in self.SHAPE_FIELDS)
+
+    @property
+    @abc.abstractmethod
+    def output_shape(self) -> tuple[int, ...]:
+        """PyTorch's shape of the result, (C, *spatial)."""
+
+    @property
+    def input_grid(self) -> tuple[int, int, int]:
+        return grid_shape(self.input_shape)
+
+    @property
+    def output_grid(self) -> tuple[int, int, int]:
+        return grid_shape(self.output_shape)
+
+    @property
+    @abc.abstractmethod
+    def label(self) -> str:
+        """Short human name, used for the clip's collection (``conv 3x3 s2 same``)."""
+
+    # What the clip shows, from shapes alone (the cube budget is checked before anything is planned).
+    def virtual_extent(self) -> tuple[int, int]:
+        """Rows and columns of the grid the input is shown on (padding and inserted zeros included)."""
+        return self.input_grid[1:]
+
+    def filter_cubes(self) -> int:
+        """Cubes of the filters the clip shows (0: the operation has no weights)."""
+        return 0
+
+    def reads_per_step(self) -> int:
+        """Cells one step reads (0 for a shuffle, whose step moves one cell)."""
+        return 0
+
+    # How the clip colours the input (a shuffle shows where each cell goes by colour families).
+    def channel_families(self, channels):
+        """Colour families by input channel: (families, members, family of each channel, member of each), or
+        None when every input channel takes the one input colour."""
+        return None
+
+    def input_families(self, cells):
+        """Colour families of input cells (N, 3) (c, y, x) of the grid, as :meth:`channel_families`."""
+        return self.channel_families(cells[:, 0])
+
+    def to_dict(self) -> dict:
+        """Plain values (lists for pairs) with ``op`` first: what TOML presets and the panel store."""
+        out = {"op": self.op}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def replace(self, **changes) -> "Spec":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Spec2d(Spec):
+    """A spec whose input is (C, H, W)."""
+
+    in_channels: int
+    height: int
+    width: int
+
+    SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ("in_channels", "height", "width")
+
+
+@dataclass(frozen=True)
+class Spec1d(Spec):
+    """A spec whose input is (C, L)."""
+
+    in_channels: int
+    length: int
+
+    SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ("in_channels", "length")
