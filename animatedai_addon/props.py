@@ -21,6 +21,7 @@ import numpy as np
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatProperty, FloatVectorProperty, \
     IntProperty, IntVectorProperty, PointerProperty, StringProperty
 
+from .engine import registry
 from .engine import spec as specs
 from .engine.errors import SpecError
 from .api import check_cube_budget
@@ -29,40 +30,14 @@ from .engine.timeline import (EASINGS, MAX_CELL_READS, Look, Timing, check_cell_
 from .engine.values import check_image_size
 from .prefs import TEMPLATE_ITEMS, Defaults
 
-OPERATION_ITEMS = (
-    ("conv2d", "Convolution", "2D convolution (torch.nn.functional.conv2d), with 'same' and 'full' padding"),
-    ("conv_transpose2d", "Transposed Convolution", "torch.nn.functional.conv_transpose2d"),
-    ("depthwise", "Depthwise Convolution", "One filter group per input channel (groups = in_channels)"),
-    ("depthwise_separable", "Depthwise-Separable", "Depthwise convolution, then a 1x1 convolution"),
-    ("pixel_shuffle", "Pixel Shuffle", "(C*r*r, H, W) -> (C, H*r, W*r)"),
-    ("pixel_unshuffle", "Pixel Unshuffle", "(C, H*r, W*r) -> (C*r*r, H, W)"),
-    ("shuffle_loop", "Shuffle Loop", "Pixel shuffle, then pixel unshuffle back to the input"),
-    ("max_pool2d", "Max Pool", "torch.nn.functional.max_pool2d"),
-    ("avg_pool2d", "Average Pool", "torch.nn.functional.avg_pool2d"),
-    ("chain", "Chain Preset", "A chain of operations from a preset (MobileNet block, ESPCN, ...)"),
-)
+CHAIN_ITEM = ("chain", "Chain Preset", "A chain of operations from a preset (MobileNet block, ESPCN, ...)")
+#: The Operation menu: every operation module's panel forms (engine/registry.py), then the chain presets.
+OPERATION_ITEMS = tuple((f.name, f.label, f.description) for f in registry.FORMS) + (CHAIN_ITEM,)
 
-#: The parameters each operation uses, in drawing order (besides the input shape).
-OPERATION_PARAMETERS = {
-    "conv2d": ("out_channels", "kernel_size", "stride", "padding_mode", "dilation", "groups"),
-    "conv_transpose2d": ("out_channels", "kernel_size", "stride", "padding_hw", "output_padding", "dilation",
-                         "groups"),
-    "depthwise": ("multiplier", "kernel_size", "stride", "padding_mode", "dilation"),
-    "depthwise_separable": ("out_channels", "kernel_size", "stride", "padding_mode"),
-    "pixel_shuffle": ("upscale_factor",),
-    "pixel_unshuffle": ("upscale_factor",),
-    "shuffle_loop": ("upscale_factor",),
-    "max_pool2d": ("kernel_size", "stride", "padding_hw", "dilation"),
-    "avg_pool2d": ("kernel_size", "stride", "padding_hw", "count_include_pad"),
-    "chain": ("chain_preset",),
-}
+#: The fields each form draws, in order (its input shape first).
+OPERATION_PARAMETERS = {f.name: tuple(field.name for field in f.fields) for f in registry.FORMS}
+OPERATION_PARAMETERS["chain"] = ("chain_preset",)
 
-PADDING_ITEMS = (
-    ("valid", "Valid", "No padding: the window stays inside the input"),
-    ("same", "Same", "Output = ceil(input / stride) (TensorFlow's rule; the odd cell at bottom/right)"),
-    ("full", "Full", "Every position where the window overlaps the input at all"),
-    ("explicit", "Explicit", "Padding cells given as top, bottom, left, right"),
-)
 ORDER_ITEMS = (
     ("filter", "Filter by Filter", "One filter at a time over every position (Animated AI's order)"),
     ("position", "Position by Position", "Every filter at one position, then the next position"),
@@ -145,6 +120,22 @@ def _label(name: str) -> str:
     return _FIELD_LABEL.get(name, name.replace("_", " ").title())
 
 
+def _field_property(f, options: set):
+    """The Blender property of an operation's panel field (engine/operation.py's Field). Integers may go down to
+    0 so that the engine, not a clamp, answers a 0 with its message."""
+    common = dict(name=f.label, description=f.description, options=options)
+    if f.kind == "count":
+        return IntProperty(default=f.default, min=0, soft_min=1, soft_max=f.soft_max, **common)
+    if f.kind == "int":
+        return IntProperty(default=f.default, min=0, soft_max=f.soft_max, **common)
+    if f.kind in ("pair", "quad"):
+        return IntVectorProperty(default=f.default, size=2 if f.kind == "pair" else 4, min=0,
+                                 soft_min=f.minimum, soft_max=f.soft_max, **common)
+    if f.kind == "enum":
+        return EnumProperty(items=f.items, default=f.default, **common)
+    return BoolProperty(default=f.default, **common)
+
+
 def _dataclass_property(f: dataclasses.Field, options: set):
     """A Blender property for one field of Timing or Look, or None for a type the panel cannot edit."""
     default = f.default
@@ -194,8 +185,6 @@ class ANIMATEDAI_PG_color(bpy.types.PropertyGroup):
 def settings_annotations(options: set) -> dict:
     """Every setting as a Blender property; ``options`` go to each (the operator passes {'SKIP_SAVE'})."""
     o = dict(options=options)
-    count = dict(min=0, soft_min=1, soft_max=64, **o)   # min 0 so the engine, not a clamp, answers a 0
-    pair = dict(size=2, min=0, soft_min=1, soft_max=16, **o)
     props = {
         "operation": EnumProperty(name="Operation", items=OPERATION_ITEMS, default="conv2d",
                                   description="The operation the clip animates", **o),
@@ -203,31 +192,6 @@ def settings_annotations(options: set) -> dict:
         # module crash at exit (SIGSEGV), even after unregister.
         "chain_preset": EnumProperty(name="Chain", items=_chain_preset_enum(),
                                      description="The chain preset to show", **o),
-        "in_channels": IntProperty(name="Channels", default=8, description="Input channels", **count),
-        "height": IntProperty(name="Height", default=8, description="Input height", **count),
-        "width": IntProperty(name="Width", default=8, description="Input width", **count),
-        "out_channels": IntProperty(name="Out Channels", default=8,
-                                    description="Output channels (number of filters)", **count),
-        "multiplier": IntProperty(name="Multiplier", default=1,
-                                  description="Filters per input channel (out_channels = in_channels * this)",
-                                  **count),
-        "kernel_size": IntVectorProperty(name="Kernel", default=(3, 3), description="Kernel (height, width)", **pair),
-        "stride": IntVectorProperty(name="Stride", default=(2, 2), description="Stride (height, width)", **pair),
-        "dilation": IntVectorProperty(name="Dilation", default=(1, 1), description="Dilation (height, width)", **pair),
-        "padding_mode": EnumProperty(name="Padding", items=PADDING_ITEMS, default="valid",
-                                     description="How the input is padded before the window slides over it", **o),
-        "padding": IntVectorProperty(name="Explicit Padding", size=4, default=(1, 1, 1, 1), min=0, soft_max=16,
-                                     description="Padding cells: top, bottom, left, right", **o),
-        "padding_hw": IntVectorProperty(name="Padding", size=2, default=(0, 0), min=0, soft_max=16,
-                                        description="Padding cells (height, width) on both sides", **o),
-        "output_padding": IntVectorProperty(name="Output Padding", size=2, default=(0, 0), min=0, soft_max=16,
-                                            description="Extra rows/columns at the bottom/right of the output", **o),
-        "groups": IntProperty(name="Groups", default=1,
-                              description="Filter groups: must divide in and out channels", **count),
-        "upscale_factor": IntProperty(name="Factor", default=2, min=0, soft_min=1, soft_max=8,
-                                      description="Upscale (shuffle) or downscale (unshuffle) factor", **o),
-        "count_include_pad": BoolProperty(name="Count Padding", default=True,
-                                          description="Average over padding cells too (PyTorch's default)", **o),
         "order": EnumProperty(name="Order", items=ORDER_ITEMS, default="filter",
                               description="The order in which the steps are shown", **o),
         "input_source": EnumProperty(name="Input", items=INPUT_ITEMS, default="random",
@@ -263,6 +227,7 @@ def settings_annotations(options: set) -> dict:
                                   description="What Generate does when the clip was edited by hand since it was "
                                               "made (keys, transforms, added objects)", **o),
     }
+    props.update({name: _field_property(f, options) for name, f in registry.FIELDS.items()})
     props.update(_dataclass_annotations("timing", Timing, options))
     props.update(_dataclass_annotations("look", Look, options))
     props["look_filter_colors"] = CollectionProperty(type=ANIMATEDAI_PG_color, name="Filter Colours",
@@ -300,36 +265,16 @@ class SettingsMixin:
 
     def build_spec(self):
         """The spec these settings describe; raises SpecError naming the bad parameter."""
-        op = self.operation
-        c, h, w = self.in_channels, self.height, self.width
-        kernel, stride, dilation = tuple(self.kernel_size), tuple(self.stride), tuple(self.dilation)
-        padding = tuple(self.padding) if self.padding_mode == "explicit" else self.padding_mode
-        if op == "conv2d":
-            return specs.Conv2d(c, h, w, self.out_channels, kernel, stride, padding, dilation, self.groups)
-        if op == "conv_transpose2d":
-            return specs.ConvTranspose2d(c, h, w, self.out_channels, kernel, stride, tuple(self.padding_hw),
-                                         tuple(self.output_padding), dilation, self.groups)
-        if op == "depthwise":
-            return specs.depthwise(c, h, w, kernel, self.multiplier, stride=stride, padding=padding,
-                                   dilation=dilation)
-        if op == "depthwise_separable":
-            return specs.depthwise_separable(c, h, w, self.out_channels, kernel, padding, stride)
-        if op == "pixel_shuffle":
-            return specs.PixelShuffle(c, h, w, self.upscale_factor)
-        if op == "pixel_unshuffle":
-            return specs.PixelUnshuffle(c, h, w, self.upscale_factor)
-        if op == "shuffle_loop":
-            return specs.shuffle_loop(c, h, w, self.upscale_factor)
-        if op == "max_pool2d":
-            return specs.MaxPool2d(c, h, w, kernel, stride, tuple(self.padding_hw), dilation)
-        if op == "avg_pool2d":
-            return specs.AvgPool2d(c, h, w, kernel, stride, tuple(self.padding_hw), self.count_include_pad)
-        if op == "chain":
+        if self.operation == "chain":
             from .engine import presets
             if not self.chain_preset:
                 raise SpecError("chain_preset", self.chain_preset, "one of the chain presets")
             return presets.load_preset(self.chain_preset)
-        raise SpecError("operation", op, ", ".join(item[0] for item in OPERATION_ITEMS))
+        return registry.form(self.operation).build(self._field_value)
+
+    def _field_value(self, name: str):
+        value = getattr(self, name)
+        return tuple(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
 
     def build_timing(self) -> Timing:
         return Timing(**{name: _plain(getattr(self, f"timing_{name}")) for name in TIMING_FIELDS})
@@ -447,47 +392,10 @@ def _same_spec(settings, spec) -> bool:
         return False
 
 
-def _padding_values(padding) -> dict:
-    if isinstance(padding, str):
-        return {"padding_mode": padding}
-    return {"padding_mode": "explicit", "padding": tuple(padding)}
-
-
-def _shape_values(spec) -> dict:
-    c, h, w = spec.input_shape
-    return {"in_channels": c, "height": h, "width": w}
-
-
 def _candidate_settings(spec):
     """(operation, property values) pairs that may rebuild ``spec``; the caller keeps the first that does."""
-    if isinstance(spec, specs.Conv2d):
-        conv = {**_shape_values(spec), "kernel_size": spec.kernel_size, "stride": spec.stride,
-                "dilation": spec.dilation, **_padding_values(spec.padding)}
-        if spec.is_depthwise and spec.out_channels % spec.in_channels == 0:
-            yield "depthwise", {**conv, "multiplier": spec.out_channels // spec.in_channels}
-        yield "conv2d", {**conv, "out_channels": spec.out_channels, "groups": spec.groups}
-    elif isinstance(spec, specs.ConvTranspose2d):
-        yield "conv_transpose2d", {**_shape_values(spec), "out_channels": spec.out_channels,
-                                   "kernel_size": spec.kernel_size, "stride": spec.stride,
-                                   "padding_hw": spec.padding, "output_padding": spec.output_padding,
-                                   "dilation": spec.dilation, "groups": spec.groups}
-    elif isinstance(spec, (specs.PixelShuffle, specs.PixelUnshuffle)):
-        factor = spec.upscale_factor if isinstance(spec, specs.PixelShuffle) else spec.downscale_factor
-        yield spec.op, {**_shape_values(spec), "upscale_factor": factor}
-    elif isinstance(spec, specs.MaxPool2d):
-        yield "max_pool2d", {**_shape_values(spec), "kernel_size": spec.kernel_size, "stride": spec.stride,
-                             "padding_hw": spec.padding, "dilation": spec.dilation}
-    elif isinstance(spec, specs.AvgPool2d):
-        yield "avg_pool2d", {**_shape_values(spec), "kernel_size": spec.kernel_size, "stride": spec.stride,
-                             "padding_hw": spec.padding, "count_include_pad": spec.count_include_pad}
-    elif isinstance(spec, specs.Chain):
-        first, last = spec.stages[0], spec.stages[-1]
-        if len(spec.stages) == 2 and isinstance(first, specs.Conv2d) and isinstance(last, specs.Conv2d):
-            yield "depthwise_separable", {**_shape_values(first), "out_channels": last.out_channels,
-                                          "kernel_size": first.kernel_size, "stride": first.stride,
-                                          **_padding_values(first.padding)}
-        if len(spec.stages) == 2 and isinstance(first, specs.PixelShuffle):
-            yield "shuffle_loop", {**_shape_values(first), "upscale_factor": first.upscale_factor}
+    for form, values in registry.forms_showing(spec):
+        yield form.name, values
 
 
 # --- registration -----------------------------------------------------------------------

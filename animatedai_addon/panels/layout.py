@@ -11,31 +11,28 @@ import bpy
 
 from ..prefs import preferences
 from ..engine.errors import SpecError
-from ..props import LOOK_FIELDS, OPERATION_PARAMETERS, TIMING_FIELDS
+from ..engine import registry
+from ..props import LOOK_FIELDS, TIMING_FIELDS
 
-_FACTOR_LABELS = {"pixel_shuffle": "Upscale Factor", "pixel_unshuffle": "Downscale Factor",
-                  "shuffle_loop": "Factor"}
-
+#: The input-shape fields, drawn as one aligned column.
+SHAPE_FIELD_NAMES = ("in_channels", "height", "width", "length")
 
 def draw_operation(layout, settings):
     layout.prop(settings, "operation")
-    op = settings.operation
-    if op == "chain":
+    if settings.operation == "chain":
         layout.prop(settings, "chain_preset")
         return
-    col = layout.column(align=True)
-    col.prop(settings, "in_channels")
-    col.prop(settings, "height")
-    col.prop(settings, "width")
-    for name in OPERATION_PARAMETERS[op]:
-        if name == "upscale_factor":
-            layout.prop(settings, name, text=_FACTOR_LABELS[op])
-        elif name == "padding_mode":
-            layout.prop(settings, name)
-            if settings.padding_mode == "explicit":
-                layout.prop(settings, "padding")
+    form = registry.form(settings.operation)
+    shape = layout.column(align=True)
+    for field in form.fields:
+        if field.shown_if is not None and getattr(settings, field.shown_if[0]) != field.shown_if[1]:
+            continue
+        where = shape if field.name in SHAPE_FIELD_NAMES else layout
+        label = form.label_of(field.name)
+        if label is None:
+            where.prop(settings, field.name)
         else:
-            layout.prop(settings, name)
+            where.prop(settings, field.name, text=label)
 
 
 def draw_input(layout, settings):

@@ -5,9 +5,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from animatedai_addon.engine import registry
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.planning import ChainPlan, Plan, plan, read_cells
-from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
+from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
                                           PixelUnshuffle)
 
 torch = pytest.importorskip("torch")
@@ -18,27 +19,57 @@ pytestmark = pytest.mark.needs_torch
 SWEEP = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def _conv2d(spec, x, w):
+    t, b, l, r = spec.pads
+    return F.conv2d(F.pad(x, (l, r, t, b)), w, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+
+
+def _conv1d_padding(spec):
+    """Conv1d's padding as PyTorch's own argument where it has one, else explicit (left, right) from an
+    independent rule: 'causal' = dilation*(k-1) on the left; TensorFlow's 'same' for stride > 1."""
+    p, k, s, d, n = spec.padding, spec.kernel_size, spec.stride, spec.dilation, spec.length
+    if p == "valid" or (p == "same" and s == 1):
+        return p, (0, 0)
+    if p == "same":
+        total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        return 0, (total // 2, total - total // 2)
+    if p == "full":
+        return d * (k - 1), (0, 0)
+    if p == "causal":
+        return 0, (d * (k - 1), 0)
+    return 0, tuple(p)
+
+
+def _conv1d(spec, x, w):
+    padding, (left, right) = _conv1d_padding(spec)
+    return F.conv1d(F.pad(x, (left, right)), w, stride=spec.stride, padding=padding, dilation=spec.dilation,
+                    groups=spec.groups)
+
+
+#: PyTorch's computation for each registered operation (one entry per operation: see docs/DESIGN.md).
+ORACLES = {
+    "conv1d": _conv1d,
+    "conv2d": _conv2d,
+    "conv_transpose2d": lambda spec, x, w: F.conv_transpose2d(
+        x, w, stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding, dilation=spec.dilation,
+        groups=spec.groups),
+    "max_pool2d": lambda spec, x, w: F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation),
+    "avg_pool2d": lambda spec, x, w: F.avg_pool2d(x, spec.kernel_size, spec.stride, spec.padding,
+                                                  count_include_pad=spec.count_include_pad),
+    "pixel_shuffle": lambda spec, x, w: F.pixel_shuffle(x, spec.upscale_factor),
+    "pixel_unshuffle": lambda spec, x, w: F.pixel_unshuffle(x, spec.downscale_factor),
+}
+
+
+def test_every_operation_has_an_oracle():
+    assert set(ORACLES) == set(registry.OPERATIONS)
+
+
 def torch_output(spec, values: np.ndarray, weights) -> np.ndarray:
-    """What PyTorch computes for one stage on (C, H, W) values."""
+    """What PyTorch computes for one stage on values in its layout (C, *spatial)."""
     x = torch.from_numpy(np.ascontiguousarray(values))[None]
     w = None if weights is None else torch.from_numpy(np.ascontiguousarray(weights))
-    if isinstance(spec, Conv2d):
-        t, b, l, r = spec.pads
-        y = F.conv2d(F.pad(x, (l, r, t, b)), w, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
-    elif isinstance(spec, ConvTranspose2d):
-        y = F.conv_transpose2d(x, w, stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding,
-                               dilation=spec.dilation, groups=spec.groups)
-    elif isinstance(spec, MaxPool2d):
-        y = F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation)
-    elif isinstance(spec, AvgPool2d):
-        y = F.avg_pool2d(x, spec.kernel_size, spec.stride, spec.padding, count_include_pad=spec.count_include_pad)
-    elif isinstance(spec, PixelShuffle):
-        y = F.pixel_shuffle(x, spec.upscale_factor)
-    elif isinstance(spec, PixelUnshuffle):
-        y = F.pixel_unshuffle(x, spec.downscale_factor)
-    else:
-        raise AssertionError(f"no torch reference for {spec!r}")
-    return y[0].numpy()
+    return ORACLES[spec.op](spec, x, w)[0].numpy()
 
 
 def plan_output_reference(result) -> np.ndarray:
@@ -53,7 +84,7 @@ def plan_output_reference(result) -> np.ndarray:
 def check_steps(result: Plan) -> None:
     """Steps write every output cell exactly once, in the order the plan names."""
     steps = result.steps
-    shape = result.spec.output_shape
+    shape = result.spec.output_grid
     assert len(steps) == int(np.prod(shape))
     flat = np.ravel_multi_index(tuple(steps.out.T), shape)
     assert np.array_equal(np.sort(flat), np.arange(len(steps)))
@@ -61,7 +92,7 @@ def check_steps(result: Plan) -> None:
         assert array.dtype == np.int32 and len(array) == len(steps)
     if result.reduce == "move":
         assert (steps.filter == -1).all() and (steps.window == -1).all()
-        moved = np.ravel_multi_index(tuple(steps.src.T), result.spec.input_shape)
+        moved = np.ravel_multi_index(tuple(steps.src.T), result.spec.input_grid)
         assert np.array_equal(np.sort(moved), np.arange(len(steps)))
         return
     assert (steps.src == -1).all()
@@ -78,15 +109,15 @@ def check_reads(result: Plan, rng: np.random.Generator) -> None:
     """Each step's output value follows from read_cells alone (for a sample of steps)."""
     picked = rng.choice(len(result.steps), size=min(40, len(result.steps)), replace=False)
     reads = read_cells(result, picked)
-    out = result.output[tuple(result.steps.out[picked].T)]
+    out = result.grid_output[tuple(result.steps.out[picked].T)]
     if result.reduce == "move":
-        assert np.array_equal(out, result.input[reads.channel[:, 0], reads.y[:, 0], reads.x[:, 0]])
+        assert np.array_equal(out, result.grid_input[reads.channel[:, 0], reads.y[:, 0], reads.x[:, 0]])
         return
     assert reads.channel.shape == (len(picked), result.channels_per_group * int(np.prod(result.kernel_size)))
     assert np.array_equal(reads.is_padding, (reads.y < 0) | (reads.x < 0))
     assert np.array_equal(reads.y, result.virtual_rows[reads.vy])
     real = ~reads.is_padding
-    values = np.where(real, result.input[reads.channel, reads.y, reads.x], 0.0)
+    values = np.where(real, result.grid_input[reads.channel, reads.y, reads.x], 0.0)
     if result.reduce == "sum":
         kernel = result.filters.reshape(result.filters.shape[0], -1)[result.steps.filter[picked][:, None],
                                                                       reads.kernel]
@@ -214,6 +245,18 @@ def chain_specs(draw):
     return Chain(tuple(stages))
 
 
+@st.composite
+def conv1d_specs(draw):
+    groups = draw(st.integers(1, 3))
+    kernel, dilation = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    length = max(1, dilation * (kernel - 1) + 1 + draw(st.integers(-3, 8)))
+    padding = draw(st.one_of(st.sampled_from(["valid", "same", "full", "causal"]), st.integers(0, 3),
+                             st.tuples(st.integers(0, 3), st.integers(0, 3))))
+    return build(Conv1d, groups * draw(st.integers(1, 3)), length, out_channels=groups * draw(st.integers(1, 3)),
+                 kernel_size=kernel, stride=draw(st.integers(1, 3)), padding=padding, dilation=dilation,
+                 groups=groups)
+
+
 seeds = st.integers(0, 2**32)
 
 
@@ -225,6 +268,19 @@ def test_conv2d_matches_torch(spec, seed):
     result = check_against_torch(spec, seed)
     assert result.channels_per_group == spec.in_channels // spec.groups
     assert result.virtual_shape[1:] == (spec.height + sum(spec.pads[:2]), spec.width + sum(spec.pads[2:]))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")   # torch's note on its own zero-padded copy
+@SWEEP
+@given(conv1d_specs(), seeds)
+def test_conv1d_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    assert result.input.shape == (spec.in_channels, spec.length)
+    assert result.output.shape == spec.output_shape and result.grid_output.shape == spec.output_grid
+    if spec.padding == "causal":      # no step reads an input position later than its output position
+        reads = read_cells(result, np.arange(len(result.steps)))
+        latest = np.where(reads.is_padding, -1, reads.x).max(axis=1)
+        assert (latest <= result.steps.out[:, 2] * spec.stride).all()
 
 
 @SWEEP

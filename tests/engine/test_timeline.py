@@ -47,14 +47,15 @@ def input_maps(the_plan, timeline):
     """Per stage: (track name, (C, H, W) -> cell index) of the cubes showing the stage's input, worked out
     from the plan's semantics alone (a windowed stage's output is its own track; a shuffle moves cubes)."""
     maps = []
-    current = ("input", np.arange(int(np.prod(the_plan.input.shape))).reshape(the_plan.input.shape))
+    grid = stages_of(the_plan)[0].grid_input.shape
+    current = ("input", np.arange(int(np.prod(grid))).reshape(grid))
     for i, stage in enumerate(stages_of(the_plan)):
         maps.append(current)
         if stage.is_windowed:
-            shape = stage.output.shape
+            shape = stage.grid_output.shape
             current = (stage_name(the_plan, i, "output"), np.arange(int(np.prod(shape))).reshape(shape))
         else:
-            index = np.empty(stage.output.shape, np.int64)
+            index = np.empty(stage.grid_output.shape, np.int64)
             src, out = stage.steps.src, stage.steps.out
             index[out[:, 0], out[:, 1], out[:, 2]] = current[1][src[:, 0], src[:, 1], src[:, 2]]
             current = (current[0], index)
