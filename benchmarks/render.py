@@ -8,7 +8,9 @@ without animation, in Cycles (CPU) and Workbench, with Cycles' persistent data o
 
 The goal: animated / static <= 1.1 (writing the timeline as keyframes costs little at render
 time). Measured side by side in one run; the first frame of every variant is a warm-up and
-is not counted (Cycles builds its kernels and BVH, Workbench compiles shaders).
+is not counted (Cycles builds its kernels and BVH, Workbench compiles shaders). The static scene
+is checked before it is timed: its first and last frames evaluate to the same objects, instances
+and instance attributes (and the animated scene's do not), else the benchmark stops.
 
 ``--main-command`` reads the render arguments of ``scripts/setup_and_render.sh`` (so it measures
 what that script runs), builds that job's scene, and renders a few frames spread over the clip
@@ -33,6 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import bpy  # noqa: E402
+import numpy as np  # noqa: E402
 
 from animatedai_addon import rendering  # noqa: E402
 
@@ -60,7 +63,8 @@ def timed_frames(scene, frames: list[int], folder: Path) -> list[float]:
 
 def freeze_animation(scene, frame: int) -> int:
     """Keep every object as it is at ``frame`` and drop its animation: the same geometry, static.
-    Geometry Nodes cells (instanced mode) read the scene time, so that input is pinned too."""
+    Geometry Nodes cells (instanced mode) read the scene time through Scene Time nodes, so those are
+    replaced by constants (:func:`pin_scene_time`). Returns the number of objects and nodes frozen."""
     scene.frame_set(frame)
     frozen = 0
     for obj in scene.objects:
@@ -70,13 +74,69 @@ def freeze_animation(scene, frame: int) -> int:
         obj.animation_data_clear()
         obj.matrix_world, obj.color = matrix, color
         frozen += 1
+    return frozen + pin_scene_time(frame, frame / (scene.render.fps / scene.render.fps_base))
+
+
+def pin_scene_time(frame: float, seconds: float) -> int:
+    """Every Scene Time node of every Geometry Nodes group becomes two constants (its Frame and Seconds at
+    ``frame``): the node trees, instancing and attributes stay as they are, only time stops."""
+    pinned = 0
+    for tree in bpy.data.node_groups:
+        if tree.bl_idname != "GeometryNodeTree":
+            continue
+        for clock in [node for node in tree.nodes if node.bl_idname == "GeometryNodeInputSceneTime"]:
+            for output, value in ((clock.outputs["Frame"], frame), (clock.outputs["Seconds"], seconds)):
+                constant = tree.nodes.new("ShaderNodeValue")
+                constant.outputs[0].default_value = value
+                for link in list(output.links):
+                    tree.links.new(constant.outputs[0], link.to_socket)
+            tree.nodes.remove(clock)
+            pinned += 1
+    return pinned
+
+
+#: Attribute type -> (the item's property, values per item, dtype) for reading instance attributes in bulk.
+ATTRIBUTE_READS = {"FLOAT": ("value", 1, np.float32), "INT": ("value", 1, np.int32), "BOOLEAN": ("value", 1, bool),
+                   "FLOAT_VECTOR": ("vector", 3, np.float32), "FLOAT2": ("vector", 2, np.float32),
+                   "FLOAT_COLOR": ("color", 4, np.float32), "BYTE_COLOR": ("color", 4, np.float32),
+                   "QUATERNION": ("value", 4, np.float32), "FLOAT4X4": ("value", 16, np.float32)}
+
+
+def evaluated_state(scene, frame: int) -> list:
+    """What the renderer sees at ``frame``: every evaluated object and instance (name, transform), object
+    colours, and the attributes of Geometry Nodes instances (colours, highlights) where Blender exposes them."""
+    scene.frame_set(frame)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    state = []
+    for instance in depsgraph.object_instances:
+        obj = instance.object
+        owner = instance.parent.name if instance.is_instance and instance.parent else ""
+        matrix = tuple(round(v, 5) for row in instance.matrix_world for v in row)
+        state.append((owner, obj.name, matrix, tuple(round(v, 5) for v in obj.color)))
+    geometry_set = getattr(bpy.types, "GeometrySet", None)       # Blender 4.3+: instance attributes readable
     for obj in scene.objects:
-        for modifier in obj.modifiers:
-            if modifier.type == "NODES":
-                for key in list(modifier.keys()):
-                    if isinstance(modifier[key], (int, float)) and "frame" in key.lower():
-                        modifier[key] = frame
-    return frozen
+        if geometry_set is None or not any(m.type == "NODES" for m in obj.modifiers):
+            continue
+        geometry = geometry_set.from_evaluated_object(obj.evaluated_get(depsgraph))   # owns the point cloud
+        points = geometry.instances_pointcloud()
+        for attribute in ([] if points is None else points.attributes):
+            # 'position' of the instances' point cloud reads garbage on Blender 5.0.1; the instance_transform
+            # attribute (and the depsgraph's instance matrices above) hold the same positions.
+            if (attribute.name == "position" or attribute.name.startswith(".")
+                    or attribute.data_type not in ATTRIBUTE_READS):
+                continue
+            field, width, dtype = ATTRIBUTE_READS[attribute.data_type]
+            values = np.zeros(len(attribute.data) * width, dtype)
+            attribute.data.foreach_get(field, values)
+            state.append((obj.name, attribute.name, np.round(values.astype(np.float64), 5).tolist()))
+    state.sort(key=repr)
+    return state
+
+
+def check_static(scene, first: int, last: int) -> None:
+    """RuntimeError unless frames ``first`` and ``last`` evaluate to the same scene."""
+    if evaluated_state(scene, first) != evaluated_state(scene, last):
+        raise RuntimeError(f"the static scene still changes between frames {first} and {last}")
 
 
 def measure(job: rendering.RenderJob, frame_count: int, folder: Path) -> list[tuple[str, float]]:
@@ -95,7 +155,10 @@ def measure(job: rendering.RenderJob, frame_count: int, folder: Path) -> list[tu
             rows.append(((job.engine, label, persistent), per_frame))
 
     run("animated")
+    if evaluated_state(scene, first) == evaluated_state(scene, middle):
+        raise RuntimeError(f"the animated scene looks the same at frames {first} and {middle}: nothing to compare")
     freeze_animation(scene, middle)
+    check_static(scene, first, last)
     run("static")
     return rows
 

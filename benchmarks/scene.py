@@ -25,11 +25,16 @@ is its own):
   per key (then the interpolation set key by key) for a slice of the cells, spread
   over every tensor; its time per cell is extrapolated linearly to the whole clip
   (the real cost grows faster: each operator call re-evaluates a larger scene).
+* **naive insert** (the middle way): ``bpy.data.objects.new`` on one shared mesh, an action
+  per object, ``keyframe_points.insert(frame, value, options={'FAST'})`` per key with its
+  interpolation set on the returned point, ``fcurve.update()`` once per curve: no operators and
+  no RNA path lookups per key, but still one Python call per key. A larger slice, extrapolated
+  the same way.
 
 writer, workflow and floor alternate ``--repeat`` times; the medians are compared. Goals:
-basic < 1 s; 20k <= 2x the floor; >= 100x faster than naive; generate() of the 20k clip with its
-stage <= 2x the floor; clear() of it <= 3x the floor. ``--parts workflow`` measures only the floor
-and the workflow.
+basic < 1 s; 20k <= 2x the floor; >= 100x faster than naive (the naive insert is printed beside it);
+generate() of the 20k clip with its stage <= 2x the floor; clear() of it <= 3x the floor. ``--parts workflow``
+measures only the floor and the workflow.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ BASIC_PRESET = "conv-3x3-stride2-valid"
 BIG_SPEC = (8, 34, 34, 8, 3, "same")
 #: Cells of the naive slice per clip (at ~1 s a cell in a 10k-object scene, 20 of the big clip take ~25 s).
 NAIVE_CELLS = {"basic": 100, "20k": 20}
+#: Cells of the naive-insert slice per clip (no operators: about 100x cheaper a cell than naive).
+NAIVE_INSERT_CELLS = {"basic": 1000, "20k": 1000}
 
 
 # --------------------------------------------------------------------------------------------- in the subprocess
@@ -186,13 +193,13 @@ def _cell_keys(track, timeline, cube_size):
     return per_cell
 
 
-def measure_naive(clip: str, cells: int) -> dict:
+def _naive_slice(clip: str, cells: int):
+    """(timeline, cube size, picked (track, i) cells, keys by track, names by track) in a scene already holding
+    half the clip's cubes."""
     import bpy
-    from animatedai_addon.scene import materials
     scene = _reset()
     request, timeline = _timeline(clip)
     cube_size = request.look.cube_size
-    material = materials.ensure_material("input")
     total = timeline.cube_count
     stride = max(total // cells, 1)
     picked, seen = [], 0
@@ -212,7 +219,17 @@ def measure_naive(clip: str, cells: int) -> dict:
     for k in range(total // 2):
         crowd.objects.link(bpy.data.objects.new(f"built{k:07d}", cube))
     scene.frame_set(timeline.frame_start)
-    ipo = {0: "CONSTANT", 1: "LINEAR", 2: "BEZIER"}
+    return timeline, cube_size, picked, keys, names
+
+
+IPO = {0: "CONSTANT", 1: "LINEAR", 2: "BEZIER"}
+
+
+def measure_naive(clip: str, cells: int) -> dict:
+    import bpy
+    from animatedai_addon.scene import materials
+    timeline, cube_size, picked, keys, names = _naive_slice(clip, cells)
+    material = materials.ensure_material("input")
     start = time.perf_counter()
     written = 0
     for track, i in picked:
@@ -229,10 +246,40 @@ def measure_naive(clip: str, cells: int) -> dict:
                 written += 1
             fc = next(f for f in _fcurves(obj) if f.data_path == path and f.array_index == index)
             for point, kind in zip(fc.keyframe_points, kinds.tolist()):
-                point.interpolation = ipo[kind]
+                point.interpolation = IPO[kind]
     naive_s = time.perf_counter() - start
-    return dict(cells=len(picked), keys=written, naive_slice_s=naive_s, naive_s=naive_s * total / len(picked),
-                peak_mb=_peak_mb())
+    return dict(cells=len(picked), keys=written, naive_slice_s=naive_s,
+                naive_s=naive_s * timeline.cube_count / len(picked), peak_mb=_peak_mb())
+
+
+def measure_naive_insert(clip: str, cells: int) -> dict:
+    """The middle way: objects.new on one shared mesh + keyframe_points.insert per key."""
+    import bpy
+    from animatedai_addon.scene import compat, materials
+    timeline, cube_size, picked, keys, names = _naive_slice(clip, cells)
+    collection = bpy.data.collections.new("naive insert")
+    bpy.context.scene.collection.children.link(collection)
+    cube = bpy.data.meshes.new("naive cube")
+    cube.materials.append(materials.ensure_material("input"))
+    actions = compat.ActionPool("naive insert", objects_per_action=1)     # one action per object, as a script makes it
+    start = time.perf_counter()
+    written = 0
+    for track, i in picked:
+        obj = bpy.data.objects.new(names[id(track)][i], cube)
+        collection.objects.link(obj)
+        obj.location = tuple(float(v) for v in track.position[i])
+        obj.color = tuple(float(v) for v in track.color[i])
+        obj.scale = (cube_size,) * 3
+        channels = keys[id(track)].get(i, [])
+        curves = actions.new_fcurves(obj, [(path, index) for path, index, *_ in channels]) if channels else []
+        for fc, (path, index, frames, values, kinds) in zip(curves, channels):
+            for frame, value, kind in zip(frames.tolist(), values.tolist(), kinds.tolist()):
+                fc.keyframe_points.insert(frame, value, options={"FAST"}).interpolation = IPO[kind]
+                written += 1
+            fc.update()
+    insert_s = time.perf_counter() - start
+    return dict(cells=len(picked), keys=written, naive_insert_slice_s=insert_s,
+                naive_insert_s=insert_s * timeline.cube_count / len(picked), peak_mb=_peak_mb())
 
 
 def _fcurves(obj):
@@ -292,6 +339,7 @@ def bench_clip(clip: str, repeat: int, naive_cells: int) -> dict:
         floors.append(run_worker("floor", clip, naive_cells))
         writers.append(run_worker("writer", clip, naive_cells))
     naive = run_worker("naive", clip, naive_cells)
+    middle = run_worker("naive_insert", clip, NAIVE_INSERT_CELLS[clip])
     w = {key: _median(writers, key) for key in writers[0]}
     floor_s = _median(floors, "floor_s")
     return dict(clip=clip, cubes=int(w["cubes"]), keys_written=int(w["keys_written"]),
@@ -300,6 +348,8 @@ def bench_clip(clip: str, repeat: int, naive_cells: int) -> dict:
                 keys_per_s=w["keys_written"] / w["write_s"], floor_s=floor_s, floor_mb=_median(floors, "peak_mb"),
                 vs_floor=w["write_s"] / floor_s, naive_s=naive["naive_s"], naive_cells=naive["cells"],
                 naive_mb=naive["peak_mb"], speedup_vs_naive=naive["naive_s"] / w["write_s"],
+                naive_insert_s=middle["naive_insert_s"], naive_insert_cells=middle["cells"],
+                speedup_vs_naive_insert=middle["naive_insert_s"] / w["write_s"],
                 first_frame_s=w["first_frame_s"], floor_first_frame_s=_median(floors, "first_frame_s"),
                 frame_ms=w["frame_s"] * 1000, rebuild_s=w["rebuild_s"], runs=repeat)
 
@@ -309,6 +359,7 @@ def print_table(rows: list[dict]) -> None:
                ("actions", "{:,}"), ("engine_s", "{:.3f}"), ("write_s", "{:.3f}"), ("stage_s", "{:.3f}"),
                ("peak_mb", "{:.0f}"), ("keys_per_s", "{:,.0f}"), ("floor_s", "{:.3f}"), ("floor_mb", "{:.0f}"),
                ("vs_floor", "{:.2f}x"), ("naive_s", "{:.1f}"), ("speedup_vs_naive", "{:.0f}x"),
+               ("naive_insert_s", "{:.1f}"), ("speedup_vs_naive_insert", "{:.0f}x"),
                ("first_frame_s", "{:.2f}"), ("floor_first_frame_s", "{:.2f}"), ("frame_ms", "{:.1f}"),
                ("rebuild_s", "{:.3f}")]
     cells = [[fmt.format(row[key]) for key, fmt in columns] for row in rows]
@@ -320,7 +371,9 @@ def print_table(rows: list[dict]) -> None:
     for row in rows:
         print(f"{row['clip']}: write {row['write_s']:.3f} s (+ engine {row['engine_s']:.3f} s, stage "
               f"{row['stage_s']:.3f} s) = {row['vs_floor']:.2f}x the floor ({row['floor_s']:.3f} s); "
-              f"{row['speedup_vs_naive']:.0f}x faster than naive (extrapolated from {row['naive_cells']} cells)")
+              f"{row['speedup_vs_naive']:.0f}x faster than naive (extrapolated from {row['naive_cells']} cells), "
+              f"{row['speedup_vs_naive_insert']:.0f}x faster than the naive insert ({row['naive_insert_s']:.2f} s, "
+              f"extrapolated from {row['naive_insert_cells']} cells)")
     goals = []
     by_clip = {row["clip"]: row for row in rows}
     if "basic" in by_clip:
@@ -342,12 +395,15 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--parts", nargs="+", choices=("writer", "workflow"), default=["writer", "workflow"],
                         help="writer (with floor and naive) and/or workflow (api.generate + api.clear vs floor)")
-    parser.add_argument("--worker", choices=("writer", "floor", "naive", "workflow"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("writer", "floor", "naive", "naive_insert", "workflow"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--clip", choices=CLIPS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         measure = {"writer": measure_writer, "floor": measure_floor, "workflow": measure_workflow,
-                   "naive": lambda clip: measure_naive(clip, args.naive_cells or NAIVE_CELLS[clip])}[args.worker]
+                   "naive": lambda clip: measure_naive(clip, args.naive_cells or NAIVE_CELLS[clip]),
+                   "naive_insert": lambda clip: measure_naive_insert(clip, args.naive_cells or NAIVE_INSERT_CELLS[clip]),
+                   }[args.worker]
         print(json.dumps(measure(args.clip)), flush=True)
         return 0
     rows, flows = [], []

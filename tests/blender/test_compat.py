@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
 
 from animatedai_addon.scene import compat  # noqa: E402
-
-PACKAGE = Path(__file__).resolve().parents[2] / "animatedai_addon"
-
-
-def test_only_compat_tests_the_blender_version():
-    offenders = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
-                 if path.name != "compat.py" and re.search(r"bpy\.app\.version\b", path.read_text())]
-    assert offenders == []
 
 
 def test_flags_follow_the_running_blender():

@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import arrays
 
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine import values
-from animatedai_addon.engine.values import LUMA, image_header_size, make_input, value_shade
+from animatedai_addon.engine.values import check_image_size, image_header_size, make_input, value_shade
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -69,9 +69,18 @@ def test_image_channels(tmp_path):
     assert rgb.shape == (3, 2, 3)
     assert np.allclose(rgb[0], 1) and np.allclose(rgb[1], 0) and np.allclose(rgb[2], [[0] * 3, [0.2] * 3])
     gray = make_input((1, 2, 3), path)
-    assert np.allclose(gray[0, 0], LUMA[0]) and np.allclose(gray[0, 1], LUMA[0] + 0.2 * LUMA[2])
+    # Rec. 709 luma, Y = 0.2126 R + 0.7152 G + 0.0722 B, worked by hand: red 1 -> 0.2126; red 1, blue 0.2 -> 0.22704
+    assert np.allclose(gray[0, 0], 0.2126) and np.allclose(gray[0, 1], 0.22704)
     five = make_input((5, 2, 3), path)
     assert np.array_equal(five[3], rgb[0]) and np.array_equal(five[4], rgb[1])
+
+
+def test_one_channel_is_rec709_luma(tmp_path):
+    path = tmp_path / "img.png"
+    write_image(path, np.array([[[51, 102, 204], [255, 255, 255]]]))   # (0.2, 0.4, 0.8) and white
+    gray = make_input((1, 1, 2), path)
+    # 0.2126*0.2 + 0.7152*0.4 + 0.0722*0.8 = 0.38636; the weights sum to 1, so white stays 1
+    np.testing.assert_allclose(gray, [[[0.38636, 1.0]]], atol=1e-9)
 
 
 def test_image_is_resized(tmp_path):
@@ -112,6 +121,15 @@ def test_image_size_is_read_from_the_header(tmp_path, suffix):
     path = tmp_path / f"wide.{suffix}"
     Image.new("RGB", (301, 17)).save(path)
     assert image_header_size(path) == (301, 17)
+
+
+def test_the_documented_pixel_limit():
+    """README: images above 25 megapixels are refused (a 24-megapixel 6000 x 4000 photo fits)."""
+    check_image_size("photo.jpg", (6000, 4000))
+    check_image_size("square.png", (5000, 5000))
+    with pytest.raises(SpecError) as caught:
+        check_image_size("big.png", (5000, 5001))
+    assert caught.value.parameter == "input" and "5000 x 5001" in str(caught.value)
 
 
 def test_an_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path, monkeypatch):
