@@ -145,7 +145,6 @@ def load_job_preset(job: RenderJob):
     return presets.apply_overrides(preset, items) if items else preset
 
 
-
 def job_key(job: RenderJob) -> str:
     """Identity of the pixels a job renders (not of which frames or formats it asks for)."""
     fields = dataclasses.asdict(job.replace(frames=None, formats=("png",), out=".", persistent_data=True))
@@ -153,4 +152,3 @@ def job_key(job: RenderJob) -> str:
     if job.spec_file:
         fields["spec_file_sha1"] = hashlib.sha1(Path(job.spec_file).read_bytes()).hexdigest()
     return json.dumps(fields, sort_keys=True)
-

@@ -267,4 +267,3 @@ def save_blend(path: Path) -> None:
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + "1").unlink(missing_ok=True)
-

@@ -306,6 +306,20 @@ def test_job_checks_name_the_argument():
     assert rendering.RenderJob().clip == rendering.DEFAULT_PRESET
 
 
+def test_frames_and_videos_need_the_jobs_scene_or_its_frames(tmp_path):
+    """Rendering builds no clip on its own (the API does): without a prepared scene, frames and videos say so."""
+    job = tiny_job(tmp_path, CONV, "workbench", samples=1)
+    with pytest.raises(RuntimeError, match="prepare_scene"):
+        rendering.render_frames(job, 1, 1)
+    with pytest.raises(SpecError) as caught:
+        rendering.assemble_videos(job.replace(formats=("gif",)))
+    assert caught.value.parameter == "frames"
+    assert not rendering.frames_dir(job).exists()
+    rendering.prepare_scene(job, api)
+    assert rendering.job_scene(job) is bpy.context.scene
+    assert rendering.video.job_frame_range(job) == rendering.clip_range(job, api)     # the scene's range is the clip's
+
+
 def test_catalog_renders_a_selection_and_sums_it_up(tmp_path):
     catalog = REPO / "scripts" / "render_catalog.py"
     done = subprocess.run([sys.executable, str(catalog), "--presets", f"{CONV},{SHUFFLE}", "--engine", "workbench",
