@@ -115,6 +115,7 @@ def main_command_arguments(script: Path = SETUP_AND_RENDER) -> list[str]:
 
 def main_command_job(out: str) -> rendering.RenderJob:
     """The job of the README's main command, writing to ``out`` instead."""
+    sys.path.insert(0, str(REPO / "scripts"))
     import render as render_script      # scripts/render.py: the same parser the main command goes through
     args = render_script.build_parser().parse_args(main_command_arguments())
     return cli.job_from_args(args, out=out)

@@ -15,6 +15,7 @@ from .outputs import (check_frames_signature, claim_output_folder, frame_path, f
                       remove_dead_partials, temporary_path)
 from .prepare import job_scene
 
+
 @dataclass
 class Progress:
     """Reports frames on a stream (stderr): done/total, this frame's time, ETA."""

@@ -13,6 +13,7 @@ from .outputs import acquire_output_lock, blend_path, release_output_lock
 from .prepare import prepare_scene
 from .video import assemble_videos
 
+
 @dataclass
 class RenderResult:
     job: RenderJob

@@ -12,6 +12,7 @@ from .job import RenderJob, as_job, load_job_preset
 from .outputs import frame_path, is_complete_png, temporary_path, video_path
 from .prepare import job_scene
 
+
 def job_frame_range(job: RenderJob) -> tuple[int, int]:
     """The job's frames, or the range of the scene prepared for it in this Blender session."""
     if job.frames:
