@@ -216,7 +216,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     """
     from .engine.planning import plan
     from .engine.timeline import build_timeline, check_clip_length
-    from .scene import clip as clips, stage, templates, writer
+    from .scene import clip as clips, playback, stage, templates, writer
 
     request = resolve_spec(spec_or_preset_name, timing, look)
     mode, cubes = check_budget(request.spec, cube_budget, request.look, mode)     # before any planning
@@ -300,8 +300,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
         clips.set_modifier_time(ours, start_frame, speed)
     end = start_frame + (float(timeline.frame_end) - first) / speed
     if set_scene:
-        scene.frame_start, scene.frame_end = int(round(start_frame)), int(round(end))
-        scene.render.fps, scene.render.fps_base = int(timeline.fps), 1.0
+        playback.set_playback(scene, int(round(start_frame)), int(round(end)), timeline.fps)
     clips.stamp(made.collection, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
                 first=first, start=float(start_frame), speed=float(speed), root=made.root.name,
                 x_range=[float(v) for v in x_range])
@@ -466,5 +465,8 @@ def render(job=None, progress=None, **kwargs):
     The arguments are those of :class:`animatedai_addon.rendering.RenderJob` (or one ``RenderJob``);
     returns a ``RenderResult`` with the frames, videos and the saved ``.blend``.
     """
-    from . import rendering   # imported here: rendering needs bpy, the rest of the API can load without it
-    return rendering.render(job, progress=progress, **kwargs)
+    import sys
+    from . import rendering
+    # rendering sits below the API and never imports it: it builds the clip through this module (generate,
+    # check_budget), handed in here
+    return rendering.render(job, sys.modules[__name__], progress=progress, **kwargs)

@@ -8,12 +8,12 @@ a job is done, one task assembles its MP4/GIF (``rendering.assemble_videos``).
 
 Local: ``run_farm(jobs, workers=2)`` starts a LocalCluster of single-threaded worker processes. Cluster:
 ``run_farm(jobs, scheduler="tcp://host:8786")`` uses workers started with ``dask worker ADDRESS --nthreads 1``
-on machines that share the output folder (docs/FARM.md).
+on machines that share the output folder (docs/FARM.md). The scripts' farm options (``--workers``,
+``--scheduler``, ...) are parsed in ``scripts/render_cli.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import glob
 import importlib.machinery
@@ -41,76 +41,7 @@ CHUNKS_PER_WORKER = 4          # default chunking: about this many chunks per wo
 DASHBOARD = "127.0.0.1:8787"   # Dask's usual port, on loopback; Dask picks another port when it is taken
 
 
-# --------------------------------------------------------------------------------------------- command line
-
-def add_farm_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--workers``, ``--scheduler`` and ``--chunk-size`` to a render script's parser."""
-    group = parser.add_argument_group("render farm (Dask)")
-    choice = group.add_mutually_exclusive_group()
-    choice.add_argument("--workers", type=_bounded_int(MAX_WORKERS), default=None, metavar="N",
-                        help=f"render on a local Dask cluster of N worker processes (1-{MAX_WORKERS}), one Blender "
-                             "each")
-    choice.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="render on a running Dask scheduler, e.g. tcp://10.0.0.5:8786, whose workers "
-                             "were started with `dask worker ADDRESS --nthreads 1` (docs/FARM.md)")
-    group.add_argument("--chunk-size", type=_bounded_int(MAX_CHUNK_SIZE), default=None, metavar="FRAMES",
-                       help=f"frames per work unit, 1-{MAX_CHUNK_SIZE} (default: about {CHUNKS_PER_WORKER} chunks "
-                            f"per worker and clip, at most {MAX_CHUNK_FRAMES} frames)")
-    group.add_argument("--scheduler-timeout", type=_timeout, default=SCHEDULER_TIMEOUT, metavar="SECONDS",
-                       help=f"give up connecting to --scheduler after this many seconds (default "
-                            f"{SCHEDULER_TIMEOUT:g}, at most {MAX_SCHEDULER_TIMEOUT:g})")
-
-
-def farm_requested(args: argparse.Namespace) -> bool:
-    """True when the command line asked for the farm (``--workers`` or ``--scheduler``)."""
-    return bool(getattr(args, "workers", None) or getattr(args, "scheduler", None))
-
-
-def check_farm_arguments(args: argparse.Namespace) -> None:
-    """The farm options that argparse cannot check alone (the scheduler's address); SpecError, before any job
-    is built."""
-    if getattr(args, "scheduler", None) is not None:
-        check_scheduler_address(args.scheduler)
-
-
-def farm_main(jobs, args: argparse.Namespace, log=sys.stderr) -> int:
-    """A script's farm branch: render ``jobs`` with the parsed farm options; print the outputs; exit status."""
-    try:
-        summary = run_farm(jobs, workers=args.workers, scheduler=args.scheduler,
-                           chunk_size=getattr(args, "chunk_size", None), log=log,
-                           scheduler_timeout=getattr(args, "scheduler_timeout", SCHEDULER_TIMEOUT))
-    except FarmError as error:
-        print(error, file=log)
-        return 1
-    from . import rendering
-    for job in jobs:                     # what scripts/render.py prints: the outputs, one a line
-        outputs = [rendering.frames_dir(job)] if "png" in job.formats else []
-        outputs += [rendering.video_path(job, f) for f in ("mp4", "gif") if f in job.formats]
-        outputs.append(rendering.blend_path(job))
-        for path in outputs:
-            print(path)
-    return 0
-
-
-def _bounded_int(high: int):
-    def parse(text: str) -> int:
-        value = _positive_int(text)
-        if value > high:
-            raise argparse.ArgumentTypeError(f"{text!r} is above the limit {high}")
-        return value
-    return parse
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (0 < value <= MAX_SCHEDULER_TIMEOUT):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0, at most "
-                                         f"{MAX_SCHEDULER_TIMEOUT:g}")
-    return value
-
+# --------------------------------------------------------------------------------------------- scheduler address
 
 def check_scheduler_address(address) -> tuple[str, str, int]:
     """(scheme, host, port) of a Dask scheduler address ``[scheme://]host:port``; SpecError("scheduler") when it
@@ -130,16 +61,6 @@ def check_scheduler_address(address) -> tuple[str, str, int]:
     if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host:
         raise SpecError("scheduler", address, allowed)
     return scheme, host, int(port)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
 
 
 # --------------------------------------------------------------------------------------------- results, errors
@@ -297,13 +218,13 @@ def _exit_before_blender_teardown() -> None:
 
 def _hold_scene(job) -> float:
     """Make the worker's Blender session hold ``job``'s scene; returns the seconds spent building it."""
-    from . import rendering
+    from . import api, rendering
     key = repr(job)                      # chunks of a job share the job object: equal fields, equal scene
     if _worker_state["key"] == key:
         return 0.0
     started = time.perf_counter()
     _worker_state["key"] = None          # a build that fails half-way must not be reused
-    rendering.prepare_scene(job)
+    rendering.prepare_scene(job, api)
     _worker_state["key"] = key
     return time.perf_counter() - started
 
@@ -448,15 +369,15 @@ def _checked_jobs(jobs, workers, scheduler, chunk_size, retries) -> list:
 def _for_workers(job):
     """The job as workers need it: its frame range filled in, and its paths absolute (a worker's current
     folder is not the client's; on a cluster the same absolute path must reach the shared folder)."""
-    from . import rendering
-    rendering.check_job(job)              # the cube budget before planning, the output folder, the preset
+    from . import api, rendering
+    rendering.check_job(job, api)         # the cube budget before planning, the output folder, the preset
     if job.frames:
-        rendering.check_frames_in_clip(job)
+        rendering.check_frames_in_clip(job, api)
     changes = {"out": str(Path(job.out).resolve())}
     if job.spec_file:
         changes["spec_file"] = str(Path(job.spec_file).resolve())
     if not job.frames:
-        changes["frames"] = rendering.clip_range(job)
+        changes["frames"] = rendering.clip_range(job, api)
     return job.replace(**changes)
 
 

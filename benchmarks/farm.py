@@ -17,8 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "scripts")]     # the package, and the render scripts' command line
 
+import render_cli as cli  # noqa: E402
 from animatedai_addon import farm, rendering  # noqa: E402
 
 
@@ -51,12 +53,12 @@ def describe(workers: int, summary: farm.FarmSummary) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    frames = rendering.parse_frames(args.frames)
+    frames = cli.parse_frames(args.frames)
     with tempfile.TemporaryDirectory(prefix="animatedai-farm-bench-") as scratch:
         def job(folder: str) -> rendering.RenderJob:
             return rendering.RenderJob(preset=args.preset, out=str(Path(scratch) / folder), frames=frames,
                                        engine=args.engine, samples=args.samples, template="none",
-                                       resolution=rendering.parse_resolution(args.resolution), formats=("png",))
+                                       resolution=cli.parse_resolution(args.resolution), formats=("png",))
         print(f"{args.preset} frames {frames[0]}-{frames[1]}, {args.engine} {args.resolution}, "
               f"{args.samples} sample(s)")
         one = run(job("one"), 1, args.chunk_size)

@@ -31,13 +31,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for folder in (REPO, REPO / "scripts"):     # the package, and the render scripts' command line (render_cli)
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
-from animatedai_addon import rendering  # noqa: E402
+import render_cli as cli  # noqa: E402
+from animatedai_addon import api, rendering  # noqa: E402
 
 GOAL = 1.1
 MAIN_COMMAND_GOAL_S = 600.0
@@ -141,7 +143,7 @@ def check_static(scene, first: int, last: int) -> None:
 
 def measure(job: rendering.RenderJob, frame_count: int, folder: Path) -> list[tuple[str, float]]:
     rows = []
-    result = rendering.prepare_scene(job)
+    result = rendering.prepare_scene(job, api)
     scene = bpy.context.scene
     first, last = int(result.frame_start), int(result.frame_end)
     middle = (first + last) // 2
@@ -179,12 +181,12 @@ def main_command_job(out: str) -> rendering.RenderJob:
     sys.path.insert(0, str(REPO / "scripts"))
     import render as render_script      # scripts/render.py: the same parser the main command goes through
     args = render_script.build_parser().parse_args(main_command_arguments())
-    return rendering.job_from_args(args, out=out)
+    return cli.job_from_args(args, out=out)
 
 
 def clip_frame_count(job: rendering.RenderJob) -> int:
     """Frames of the job's clip, from the engine's timeline (no Blender involved)."""
-    first, last = rendering.clip_range(job)
+    first, last = rendering.clip_range(job, api)
     return last - first + 1
 
 
@@ -197,7 +199,7 @@ def measure_main_command(frame_count: int, folder: Path) -> dict:
     """Median seconds per frame of the main command's settings and of OLD_CYCLES, frames alternating."""
     job = main_command_job(str(folder))
     started = time.perf_counter()
-    result = rendering.prepare_scene(job)
+    result = rendering.prepare_scene(job, api)
     prepare_s = time.perf_counter() - started
     scene = bpy.context.scene
     current = {name: getattr(scene.cycles, name) for name in OLD_CYCLES}
@@ -260,12 +262,12 @@ def main(argv=None) -> int:
     parser.add_argument("--main-command", action="store_true",
                         help="time ./scripts/setup_and_render.sh's render settings against the old ones instead "
                              "(--frames frames spread over the clip, each rendered with both)")
-    args = parser.parse_args(rendering.script_argv(argv))
+    args = parser.parse_args(cli.script_argv(argv))
     if args.main_command:
         with tempfile.TemporaryDirectory() as tmp:
             print_main_command(measure_main_command(args.frames, Path(tmp)))
         return 0
-    resolution = rendering.parse_resolution(args.resolution)
+    resolution = cli.parse_resolution(args.resolution)
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
         for engine in args.engines.split(","):

@@ -30,8 +30,9 @@ for path in (REPO, REPO / "scripts"):
         sys.path.insert(0, str(path))
 
 import refmeasure  # noqa: E402
+import render_cli as cli  # noqa: E402
 
-from animatedai_addon import rendering  # noqa: E402
+from animatedai_addon import api, rendering  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 
 #: clip -> (how its moments map to our frames, reference frame numbers)
@@ -75,7 +76,7 @@ def check_arguments(args) -> dict:
         samples = int(str(args.samples).strip())
     except ValueError:
         raise SpecError("samples", args.samples, "a whole number from 1 to 65536") from None
-    resolution = rendering.parse_resolution(args.resolution)
+    resolution = cli.parse_resolution(args.resolution)
     reference = Path(args.reference)
     needed = [reference / f"{clip}-frame{n:02d}.png" for clip in clips for n in CLIPS[clip][1]]
     needed += [reference / GIFS[clip] for clip in clips if clip in GIFS]
@@ -87,7 +88,7 @@ def check_arguments(args) -> dict:
                                       out=str(Path(args.out) / clip), formats=("png",), template=args.template)
             for clip in clips}
     for job in jobs.values():
-        rendering.check_job(job)
+        rendering.check_job(job, api)
     return {"clips": clips, "jobs": jobs, "reference": reference, "resolution": resolution, "samples": samples}
 
 
@@ -126,7 +127,7 @@ def reference_timing(clip: str, reference: Path) -> dict:
 
 def render_clip(clip: str, job, mode: str, numbers, reference: Path, log, overlays: Path | None = None) -> dict:
     import bpy
-    result = rendering.prepare_scene(job)
+    result = rendering.prepare_scene(job, api)
     scene = bpy.context.scene
     # our moments are read from the engine's timeline, and the scene's range set from it
     scene.frame_start, scene.frame_end = int(result.frame_start), int(result.frame_end)
@@ -277,7 +278,7 @@ def markdown_table(results: dict, settings: dict) -> str:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(rendering.script_argv(argv))
+    args = parser.parse_args(cli.script_argv(argv))
     try:
         checked = check_arguments(args)
     except SpecError as error:

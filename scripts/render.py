@@ -13,21 +13,24 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:          # the repository's package, wherever the script is run from
-    sys.path.insert(0, str(REPO))
+SCRIPTS = Path(__file__).resolve().parent
+REPO = SCRIPTS.parent
+for folder in (REPO, SCRIPTS):         # the repository's package and render_cli, wherever the script is run from
+    if str(folder) not in sys.path:    # (Blender's -P does not put the script's folder on the path)
+        sys.path.insert(0, str(folder))
 
-from animatedai_addon import farm, rendering  # noqa: E402
+import render_cli as cli  # noqa: E402
+from animatedai_addon import api, rendering  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="render.py", description="Render an AnimatedAI clip (PNG frames, MP4, GIF).",
-        epilog=rendering.presets_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    rendering.add_render_arguments(parser)
-    farm.add_farm_arguments(parser)
-    rendering.one_line_errors(parser)
+        epilog=cli.presets_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_render_arguments(parser)
+    cli.add_farm_arguments(parser)
+    cli.one_line_errors(parser)
     return parser
 
 
@@ -38,19 +41,19 @@ def fail(parser: argparse.ArgumentParser, error: SpecError):
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(rendering.script_argv(argv))
+    args = parser.parse_args(cli.script_argv(argv))
     try:
-        farm.check_farm_arguments(args)
-        job = rendering.job_from_args(args)
+        cli.check_farm_arguments(args)
+        job = cli.job_from_args(args)
     except SpecError as error:
         fail(parser, error)           # exit status 2, nothing written
-    if farm.farm_requested(args):       # --workers / --scheduler: frame chunks on Dask
+    if cli.farm_requested(args):       # --workers / --scheduler: frame chunks on Dask
         try:
-            return farm.farm_main([job], args)
+            return cli.farm_main([job], args)
         except SpecError as error:         # the scheduler does not answer, the output folder is busy
             fail(parser, error)
     try:
-        result = rendering.render(job, progress=rendering.Progress(job.clip))
+        result = api.render(job, progress=rendering.Progress(job.clip))
     except SpecError as error:             # e.g. a value only the built scene can check
         fail(parser, error)
     print(f"{job.clip}: {len(result.frames) or 'no'} PNG frames kept, {result.seconds:.1f} s", file=sys.stderr)

@@ -16,11 +16,14 @@ import time
 import traceback
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:          # the repository's package, wherever the script is run from
-    sys.path.insert(0, str(REPO))
+SCRIPTS = Path(__file__).resolve().parent
+REPO = SCRIPTS.parent
+for folder in (REPO, SCRIPTS):         # the repository's package and render_cli, wherever the script is run from
+    if str(folder) not in sys.path:    # (Blender's -P does not put the script's folder on the path)
+        sys.path.insert(0, str(folder))
 
-from animatedai_addon import farm, rendering  # noqa: E402
+import render_cli as cli  # noqa: E402
+from animatedai_addon import api, rendering  # noqa: E402
 from animatedai_addon.engine import presets  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 
@@ -28,12 +31,12 @@ from animatedai_addon.engine.errors import SpecError  # noqa: E402
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="render_catalog.py", description="Render many AnimatedAI presets with the same options.",
-        epilog=rendering.presets_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=cli.presets_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", default=None, metavar="A,B",
                         help="comma-separated preset names (default: every preset)")
-    rendering.add_render_arguments(parser, clip_arguments=False)
-    farm.add_farm_arguments(parser)
-    rendering.one_line_errors(parser)
+    cli.add_render_arguments(parser, clip_arguments=False)
+    cli.add_farm_arguments(parser)
+    cli.one_line_errors(parser)
     parser.set_defaults(out="out/catalog")
     return parser
 
@@ -63,23 +66,23 @@ def fail(parser: argparse.ArgumentParser, error: SpecError):
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(rendering.script_argv(argv))
+    args = parser.parse_args(cli.script_argv(argv))
     try:
-        farm.check_farm_arguments(args)
+        cli.check_farm_arguments(args)
         names = selected_presets(args.presets)
-        jobs = [rendering.job_from_args(args, preset=name, out=str(Path(args.out) / name)) for name in names]
+        jobs = [cli.job_from_args(args, preset=name, out=str(Path(args.out) / name)) for name in names]
     except SpecError as error:
         fail(parser, error)           # exit status 2, nothing written
-    if farm.farm_requested(args):       # --workers / --scheduler: frame chunks on Dask
+    if cli.farm_requested(args):       # --workers / --scheduler: frame chunks on Dask
         try:
-            return farm.farm_main(jobs, args)
+            return cli.farm_main(jobs, args)
         except SpecError as error:         # the scheduler does not answer, an output folder is busy
             fail(parser, error)
     rows, failed = [], 0
     for job in jobs:
         started = time.perf_counter()
         try:
-            result = rendering.render(job, progress=rendering.Progress(job.clip))
+            result = api.render(job, progress=rendering.Progress(job.clip))
         except SpecError as error:         # e.g. another job renders into this clip's folder: one line
             failed += 1
             print(f"{job.clip}: {error}", file=sys.stderr)

@@ -21,10 +21,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from animatedai_addon import farm, rendering
+from animatedai_addon import api, farm, rendering
 from animatedai_addon.engine.errors import SpecError
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+try:
+    import render_cli as cli  # noqa: E402  (the render scripts' command line, farm options included)
+finally:
+    sys.path.remove(str(REPO / "scripts"))
 VENV_BIN = Path(sys.executable).parent
 TINY = dict(engine="workbench", samples=1, resolution=(64, 36), template="none", formats=("png",))
 CATALOG = (("conv-3x3-valid", (20, 25)), ("max-pool-2x2", (16, 19)))   # a catalogue subset: 10 frames
@@ -85,13 +90,13 @@ def test_default_chunk_size_gives_each_worker_several_chunks():
 
 def test_farm_arguments():
     parser = argparse.ArgumentParser()
-    farm.add_farm_arguments(parser)
+    cli.add_farm_arguments(parser)
     args = parser.parse_args(["--workers", "3", "--chunk-size", "5"])
     assert (args.workers, args.scheduler, args.chunk_size) == (3, None, 5)
-    assert farm.farm_requested(args)
+    assert cli.farm_requested(args)
     args = parser.parse_args(["--scheduler", "tcp://127.0.0.1:8786"])
-    assert farm.farm_requested(args) and args.workers is None
-    assert not farm.farm_requested(parser.parse_args([]))
+    assert cli.farm_requested(args) and args.workers is None
+    assert not cli.farm_requested(parser.parse_args([]))
     for bad in (["--workers", "0"], ["--workers", "two"], ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
@@ -116,7 +121,7 @@ def test_jobs_reach_workers_with_their_range_and_absolute_paths(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     job = rendering.RenderJob(preset="max-pool-2x2", out="out/here", frames=None, **{**TINY})
     ready = farm._for_workers(job)
-    assert ready.frames == rendering.clip_range(job) and ready.frames[1] > ready.frames[0]
+    assert ready.frames == rendering.clip_range(job, api) and ready.frames[1] > ready.frames[0]
     assert ready.out == str(tmp_path / "out" / "here")
 
 
@@ -216,15 +221,17 @@ def test_a_script_that_imports_bpy_first_can_start_the_farm(tmp_path):
         import argparse
         import sys
         import bpy  # noqa: F401  (module level, as a Blender script would)
-        from animatedai_addon import farm, rendering
+        sys.path.insert(0, {str(REPO / "scripts")!r})
+        import render_cli as cli
+        from animatedai_addon import rendering
 
         if __name__ == "__main__":
             parser = argparse.ArgumentParser()
-            farm.add_farm_arguments(parser)
+            cli.add_farm_arguments(parser)
             args = parser.parse_args(sys.argv[1:])
             job = rendering.RenderJob(preset="max-pool-2x2", out="out/max-pool-2x2", frames=(16, 17), **{TINY!r})
-            if farm.farm_requested(args):
-                sys.exit(farm.farm_main([job], args))
+            if cli.farm_requested(args):
+                sys.exit(cli.farm_main([job], args))
     """))
     done = subprocess.run([sys.executable, str(script), "--workers", "1"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=240)

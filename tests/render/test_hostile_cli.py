@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from animatedai_addon import farm, rendering
+from animatedai_addon import rendering
+from animatedai_addon.rendering import outputs
 from animatedai_addon.engine.errors import SpecError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,8 +155,8 @@ def test_any_flag_value_is_refused_in_one_line_or_makes_a_job(tmp_path, flag, te
     try:
         args = parser.parse_args([flag, text, "--out", str(tmp_path / "o")] if flag != "--out"
                                  else [flag, str(tmp_path / text)])
-        farm.check_farm_arguments(args)
-        rendering.job_from_args(args)
+        script.cli.check_farm_arguments(args)
+        script.cli.job_from_args(args)
     except SystemExit as exit_:
         assert exit_.code == 2
     except SpecError:
@@ -254,7 +255,7 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
 
 def test_frames_of_another_job_are_never_kept(tmp_path):
     a, b = job(tmp_path), job(tmp_path, template="none")
-    rendering._claim_output_folder(a)
+    outputs.claim_output_folder(a)
     rendering.check_frames_signature(a)
     with pytest.raises(SpecError) as info:
         rendering.check_frames_signature(b)
@@ -266,15 +267,15 @@ def test_temporary_files_are_new_and_never_follow_a_link(tmp_path, monkeypatch):
     target.write_bytes(b"keep me")
     final = tmp_path / "frame_0001.png"
     tokens = iter(["planted", "fresh"])
-    monkeypatch.setattr(rendering.secrets, "token_hex", lambda n: next(tokens))
+    monkeypatch.setattr(outputs.secrets, "token_hex", lambda n: next(tokens))
     planted = final.with_name(f".frame_0001{rendering.PARTIAL_MARK}{os.getpid()}-planted.png")
     planted.symlink_to(target)
-    tmp = rendering._temporary(final)
+    tmp = outputs.temporary_path(final)
     assert tmp.name.endswith("-fresh.png") and not tmp.is_symlink() and tmp.stat().st_size == 0
     monkeypatch.undo()
-    rendering._write_atomically(final, b"data")
+    outputs.write_atomically(final, b"data")
     assert final.read_bytes() == b"data" and target.read_bytes() == b"keep me"
-    names = {rendering._temporary(final).name for _ in range(20)}
+    names = {outputs.temporary_path(final).name for _ in range(20)}
     assert len(names) == 20, "random, not predictable from the pid"
 
 
@@ -291,7 +292,7 @@ def test_partials_of_a_killed_run_go_from_the_output_folder(tmp_path):
         path.write_bytes(b"cut")
     mine = out / f".clip{rendering.PARTIAL_MARK}{os.getpid()}-cd34.blend"
     mine.write_bytes(b"in progress")
-    rendering._remove_dead_partials(out)
+    outputs.remove_dead_partials(out)
     assert not any(p.exists() for p in partials) and kept.exists() and mine.exists()
 
 
@@ -309,7 +310,7 @@ def test_out_on_a_read_only_file_system_is_refused(tmp_path, monkeypatch):
 
         f_flag = os.ST_RDONLY
 
-    monkeypatch.setattr(rendering.os, "statvfs", ReadOnly)
+    monkeypatch.setattr(outputs.os, "statvfs", ReadOnly)
     with pytest.raises(SpecError, match="read-only file system") as info:
         rendering.check_out_folder(tmp_path / "out")
     assert info.value.parameter == "out" and not (tmp_path / "out").exists()

@@ -18,7 +18,7 @@ bpy = pytest.importorskip("bpy")
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 from mathutils import Vector  # noqa: E402
 
-from animatedai_addon import rendering  # noqa: E402
+from animatedai_addon import api, rendering  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 
 from .conftest import REPO, hue_distance, is_blank, pixel_hues, read_png, srgb_hue  # noqa: E402
@@ -85,7 +85,7 @@ def render_and_read(job, frames) -> dict:
 @pytest.mark.parametrize("engine, samples", [("cycles", 4), ("workbench", 1)])
 def test_frames_show_the_clip(tmp_path, preset, engine, samples):
     job = tiny_job(tmp_path, preset, engine, samples)
-    result = rendering.prepare_scene(job)
+    result = rendering.prepare_scene(job, api)
     timeline = result.timeline
     k, k1 = changing_frames(timeline)
     last = timeline.frame_end
@@ -103,7 +103,7 @@ def test_frames_show_the_clip(tmp_path, preset, engine, samples):
 
 def test_one_eevee_frame(tmp_path):
     job = tiny_job(tmp_path, CONV, "eevee", samples=1, size=(64, 36))
-    result = rendering.prepare_scene(job)
+    result = rendering.prepare_scene(job, api)
     timeline = result.timeline
     last = timeline.frame_end
     images = render_and_read(job, [last])
@@ -116,7 +116,7 @@ def test_one_eevee_frame(tmp_path):
 def test_output_colour_is_not_everywhere(tmp_path):
     """The colour check above can fail: before the output appears, its region shows no output colour."""
     job = tiny_job(tmp_path, CONV, "workbench", samples=1)
-    result = rendering.prepare_scene(job)
+    result = rendering.prepare_scene(job, api)
     timeline = result.timeline
     last = timeline.frame_end
     images = render_and_read(job, [timeline.frame_start, last])
@@ -180,10 +180,10 @@ def gif_colour_tables(data: bytes) -> tuple[bool, int]:
 
 def test_mp4_and_gif_have_every_frame(tmp_path):
     job = tiny_job(tmp_path, CONV, "workbench", samples=1, formats=("png", "mp4", "gif"))
-    timeline = rendering.prepare_scene(job).timeline
+    timeline = rendering.prepare_scene(job, api).timeline
     k, _ = changing_frames(timeline)
     job = job.replace(frames=(k - 2, k + 3))
-    result = rendering.render(job)
+    result = rendering.render(job, api)
     count = 6
     mp4, gif = rendering.video_path(job, "mp4"), rendering.video_path(job, "gif")
     assert [p.suffix for p in result.videos] == [".mp4", ".gif"] and mp4.is_file() and gif.is_file()
@@ -304,6 +304,20 @@ def test_job_checks_name_the_argument():
     assert caught.value.parameter == "spec"
     assert rendering.RenderJob(formats="gif,png").formats == ("gif", "png")
     assert rendering.RenderJob().clip == rendering.DEFAULT_PRESET
+
+
+def test_frames_and_videos_need_the_jobs_scene_or_its_frames(tmp_path):
+    """Rendering builds no clip on its own (the API does): without a prepared scene, frames and videos say so."""
+    job = tiny_job(tmp_path, CONV, "workbench", samples=1)
+    with pytest.raises(RuntimeError, match="prepare_scene"):
+        rendering.render_frames(job, 1, 1)
+    with pytest.raises(SpecError) as caught:
+        rendering.assemble_videos(job.replace(formats=("gif",)))
+    assert caught.value.parameter == "frames"
+    assert not rendering.frames_dir(job).exists()
+    rendering.prepare_scene(job, api)
+    assert rendering.job_scene(job) is bpy.context.scene
+    assert rendering.video.job_frame_range(job) == rendering.clip_range(job, api)     # the scene's range is the clip's
 
 
 def test_catalog_renders_a_selection_and_sums_it_up(tmp_path):

@@ -8,7 +8,7 @@ import bpy
 import numpy as np
 import pytest
 
-from animatedai_addon import rendering
+from animatedai_addon import api, rendering
 
 from .conftest import REPO, is_blank, read_png
 
@@ -23,7 +23,7 @@ def load_benchmark():
 def test_cycles_jobs_get_the_speed_settings_over_the_template(tmp_path):
     job = rendering.RenderJob(preset="conv-3x3-stride2-valid", engine="cycles", samples=8, resolution=(64, 36),
                               out=str(tmp_path), formats=("png",), template="studio")
-    rendering.prepare_scene(job)
+    rendering.prepare_scene(job, api)
     cycles = bpy.context.scene.cycles
     denoise = rendering.cycles_has_openimagedenoise()
     assert cycles.samples == 8
@@ -44,7 +44,7 @@ def test_denoised_frame_is_smoother_than_the_raw_one(tmp_path):
         pytest.skip("this Cycles has no OpenImageDenoise")
     job = rendering.RenderJob(preset="conv-3x3-stride2-valid", engine="cycles", samples=8, resolution=(96, 54),
                               out=str(tmp_path), formats=("png",), template="studio")
-    rendering.prepare_scene(job)
+    rendering.prepare_scene(job, api)
     scene = bpy.context.scene
     rendering.render_one_frame(scene, 20, tmp_path / "denoised.png")
     scene.cycles.use_denoising = False
