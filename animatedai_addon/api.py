@@ -17,6 +17,7 @@ timeline are computed, before the scene is touched: a bad argument raises
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 
 from . import ensure_registered
@@ -233,7 +234,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     """
     from .engine.planning import plan
     from .engine.timeline import build_timeline, check_clip_length
-    from .scene import clip as clips, stage, templates, writer
+    from .scene import clip as clips, source as sources, stage, templates, writer
 
     request = resolve_spec(spec_or_preset_name, timing, look)
     mode, cubes = check_budget(request.spec, cube_budget, request.look, mode)     # before any planning
@@ -245,8 +246,13 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     start_frame = _check_start_frame(start_frame)
     location = _check_location(location)
     if_edited = _check_if_edited(if_edited)
+    input_path = input if isinstance(input, (str, os.PathLike)) else None
     input = _read_image_input(input, request.spec)
     the_plan = plan(request.spec, input=input, seed=seed, order=order)
+    # what the clip is made from, stored on it: make_editable rebuilds its cells from this with the engine
+    made_from = sources.ClipSource(request.spec, request.timing, request.look, int(seed), order,
+                                   sources.input_values(request.spec, input, seed)[0],
+                                   os.fspath(input_path) if input_path is not None else None)
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
     check_clip_length(timeline)
@@ -322,6 +328,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     clips.stamp(made.collection, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
                 first=first, start=float(start_frame), speed=float(speed), root=made.root.name,
                 x_range=[float(v) for v in x_range])
+    clips.write_source(made.collection, sources.to_json(made_from))
 
     if report:
         report(steps, "done")
@@ -369,6 +376,71 @@ def retime(clip, start_frame: float | None = None, speed: float | None = None) -
         clip.frame_start = int(round(data["start"]))
         clip.frame_end = int(round(data["start"] + (clip.timeline.frame_end - data["first"]) / data["speed"]))
     return data["start"], data["speed"]
+
+
+def is_instanced_tensor(obj) -> bool:
+    """Whether ``obj`` is an instanced clip's tensor (its point object): what :func:`make_editable` takes."""
+    from .scene import instanced
+    return instanced.is_point_object(obj)
+
+
+def _check_channels(channels):
+    if channels is None:
+        return None
+    allowed = "None (every channel) or (first, last): channel numbers, 0 <= first <= last"
+    try:
+        first, last = channels
+    except (TypeError, ValueError):
+        raise SpecError("channels", channels, allowed) from None
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in (first, last)) or not 0 <= first <= last:
+        raise SpecError("channels", channels, allowed)
+    return first, last
+
+
+def make_editable(clip, channels=None, tensors=None) -> list:
+    """Turn cells of an instanced clip into ordinary keyframed objects (the objects mode's) that look the same
+    at every frame, so they can be edited by hand; returns the new objects.
+
+    ``clip``: a GenerateResult, a clip collection, or one of its instanced tensors (point object: that
+    tensor only). ``channels``: (first, last) to take only those channels' cells (inclusive), None for all.
+    ``tensors``: names of the tensors to take (None: every instanced tensor of the clip).
+    The cells are rebuilt by the engine from what the clip stores (its spec, timing, look, seed, order and
+    input), never read back from Blender data; they go into a ``<tensor collection> / editable`` child
+    collection and their points leave the point object. Cells already made editable are skipped. A clip
+    that was not edited by hand stays unedited."""
+    import bpy
+    from .engine.timeline import MAX_CELL_READS, count_cell_reads
+    from .scene import clip as clips, editable
+    channels = _check_channels(channels)
+    if isinstance(clip, bpy.types.Object):      # one tensor: its point object
+        if not is_instanced_tensor(clip):
+            raise SpecError("clip", clip.name, "a clip, or an instanced tensor of one (its point object)")
+        if tensors is None:
+            tensors = [clip["animatedai_tensor"]]
+        owner = clips.owner(clip)
+        if owner is None:
+            raise SpecError("clip", clip.name, "an instanced tensor inside a clip made by api.generate")
+        clip = owner
+    collection = _clip_collection(clip)
+    points = editable.point_objects(collection)
+    if tensors is not None:
+        if isinstance(tensors, str) or not all(isinstance(t, str) for t in tensors):
+            raise SpecError("tensors", tensors, "None or a list of tensor names")
+        by_name = {editable.tensor_name(p): p for p in points}
+        unknown = [t for t in tensors if t not in by_name]
+        if unknown:
+            raise SpecError("tensors", unknown[0], "instanced tensors of the clip: " + ", ".join(sorted(by_name)))
+        points = [by_name[t] for t in tensors]
+    if not points:
+        raise SpecError("clip", collection.name, "a clip written in instanced mode (an objects-mode clip's cells "
+                        "are editable already)")
+    source = clips.read_source(collection)
+    reads = count_cell_reads(source.spec)
+    if reads > MAX_CELL_READS:
+        raise SpecError("clip", collection.name, f"a clip whose steps read at most {MAX_CELL_READS:,} cells: "
+                        f"this one reads {reads:,}, and editable cells key each read")
+    return editable.write_editable(collection, source.timeline(highlights=True), points, channels,
+                                   cube_size=source.look.cube_size)
 
 
 def make_single_user(objects) -> int:

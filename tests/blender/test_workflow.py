@@ -413,10 +413,9 @@ def test_bad_retime_arguments(shot):
 
 def test_cells_made_editable_keep_the_clips_timing(shot):
     """Instanced, started late and sped up, then made editable: the keyed cells show the retimed timeline."""
-    from animatedai_addon.scene import instanced
     result = api.generate(SMALL, mode="instanced", start_frame=150, location=(0.0, 0.0, 0.0))
     api.retime(result, speed=2.0)
-    made = instanced.make_cells_editable(result.tensors["output"])
+    made = api.make_editable(result.tensors["output"])
     assert made and all(o.name.startswith("1:output[") for o in made)
     assert clips.edits(result.collection) == [], "making cells editable is the add-on's own change"
     track = result.timeline.tensor("output")
