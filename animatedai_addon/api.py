@@ -35,9 +35,48 @@ IF_EDITED = ("new", "replace", "error")
 CUBE_BUDGETS = {"objects": 50_000, "instanced": 2_000_000}
 
 
+#: The add-on's module name ("animatedai_addon", or "bl_ext.<repo>.animatedai_addon" as an extension): the key
+#: of its preferences in ``bpy.context.preferences.addons``.
+ADDON_ID = __package__
+#: ``template="preferences"``: the default template of the add-on's preferences.
+TEMPLATE_FROM_PREFERENCES = "preferences"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """The add-on preferences the API falls back on (``mode="auto"``, ``cube_budget=None``,
+    ``template="preferences"``); these defaults where the add-on is not enabled (scripts on the ``bpy`` wheel)."""
+
+    template: str = "studio"
+    objects_budget: int = CUBE_BUDGETS["objects"]
+    instanced_budget: int = CUBE_BUDGETS["instanced"]
+    instanced_threshold: int = AUTO_INSTANCED_ABOVE
+
+    def cube_budget(self, mode: str) -> int:
+        """The most cubes a clip of ``mode`` ("objects" or "instanced") may have."""
+        return self.instanced_budget if mode == "instanced" else self.objects_budget
+
+
+def preferences() -> Preferences:
+    """The add-on's preferences as the user set them (Edit ▸ Preferences ▸ Add-ons), or the defaults where the
+    add-on is not enabled. The one place they are read: the panel and operators pass the user's choices
+    (``mode="auto"``, ``template="preferences"``, no budget) to the API, which decides here."""
+    import importlib.util
+    if importlib.util.find_spec("bpy") is None:       # the engine's users, without Blender
+        return Preferences()
+    import bpy
+    addon = bpy.context.preferences.addons.get(ADDON_ID)
+    if addon is None or addon.preferences is None:
+        return Preferences()
+    p = addon.preferences
+    return Preferences(template=p.default_template, objects_budget=p.objects_budget,
+                       instanced_budget=p.instanced_budget, instanced_threshold=p.instanced_threshold)
+
+
 def check_cube_budget(cubes: int, budget, mode: str) -> int:
-    """``cubes`` if within ``budget`` (None: the mode's default), else SpecError naming ``cube_budget``."""
-    budget = CUBE_BUDGETS[mode] if budget is None else budget
+    """``cubes`` if within ``budget`` (None: the preferences' budget for the mode, by default
+    ``CUBE_BUDGETS[mode]``), else SpecError naming ``cube_budget``."""
+    budget = preferences().cube_budget(mode) if budget is None else budget
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise SpecError("cube_budget", budget, "a positive integer (None: the mode's default)")
     if cubes > budget:
@@ -124,13 +163,15 @@ def _resolve_mode(mode, cubes: int, reads: int = 0) -> str:
     if not isinstance(mode, str) or mode not in MODES:
         raise SpecError("mode", mode, "one of " + ", ".join(MODES))
     if mode == "auto":
-        return "instanced" if cubes > AUTO_INSTANCED_ABOVE or reads > MAX_CELL_READS else "objects"
+        above = preferences().instanced_threshold
+        return "instanced" if cubes > above or reads > MAX_CELL_READS else "objects"
     return mode
 
 
 def check_budget(spec, budget=None, look=None, mode: str = "objects") -> tuple[str, int]:
     """(the scene mode, the cube count) for a clip of ``spec``, from shapes alone: SpecError when it is over
-    ``budget`` cubes (None: the mode's, ``CUBE_BUDGETS``), or when objects mode could not key its cell reads.
+    ``budget`` cubes (None: the preferences' for the mode, by default ``CUBE_BUDGETS``), or when objects mode
+    could not key its cell reads. ``mode="auto"``: instanced above the preferences' threshold.
     Every path (the API, the render scripts with or without ``--frames``, the farm) calls this before
     planning, which is then O(cubes)."""
     from .engine.timeline import check_cell_reads, count_cell_reads, count_cubes
@@ -142,6 +183,17 @@ def check_budget(spec, budget=None, look=None, mode: str = "objects") -> tuple[s
     if mode == "objects":
         check_cell_reads(spec)
     return mode, cubes
+
+
+def _resolve_template(template, templates) -> str:
+    """The template's name, "preferences" read from the preferences; SpecError naming ``template``."""
+    if isinstance(template, str) and template.strip().lower() == TEMPLATE_FROM_PREFERENCES:
+        return templates.check_template(preferences().template)
+    try:
+        return templates.check_template(template)
+    except SpecError:
+        raise SpecError("template", template, f"{templates.ALLOWED}, or {TEMPLATE_FROM_PREFERENCES} "
+                        "(the preferences' default template)") from None
 
 
 def _resolve_scene(scene):
@@ -207,14 +259,16 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     """Build the clip of a spec (or preset) in ``scene``; regenerating a clip replaces only that clip.
 
     ``mode``: "objects" (one keyframed object per cube), "instanced" (one point object per
-    tensor with Geometry Nodes) or "auto" (instanced above 20,000 cubes). ``cube_budget``
-    refuses larger clips (default: ``CUBE_BUDGETS[mode]``, 50,000 objects or 2,000,000 instanced).
+    tensor with Geometry Nodes) or "auto" (instanced above the preferences' threshold, 20,000 cubes by
+    default). ``cube_budget`` refuses larger clips (default: the preferences' budget for the mode,
+    50,000 objects or 2,000,000 instanced unless changed there). See :func:`preferences`.
     ``progress(done, total, what)``, if given, is called before the stage, before each tensor is written
     and at the end; it may raise :class:`Cancelled`.
 
     The clip touches nothing but itself unless asked:
 
-    * ``template``: None/"none" adds cubes and their boxes only. "studio"/"flat" add the template's
+    * ``template``: None/"none" adds cubes and their boxes only; "preferences" takes the preferences'
+      default template. "studio"/"flat" add the template's
       lights and floor; the scene keeps its own camera and World unless ``use_template_camera`` /
       ``use_template_world`` (a scene without one gets the template's). With "none",
       ``use_template_camera``/``use_template_world`` build the plain stage in code.
@@ -238,7 +292,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
 
     request = resolve_spec(spec_or_preset_name, timing, look)
     mode, cubes = check_budget(request.spec, cube_budget, request.look, mode)     # before any planning
-    template = templates.check_template(template)
+    template = _resolve_template(template, templates)
     scene = _resolve_scene(scene)
     for name, value in (("set_scene", set_scene), ("use_template_camera", use_template_camera),
                         ("use_template_world", use_template_world), ("share_animation", share_animation)):
