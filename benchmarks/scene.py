@@ -19,8 +19,9 @@ is its own):
   the stage go; what is left is the file as it was), twice: in the same process right after
   generating, and after the file was saved and opened again. Background Blender never runs the
   event loop that empties the window manager's notifier queue, and every deleted ID scans that
-  queue (tens of thousands of entries once a clip was written); in the UI the queue is emptied
-  after each operator, which the reopened file stands for.
+  queue (tens of thousands of entries once a clip was written), unless freed as ``writer.free_objects``
+  does in background; in the UI the queue is emptied after each operator, which the reopened file
+  stands for.
 * **naive**: ``bpy.ops.mesh.primitive_cube_add`` + a material + ``keyframe_insert``
   per key (then the interpolation set key by key) for a slice of the cells, spread
   over every tensor; its time per cell is extrapolated linearly to the whole clip
