@@ -17,10 +17,11 @@ timeline are computed, before the scene is touched: a bad argument raises
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 
 from . import ensure_registered
-from .engine.budget import CUBE_BUDGETS, check_cubes as check_cube_budget  # noqa: F401 (public: aai.CUBE_BUDGETS)
+from .engine.budget import CUBE_BUDGETS, check_cubes
 from .engine.errors import SpecError
 from .engine.timeline import Look, Timeline, Timing
 
@@ -29,6 +30,48 @@ MODES = ("objects", "instanced", "auto")
 AUTO_INSTANCED_ABOVE = 20_000
 #: What ``generate`` does when the clip it would replace was edited by hand.
 IF_EDITED = ("new", "replace", "error")
+#: The add-on's module name ("animatedai_addon", or "bl_ext.<repo>.animatedai_addon" as an extension): the key
+#: of its preferences in ``bpy.context.preferences.addons``.
+ADDON_ID = __package__
+#: ``template="preferences"``: the default template of the add-on's preferences.
+TEMPLATE_FROM_PREFERENCES = "preferences"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """The add-on preferences the API falls back on (``mode="auto"``, ``cube_budget=None``,
+    ``template="preferences"``); these defaults where the add-on is not enabled (scripts on the ``bpy`` wheel)."""
+
+    template: str = "studio"
+    objects_budget: int = CUBE_BUDGETS["objects"]
+    instanced_budget: int = CUBE_BUDGETS["instanced"]
+    instanced_threshold: int = AUTO_INSTANCED_ABOVE
+
+    def cube_budget(self, mode: str) -> int:
+        """The most cubes a clip of ``mode`` ("objects" or "instanced") may have."""
+        return self.instanced_budget if mode == "instanced" else self.objects_budget
+
+
+def preferences() -> Preferences:
+    """The add-on's preferences as the user set them (Edit ▸ Preferences ▸ Add-ons), or the defaults where the
+    add-on is not enabled. The one place they are read: the panel and operators pass the user's choices
+    (``mode="auto"``, ``template="preferences"``, no budget) to the API, which decides here."""
+    import importlib.util
+    if importlib.util.find_spec("bpy") is None:       # the engine's users, without Blender
+        return Preferences()
+    import bpy
+    addon = bpy.context.preferences.addons.get(ADDON_ID)
+    if addon is None or addon.preferences is None:
+        return Preferences()
+    p = addon.preferences
+    return Preferences(template=p.default_template, objects_budget=p.objects_budget,
+                       instanced_budget=p.instanced_budget, instanced_threshold=p.instanced_threshold)
+
+
+def check_cube_budget(cubes: int, budget, mode: str) -> int:
+    """``cubes`` if within ``budget`` (None: the preferences' budget for the mode, by default
+    ``CUBE_BUDGETS[mode]``), else SpecError naming ``cube_budget``."""
+    return check_cubes(cubes, preferences().cube_budget(mode) if budget is None else budget, mode)
 
 
 class Cancelled(Exception):
@@ -106,13 +149,15 @@ def _resolve_mode(mode, cubes: int, reads: int = 0) -> str:
     if not isinstance(mode, str) or mode not in MODES:
         raise SpecError("mode", mode, "one of " + ", ".join(MODES))
     if mode == "auto":
-        return "instanced" if cubes > AUTO_INSTANCED_ABOVE or reads > MAX_CELL_READS else "objects"
+        above = preferences().instanced_threshold
+        return "instanced" if cubes > above or reads > MAX_CELL_READS else "objects"
     return mode
 
 
 def check_budget(spec, budget=None, look=None, mode: str = "objects") -> tuple[str, int]:
     """(the scene mode, the cube count) for a clip of ``spec``, from shapes alone: SpecError when it is over
-    ``budget`` cubes (None: the mode's, ``CUBE_BUDGETS``), or when objects mode could not key its cell reads.
+    ``budget`` cubes (None: the preferences' for the mode, by default ``CUBE_BUDGETS``), or when objects mode
+    could not key its cell reads. ``mode="auto"``: instanced above the preferences' threshold.
     Every path (the API, the render scripts with or without ``--frames``, the farm) calls this before
     planning, which is then O(cubes)."""
     from .engine.timeline import check_cell_reads, count_cell_reads, count_cubes
@@ -124,6 +169,17 @@ def check_budget(spec, budget=None, look=None, mode: str = "objects") -> tuple[s
     if mode == "objects":
         check_cell_reads(spec)
     return mode, cubes
+
+
+def _resolve_template(template, templates) -> str:
+    """The template's name, "preferences" read from the preferences; SpecError naming ``template``."""
+    if isinstance(template, str) and template.strip().lower() == TEMPLATE_FROM_PREFERENCES:
+        return templates.check_template(preferences().template)
+    try:
+        return templates.check_template(template)
+    except SpecError:
+        raise SpecError("template", template, f"{templates.ALLOWED}, or {TEMPLATE_FROM_PREFERENCES} "
+                        "(the preferences' default template)") from None
 
 
 def _resolve_scene(scene):
@@ -189,14 +245,16 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     """Build the clip of a spec (or preset) in ``scene``; regenerating a clip replaces only that clip.
 
     ``mode``: "objects" (one keyframed object per cube), "instanced" (one point object per
-    tensor with Geometry Nodes) or "auto" (instanced above 20,000 cubes). ``cube_budget``
-    refuses larger clips (default: ``CUBE_BUDGETS[mode]``, 50,000 objects or 2,000,000 instanced).
+    tensor with Geometry Nodes) or "auto" (instanced above the preferences' threshold, 20,000 cubes by
+    default). ``cube_budget`` refuses larger clips (default: the preferences' budget for the mode,
+    50,000 objects or 2,000,000 instanced unless changed there). See :func:`preferences`.
     ``progress(done, total, what)``, if given, is called before the stage, before each tensor is written
     and at the end; it may raise :class:`Cancelled`.
 
     The clip touches nothing but itself unless asked:
 
-    * ``template``: None/"none" adds cubes and their boxes only. "studio"/"flat" add the template's
+    * ``template``: None/"none" adds cubes and their boxes only; "preferences" takes the preferences'
+      default template. "studio"/"flat" add the template's
       lights and floor; the scene keeps its own camera and World unless ``use_template_camera`` /
       ``use_template_world`` (a scene without one gets the template's). With "none",
       ``use_template_camera``/``use_template_world`` build the plain stage in code.
@@ -216,11 +274,11 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     """
     from .engine.planning import plan
     from .engine.timeline import build_timeline, check_clip_length
-    from .scene import clip as clips, playback, stage, templates, writer
+    from .scene import clip as clips, playback, source as sources, stage, templates, writer
 
     request = resolve_spec(spec_or_preset_name, timing, look)
     mode, cubes = check_budget(request.spec, cube_budget, request.look, mode)     # before any planning
-    template = templates.check_template(template)
+    template = _resolve_template(template, templates)
     scene = _resolve_scene(scene)
     for name, value in (("set_scene", set_scene), ("use_template_camera", use_template_camera),
                         ("use_template_world", use_template_world), ("share_animation", share_animation)):
@@ -228,8 +286,13 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     start_frame = _check_start_frame(start_frame)
     location = _check_location(location)
     if_edited = _check_if_edited(if_edited)
+    input_path = input if isinstance(input, (str, os.PathLike)) else None
     input = _read_image_input(input, request.spec)
     the_plan = plan(request.spec, input=input, seed=seed, order=order)
+    # what the clip is made from, stored on it: make_editable rebuilds its cells from this with the engine
+    made_from = sources.ClipSource(request.spec, request.timing, request.look, int(seed), order,
+                                   sources.input_values(request.spec, input, seed)[0],
+                                   os.fspath(input_path) if input_path is not None else None)
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
     check_clip_length(timeline)
@@ -304,6 +367,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     clips.stamp(made.collection, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
                 first=first, start=float(start_frame), speed=float(speed), root=made.root.name,
                 x_range=[float(v) for v in x_range])
+    clips.write_source(made.collection, sources.to_json(made_from))
 
     if report:
         report(steps, "done")
@@ -351,6 +415,71 @@ def retime(clip, start_frame: float | None = None, speed: float | None = None) -
         clip.frame_start = int(round(data["start"]))
         clip.frame_end = int(round(data["start"] + (clip.timeline.frame_end - data["first"]) / data["speed"]))
     return data["start"], data["speed"]
+
+
+def is_instanced_tensor(obj) -> bool:
+    """Whether ``obj`` is an instanced clip's tensor (its point object): what :func:`make_editable` takes."""
+    from .scene import instanced
+    return instanced.is_point_object(obj)
+
+
+def _check_channels(channels):
+    if channels is None:
+        return None
+    allowed = "None (every channel) or (first, last): channel numbers, 0 <= first <= last"
+    try:
+        first, last = channels
+    except (TypeError, ValueError):
+        raise SpecError("channels", channels, allowed) from None
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in (first, last)) or not 0 <= first <= last:
+        raise SpecError("channels", channels, allowed)
+    return first, last
+
+
+def make_editable(clip, channels=None, tensors=None) -> list:
+    """Turn cells of an instanced clip into ordinary keyframed objects (the objects mode's) that look the same
+    at every frame, so they can be edited by hand; returns the new objects.
+
+    ``clip``: a GenerateResult, a clip collection, or one of its instanced tensors (point object: that
+    tensor only). ``channels``: (first, last) to take only those channels' cells (inclusive), None for all.
+    ``tensors``: names of the tensors to take (None: every instanced tensor of the clip).
+    The cells are rebuilt by the engine from what the clip stores (its spec, timing, look, seed, order and
+    input), never read back from Blender data; they go into a ``<tensor collection> / editable`` child
+    collection and their points leave the point object. Cells already made editable are skipped. A clip
+    that was not edited by hand stays unedited."""
+    import bpy
+    from .engine.timeline import MAX_CELL_READS, count_cell_reads
+    from .scene import clip as clips, editable
+    channels = _check_channels(channels)
+    if isinstance(clip, bpy.types.Object):      # one tensor: its point object
+        if not is_instanced_tensor(clip):
+            raise SpecError("clip", clip.name, "a clip, or an instanced tensor of one (its point object)")
+        if tensors is None:
+            tensors = [clip["animatedai_tensor"]]
+        owner = clips.owner(clip)
+        if owner is None:
+            raise SpecError("clip", clip.name, "an instanced tensor inside a clip made by api.generate")
+        clip = owner
+    collection = _clip_collection(clip)
+    points = editable.point_objects(collection)
+    if tensors is not None:
+        if isinstance(tensors, str) or not all(isinstance(t, str) for t in tensors):
+            raise SpecError("tensors", tensors, "None or a list of tensor names")
+        by_name = {editable.tensor_name(p): p for p in points}
+        unknown = [t for t in tensors if t not in by_name]
+        if unknown:
+            raise SpecError("tensors", unknown[0], "instanced tensors of the clip: " + ", ".join(sorted(by_name)))
+        points = [by_name[t] for t in tensors]
+    if not points:
+        raise SpecError("clip", collection.name, "a clip written in instanced mode (an objects-mode clip's cells "
+                        "are editable already)")
+    source = clips.read_source(collection)
+    reads = count_cell_reads(source.spec)
+    if reads > MAX_CELL_READS:
+        raise SpecError("clip", collection.name, f"a clip whose steps read at most {MAX_CELL_READS:,} cells: "
+                        f"this one reads {reads:,}, and editable cells key each read")
+    return editable.write_editable(collection, source.timeline(highlights=True), points, channels,
+                                   cube_size=source.look.cube_size)
 
 
 def make_single_user(objects) -> int:

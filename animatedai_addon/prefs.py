@@ -1,34 +1,21 @@
-"""Add-on preferences: the defaults a scene's settings fall back on."""
+"""Add-on preferences: the defaults a scene's settings fall back on.
 
-from dataclasses import dataclass
+Only their properties live here; ``api.preferences()`` reads them, the one place that does (the panel and
+operators pass the user's choices, e.g. ``mode="auto"`` or ``template="preferences"``, to the API).
+"""
 
 import bpy
 from bpy.props import EnumProperty, IntProperty
 
-from .engine.budget import CUBE_BUDGETS
+from .api import ADDON_ID, Preferences
 
-# The add-on's module name: "animatedai_addon", or "bl_ext.<repo>.animatedai_addon" as an extension.
-ADDON_ID = __package__
+Defaults = Preferences          # the values a fresh install starts with
 
 TEMPLATE_ITEMS = (
     ("studio", "Studio", "Camera, soft lights, floor and a neutral world"),
     ("flat", "Flat", "Camera and flat lighting on a plain background, like the Animated AI clips"),
     ("none", "None", "Only the cubes: no camera, lights or world are added"),
 )
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """The preference values, also used where the add-on is registered without being enabled."""
-
-    template: str = "studio"
-    objects_budget: int = CUBE_BUDGETS["objects"]
-    instanced_budget: int = CUBE_BUDGETS["instanced"]
-    instanced_threshold: int = 20_000
-
-    def cube_budget(self, mode: str) -> int:
-        """The most cubes a clip of ``mode`` ("objects" or "instanced") may have."""
-        return self.instanced_budget if mode == "instanced" else self.objects_budget
 
 
 class ANIMATEDAI_AP_preferences(bpy.types.AddonPreferences):
@@ -56,18 +43,6 @@ class ANIMATEDAI_AP_preferences(bpy.types.AddonPreferences):
         layout.prop(self, "objects_budget")
         layout.prop(self, "instanced_budget")
         layout.prop(self, "instanced_threshold")
-
-
-def preferences(context=None) -> Defaults:
-    """The current preference values; the defaults when the add-on is registered but not enabled
-    (scripts that call ``ensure_registered()`` on the ``bpy`` wheel)."""
-    context = context or bpy.context
-    addon = context.preferences.addons.get(ADDON_ID)
-    if addon is None or addon.preferences is None:
-        return Defaults()
-    p = addon.preferences
-    return Defaults(template=p.default_template, objects_budget=p.objects_budget,
-                    instanced_budget=p.instanced_budget, instanced_threshold=p.instanced_threshold)
 
 
 classes = (ANIMATEDAI_AP_preferences,)

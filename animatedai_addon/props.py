@@ -24,11 +24,10 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatPrope
 from .engine import registry
 from .engine import spec as specs
 from .engine.errors import SpecError
-from .api import check_cube_budget
-from .engine.timeline import (EASINGS, MAX_CELL_READS, Look, Timing, check_cell_reads, check_look, check_timing,
-                              count_cell_reads, count_cubes)
+from . import api
+from .engine.timeline import EASINGS, Look, Timing, check_look, check_timing
 from .engine.values import check_image_size
-from .prefs import TEMPLATE_ITEMS, Defaults
+from .prefs import TEMPLATE_ITEMS
 
 CHAIN_ITEM = ("chain", "Chain Preset", "A chain of operations from a preset (MobileNet block, ESPCN, ...)")
 #: The Operation menu: every operation module's panel forms (engine/registry.py), then the chain presets.
@@ -248,6 +247,7 @@ class Request:
     spec: object
     options: dict = field(default_factory=dict)
     cube_count: int = 0
+    mode: str = "objects"       # the scene mode generate() will use ("auto" decided by the preferences)
 
 
 @functools.lru_cache(maxsize=4)
@@ -301,27 +301,21 @@ class SettingsMixin:
                 return None
         return _read_input(path, os.stat(path).st_mtime_ns, spec.input_shape)
 
-    def to_request(self, preferences: Defaults = Defaults(), read_input: bool = True) -> Request:
+    def to_request(self, read_input: bool = True) -> Request:
         """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed.
-        ``read_input=False``: an image input is checked but not read (see :meth:`build_input`)."""
+        The user's choices pass through as they are ("auto" mode, the "preferences" template, no budget): the
+        API decides them from the add-on preferences. ``read_input=False``: an image input is checked but not
+        read (see :meth:`build_input`)."""
         spec = self.build_spec()
         timing, look = check_timing(self.build_timing()), check_look(self.build_look())
-        cubes = count_cubes(spec, look)
-        mode = self.mode
-        if mode == "auto":
-            mode = "instanced" if cubes > preferences.instanced_threshold \
-                or count_cell_reads(spec) > MAX_CELL_READS else "objects"
-        check_cube_budget(cubes, preferences.cube_budget(mode), mode)
-        if mode == "objects":
-            check_cell_reads(spec)      # objects mode keys every cell a step reads
-        template = preferences.template if self.template == "preferences" else self.template
-        options = dict(mode=mode, timing=timing, look=look, input=self.build_input(spec, read_input), seed=self.seed,
-                       order=self.order, template=template, cube_budget=preferences.cube_budget(mode),
+        mode, cubes = api.check_budget(spec, None, look, self.mode)     # as generate() will decide it
+        options = dict(mode=self.mode, timing=timing, look=look, input=self.build_input(spec, read_input),
+                       seed=self.seed, order=self.order, template=self.template,
                        set_scene=self.set_scene, use_template_camera=self.use_template_camera,
                        use_template_world=self.use_template_world,
                        start_frame=self.start_frame if self.use_start_frame else None,
                        share_animation=self.share_animation, if_edited=self.if_edited)
-        return Request(spec, options, cubes)
+        return Request(spec, options, cubes, mode)
 
     def apply_preset(self, preset) -> None:
         """Set every property from a preset (spec, timing, look); the rest keep their values."""

@@ -19,8 +19,9 @@ is its own):
   the stage go; what is left is the file as it was), twice: in the same process right after
   generating, and after the file was saved and opened again. Background Blender never runs the
   event loop that empties the window manager's notifier queue, and every deleted ID scans that
-  queue (tens of thousands of entries once a clip was written); in the UI the queue is emptied
-  after each operator, which the reopened file stands for.
+  queue (tens of thousands of entries once a clip was written), unless freed as ``writer.free_objects``
+  does in background; in the UI the queue is emptied after each operator, which the reopened file
+  stands for.
 * **naive**: ``bpy.ops.mesh.primitive_cube_add`` + a material + ``keyframe_insert``
   per key (then the interpolation set key by key) for a slice of the cells, spread
   over every tensor; its time per cell is extrapolated linearly to the whole clip
@@ -175,21 +176,21 @@ def measure_floor(clip: str) -> dict:
 
 def _cell_keys(track, timeline, cube_size):
     """Per cell: [(data_path, index, frames, values, interpolation)], the keys the writer makes."""
-    from animatedai_addon.scene import writer
-    easing = writer.INTERPOLATION[timeline.easing]
-    channels = writer.keyed_color_channels(track)
-    kinds = [(writer.visibility_keys(track.appear, track.disappear, timeline.pop_frames, easing),
+    from animatedai_addon.scene import keys
+    easing = keys.INTERPOLATION[timeline.easing]
+    channels = keys.keyed_color_channels(track)
+    kinds = [(keys.visibility_keys(track.appear, track.disappear, timeline.pop_frames, easing),
               [("scale", axis, 0) for axis in range(3)], cube_size),
-             (writer.move_keys(track, easing), [("location", axis, axis) for axis in range(3)], 1.0)]
+             (keys.move_keys(track, easing), [("location", axis, axis) for axis in range(3)], 1.0)]
     if channels:
-        kinds.append((writer.highlight_keys(track, channels), [("color", c, k) for k, c in enumerate(channels)], 1.0))
+        kinds.append((keys.highlight_keys(track, channels), [("color", c, k) for k, c in enumerate(channels)], 1.0))
     per_cell = {}
-    for keys, paths, scale in kinds:
-        for row, cell in enumerate(keys.cells.tolist()):
-            a, b = keys.offsets[row], keys.offsets[row + 1]
+    for kind, paths, scale in kinds:
+        for row, cell in enumerate(kind.cells.tolist()):
+            a, b = kind.offsets[row], kind.offsets[row + 1]
             for path, index, dim in paths:
                 per_cell.setdefault(cell, []).append(
-                    (path, index, keys.frames[a:b], keys.values[a:b, dim] * scale, keys.interpolation[a:b]))
+                    (path, index, kind.frames[a:b], kind.values[a:b, dim] * scale, kind.interpolation[a:b]))
     return per_cell
 
 

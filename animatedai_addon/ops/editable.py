@@ -3,14 +3,14 @@
 import bpy
 from bpy.props import BoolProperty, IntProperty
 
+from .. import api
 from ..engine.errors import SpecError
-from ..scene import instanced
 
 
 def _point_objects(context) -> list:
-    selected = [obj for obj in (context.selected_objects or []) if instanced.is_point_object(obj)]
+    selected = [obj for obj in (context.selected_objects or []) if api.is_instanced_tensor(obj)]
     active = context.active_object
-    if not selected and instanced.is_point_object(active):
+    if not selected and api.is_instanced_tensor(active):
         selected = [active]
     return selected
 
@@ -41,7 +41,7 @@ class ANIMATEDAI_OT_make_editable(bpy.types.Operator):
         made = 0
         try:
             for obj in _point_objects(context):
-                made += len(instanced.make_cells_editable(obj, channels))
+                made += len(api.make_editable(obj, channels=channels))
         except SpecError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}

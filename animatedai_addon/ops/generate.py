@@ -10,7 +10,6 @@ from bpy.props import EnumProperty
 from .. import api
 from ..engine.errors import SpecError
 from ..panels.layout import draw_settings
-from ..prefs import preferences
 from ..props import SettingsMixin, settings_annotations
 from ..scene import writer
 from .progress import ProgressJob
@@ -70,7 +69,7 @@ class ANIMATEDAI_OT_generate(_Stepped, SettingsMixin, bpy.types.Operator):
         # run all are set, so the redo panel's edits are what a re-execution uses.
         self.copy_from(context.scene.animatedai, only_unset=True)
         try:
-            return self.to_request(preferences(context))
+            return self.to_request()
         except SpecError as exc:
             self.report({'ERROR'}, str(exc))
             return None

@@ -9,7 +9,6 @@ import textwrap
 
 import bpy
 
-from ..prefs import preferences
 from ..engine.errors import SpecError
 from ..engine import registry
 from ..props import LOOK_FIELDS, TIMING_FIELDS
@@ -89,20 +88,19 @@ DURATION_PREVIEW_CUBES = 250_000
 def status_lines(settings, context=None, width: int = 40) -> tuple[bool, list[str]]:
     """(is_error, lines): the engine's message for invalid settings, else a summary of the clip: operation,
     shapes, cubes and mode, duration, and advice to use instanced mode where objects mode would play slowly."""
-    prefs = preferences(context)
     try:
-        request = settings.to_request(prefs, read_input=False)
+        request = settings.to_request(read_input=False)
     except SpecError as exc:
         return True, textwrap.wrap(str(exc), width)
     spec, options, cubes = request.spec, request.options, request.cube_count
     fps = options["timing"].fps
     lines = [f"{spec.label}", f"{_shape(spec.input_shape)} -> {_shape(spec.output_shape)}",
-             f"{cubes:,} cubes, {options['mode']} mode"]
+             f"{cubes:,} cubes, {request.mode} mode"]
     if cubes <= DURATION_PREVIEW_CUBES:
         frames = clip_frames(spec, options["timing"], options["look"], options["order"])
         lines.append(f"{frames:,} frames, {frames / fps:.1f} s at {fps} FPS")
     playable = 1.0 / (cubes * OBJECTS_SECONDS_PER_CUBE)
-    if options["mode"] == "objects" and playable < fps:
+    if request.mode == "objects" and playable < fps:
         lines += textwrap.wrap(f"Objects mode would play at about {playable:.0f} FPS: instanced mode "
                                "plays smoothly", width)
     return False, lines

@@ -18,6 +18,10 @@ Every clip collection carries a record, the ID property ``animatedai`` (a dict):
 ``theirs``         names of the objects a user had put into its collections when it was written
 =================  ==========================================================================
 
+Beside the record, the collection carries ``animatedai_source`` (:data:`SOURCE_PROP`): what the clip was
+made from (spec, timing, look, seed, order, input) as versioned JSON (:mod:`.source`), from which
+"make editable" rebuilds its cells with the engine.
+
 A clip is *edited* when its fingerprint no longer matches, an object the add-on made is gone, or
 an object it did not make was linked into its collections since it was written (those objects
 move into every new build of the clip, so they are never lost).
@@ -35,6 +39,8 @@ import numpy as np
 from . import compat, writer
 
 TAG = writer.TAG
+#: The clip collection's string property holding its source as JSON (see :mod:`.source`).
+SOURCE_PROP = "animatedai_source"
 #: Horizontal air between clips placed side by side (metres).
 CLIP_GAP = 2.0
 
@@ -64,6 +70,17 @@ def record(collection) -> dict | None:
 
 def _write_record(collection, data: dict) -> None:
     collection[TAG] = data
+
+
+def write_source(collection, text: str) -> None:
+    """Store the clip's source (:func:`.source.to_json`) on its collection."""
+    collection[SOURCE_PROP] = text
+
+
+def read_source(collection):
+    """The :class:`.source.ClipSource` stored on a clip collection; SpecError naming ``clip`` without one."""
+    from .source import from_json
+    return from_json(collection.get(SOURCE_PROP), where="clip")
 
 
 def scene_clips(scene) -> list:
@@ -109,6 +126,11 @@ def free_location(scene, x_range) -> tuple[float, float, float]:
     if right is None:
         return (0.0, 0.0, 0.0)
     return (right + CLIP_GAP - float(x_range[0]), 0.0, 0.0)
+
+
+def owner(obj):
+    """The clip collection holding ``obj`` (anywhere below it), or None."""
+    return next((c for c in bpy.data.collections if record(c) is not None and obj.name in c.all_objects), None)
 
 
 def root_of(collection):

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import bpy
 
 from ..engine.timeline import EASINGS
+from .keys import MAX_HIGHLIGHTS, MAX_MOVES, MAX_WINDOWS  # noqa: F401  (slots per point, decided with the keys)
 
 NODES_VERSION = 4
 VERSION_KEY = "animatedai_version"
@@ -42,10 +43,6 @@ CELLS_GROUP = "AnimatedAI cells"
 EASE_GROUP = "AnimatedAI ease"
 INSIDE_BOX_GROUP = "AnimatedAI inside box"
 TIME_WINDOW_GROUP = "AnimatedAI time window"
-
-MAX_MOVES = 8          # move slots per point: a cell may travel at most this many times (shuffle loops: 6)
-MAX_HIGHLIGHTS = 4     # highlight-interval slots per point (tensors lit by window boxes need none)
-MAX_WINDOWS = 4        # window boxes that can light one tensor
 
 INSTANCE_SCALE = "instance_scale"   # working attribute of the cells group, removed again
 

@@ -1,15 +1,10 @@
 """Write a Timeline into Blender: collections, one object per cell (objects mode) or per tensor (instanced).
 
-The writer decides nothing about timing or placement: every key comes from the
-engine's :class:`~animatedai_addon.engine.timeline.Timeline`, and Blender's
-F-curves are built so that they evaluate exactly like ``engine.state_at``:
+The writer decides nothing about timing or placement and computes no key: every key comes from the
+engine's :class:`~animatedai_addon.engine.timeline.Timeline` through :mod:`.keys` (numpy only, where
+the F-curve conventions are described), and the writer only writes them:
 
-* scale (pop-in): 0 before ``appear``; over ``pop_frames`` it eases to the cube
-  size (BEZIER with flat handles at a third of the segment = smoothstep; LINEAR or
-  CONSTANT for those easings); 0 again from ``disappear`` (CONSTANT).
-* location (moves): relative to the tensor's empty, eased the same way, held
-  (CONSTANT) between moves.
-* colour (highlights): CONSTANT keys, the highlight colour on ``[start, end)``.
+* cells: :func:`.keys.visibility_keys`, :func:`.keys.move_keys`, :func:`.keys.highlight_keys`;
 * the tensor's empty: ``key_frames``/``key_locations``, eased; boxes: location
   keys (CONSTANT for windows, which jump per step) and scale = size while shown.
 
@@ -29,7 +24,8 @@ import numpy as np
 
 from ..engine.errors import SpecError
 from ..engine.timeline import EASINGS, BoxTrack, Look, TensorTrack, Timeline
-from . import compat, materials, mesh as meshes
+from . import compat, keys, materials, mesh as meshes
+from .keys import BEZIER, CONSTANT, INTERPOLATION, LINEAR  # noqa: F401  (re-exported: the writer's key kinds)
 
 MODES = ("objects", "instanced")
 CLIP_PREFIX = "AnimatedAI "
@@ -46,13 +42,8 @@ PROP_UID = "animatedai_uid"          # clip collections: the tag value of the cl
 PROP_TENSOR = "animatedai_tensor"    # tensor collections and empties: the tensor's name
 PROP_BOX = "animatedai_box"          # box objects: the box's name
 
-CONSTANT, LINEAR, BEZIER = 0, 1, 2   # Keyframe.interpolation as foreach_set integers
-FREE = 0                             # Keyframe.handle_*_type FREE
-INTERPOLATION = {"constant": CONSTANT, "linear": LINEAR, "ease": BEZIER}
 #: Objects that share one action (4.4+, one slot each): slot look-ups are linear in the slots of an action.
 OBJECTS_PER_ACTION = 100
-#: A travel of zero length jumps this many frames before its end frame (a CONSTANT key just before it).
-JUMP = 1.0 / 1024.0
 
 
 def clip_collection_name(label: str) -> str:
@@ -63,271 +54,36 @@ def tensor_collection_name(label: str, tensor: str) -> str:
     return f"{label} / {tensor}"
 
 
-# --------------------------------------------------------------------------------------------- keys (numpy)
-
-
-@dataclass
-class Keys:
-    """Keyframes of one kind (scale, location or colour) for the cells that have any, grouped by cell.
-
-    The keys of ``cells[k]`` are rows ``offsets[k]:offsets[k + 1]``, sorted by frame.
-    """
-
-    cells: np.ndarray          # (K,) int64, ascending
-    offsets: np.ndarray        # (K + 1,) int64
-    frames: np.ndarray         # (M,) float64
-    values: np.ndarray         # (M, D) float64
-    interpolation: np.ndarray  # (M,) int32
-
-    @property
-    def dims(self) -> int:
-        return self.values.shape[1]
-
-    def __len__(self) -> int:
-        return len(self.cells)
-
-    def handles(self) -> tuple[np.ndarray, np.ndarray]:
-        """Handle frames (left, right): flat handles a third of the way to the neighbouring key.
-
-        With flat handles at thirds a BEZIER segment evaluates to smoothstep
-        (3t^2 - 2t^3) of the way from one key to the next: the engine's "ease".
-        """
-        f = self.frames
-        first = np.zeros(len(f), bool)
-        first[self.offsets[:-1]] = True
-        last = np.zeros(len(f), bool)
-        last[self.offsets[1:] - 1] = True
-        gap_before = np.where(first, 3.0, f - np.roll(f, 1))
-        gap_after = np.where(last, 3.0, np.roll(f, -1) - f)
-        return f - gap_before / 3.0, f + gap_after / 3.0
-
-
-def group_keys(key_cell, frames, values, interpolation) -> Keys:
-    """Keys from flat arrays already sorted by (cell, frame)."""
-    key_cell = np.asarray(key_cell, np.int64)
-    cells, starts = np.unique(key_cell, return_index=True)
-    values = np.array(values, np.float64)
-    if values.ndim != 2:
-        values = values.reshape(len(key_cell), 1)
-    return Keys(cells, np.append(starts, len(key_cell)).astype(np.int64), np.array(frames, np.float64),
-                values, np.array(interpolation, np.int32))
-
-
-def _table_keys(frames, values, interpolation, mask) -> Keys:
-    """Keys from (N, J) tables of candidate keys per cell (columns in frame order); ``mask`` picks the real ones."""
-    n, j = mask.shape
-    cell = np.broadcast_to(np.arange(n)[:, None], (n, j))
-    values = np.asarray(values, np.float64).reshape(n, j, -1)
-    return group_keys(cell[mask], frames[mask], values[mask], np.broadcast_to(interpolation, (n, j))[mask])
-
-
-def visibility_keys(appear, disappear, pop_frames: float, interpolation: int) -> Keys:
-    """Scale factor keys (0 hidden, 1 shown) for cells that are not shown throughout.
-
-    Hidden before ``appear``, growing over ``pop_frames`` from ``appear``, hidden
-    again from ``disappear``. Values are factors of the full size.
-    """
-    a = np.asarray(appear, np.float64)
-    d = np.asarray(disappear, np.float64)
-    has_a, has_d = np.isfinite(a), np.isfinite(d)
-    pop = float(pop_frames)
-    grows = pop > 0
-    # A cell leaving before its pop ends keeps the pop's start and leaves (F-curves stay sorted).
-    popped = has_a & ~(has_d & (d <= a + (pop if grows else 0.0)))
-    frames = np.column_stack([a if grows else a - 1.0, a + pop, d - 1.0, d])
-    values = np.tile(np.array([0.0, 1.0, 1.0, 0.0]), (len(a), 1))
-    kinds = np.array([interpolation if grows else CONSTANT, CONSTANT, CONSTANT, CONSTANT], np.int32)
-    mask = np.column_stack([has_a, popped, ~has_a & has_d, has_d])
-    return _table_keys(frames, values, kinds, mask)
-
-
-def move_keys(track: TensorTrack, interpolation: int) -> Keys:
-    """Location keys (relative to the tensor's empty) of the cells that travel."""
-    cell = np.asarray(track.move_cell, np.int64)
-    if len(cell) == 0:
-        return group_keys(np.zeros(0), np.zeros(0), np.zeros((0, 3)), np.zeros(0))
-    start = np.asarray(track.move_start, np.float64)
-    end = np.asarray(track.move_end, np.float64)
-    to = np.asarray(track.move_to, np.float64).reshape(-1, 3)
-    first = np.r_[True, cell[1:] != cell[:-1]]
-    before = np.where(first[:, None], np.asarray(track.position, np.float64)[cell], np.roll(to, 1, axis=0))
-    travels = end > start
-    start_frame = np.where(travels, start, end - JUMP)
-    start_kind = np.where(travels, interpolation, CONSTANT)
-    # Where the next travel starts as this one ends, its start key (same value) carries on alone.
-    joined = np.r_[~first[1:] & (start_frame[1:] == end[:-1]), False]
-    frames = np.column_stack([start_frame, end])
-    values = np.stack([before, to], axis=1)
-    kinds = np.column_stack([start_kind, np.full(len(cell), CONSTANT)])
-    mask = np.column_stack([np.ones(len(cell), bool), ~joined])
-    n, j = mask.shape
-    key_cell = np.broadcast_to(cell[:, None], (n, j))[mask]
-    return group_keys(key_cell, frames[mask], values[mask], kinds[mask])
-
-
-def highlight_keys(track: TensorTrack, channels: list[int]) -> Keys:
-    """Colour keys (``channels`` of RGBA) of the cells that light up: CONSTANT steps."""
-    cell = np.asarray(track.highlight_cell, np.int64)
-    start = np.asarray(track.highlight_start, np.float64)
-    end = np.asarray(track.highlight_end, np.float64)
-    base = np.asarray(track.color, np.float64)[cell][:, channels]
-    lit = np.asarray(track.highlight_color, np.float64)[cell][:, channels]
-    first = np.r_[True, cell[1:] != cell[:-1]] if len(cell) else np.zeros(0, bool)
-    has_s, has_e = np.isfinite(start), np.isfinite(end)
-    frames = np.column_stack([start - 1.0, np.where(has_s, start, end - 1.0), end])
-    values = np.stack([base, lit, base], axis=1)
-    mask = np.column_stack([first & has_s, has_s | has_e, has_e])
-    n = len(cell)
-    key_cell = np.broadcast_to(cell[:, None], (n, 3))[mask]
-    return group_keys(key_cell, frames[mask], values[mask], np.zeros(int(mask.sum()), np.int32))
-
-
-def always_lit(track: TensorTrack) -> np.ndarray:
-    """Cells highlighted over the whole time axis (their colour is simply the highlight colour)."""
-    lit = np.zeros(len(track), bool)
-    endless = np.isneginf(track.highlight_start) & np.isposinf(track.highlight_end)
-    lit[np.asarray(track.highlight_cell, np.int64)[endless]] = True
-    return lit
-
-
-def keyed_color_channels(track: TensorTrack) -> list[int]:
-    """RGBA channels in which some highlighted cell's colour changes."""
-    cell = np.asarray(track.highlight_cell, np.int64)
-    if len(cell) == 0:
-        return []
-    differs = np.asarray(track.color)[cell] != np.asarray(track.highlight_color)[cell]
-    return [c for c in range(4) if differs[:, c].any()]
-
-
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser on uint64 arrays (wrapping arithmetic)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
-
-
-def key_hashes(keys: Keys, seed: int) -> np.ndarray:
-    """(K,) uint64: a hash of each cell's keys (frames, values, interpolation, order)."""
-    if len(keys.frames) == 0:
-        return np.zeros(0, np.uint64)
-    with np.errstate(over="ignore"):
-        h = _mix(np.full(len(keys.frames), seed, np.uint64) ^ keys.frames.view(np.uint64))
-        h = _mix(h ^ keys.interpolation.astype(np.uint64))
-        for d in range(keys.dims):
-            h = _mix(h ^ keys.values[:, d].astype(np.float32).view(np.uint32).astype(np.uint64))
-        position = np.arange(len(h), dtype=np.uint64) - np.repeat(keys.offsets[:-1], np.diff(keys.offsets)).astype(
-            np.uint64)
-        h = _mix(h + position * _GOLDEN)
-        return _mix(np.add.reduceat(h, keys.offsets[:-1]) ^ np.diff(keys.offsets).astype(np.uint64))
-
-
-def first_identical(n: int, kinds: list[Keys]) -> np.ndarray:
-    """For each of ``n`` cells, the first cell with exactly the same keys of every kind (itself if none).
-
-    Cells compare by two independent 64-bit hashes of all their keys (a false
-    match needs a 128-bit collision).
-    """
-    signature = np.zeros((n, 2), np.uint64)
-    with np.errstate(over="ignore"):
-        for tag, keys in enumerate(kinds, start=1):
-            for column in range(2):
-                h = np.zeros(n, np.uint64)
-                h[keys.cells] = key_hashes(keys, seed=2 * tag + column)
-                signature[:, column] = _mix(signature[:, column] * _GOLDEN + h)
-    _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
-    return first[np.ravel(inverse)]
-
-
 # --------------------------------------------------------------------------------------------- writing keys
 
 
-def _per_row_any(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """For each row ``offsets[k]:offsets[k + 1]`` (none empty), whether any flag in it is set."""
-    if len(offsets) < 2:
-        return np.zeros(0, bool)
-    return np.add.reduceat(flags.astype(np.int64), offsets[:-1]) > 0
-
-
-class _Channels:
-    """One kind of Keys prepared for writing: flat float32 arrays per F-curve, sliced per cell.
-
-    Per F-curve only what the defaults of ``keyframe_points.add`` (BEZIER keys,
-    AUTO_CLAMPED handles) do not already give is written:
-
-    * interpolation, unless every key that starts a segment is BEZIER;
-    * handles, only on curves with a BEZIER segment. Blender's AUTO_CLAMPED handles
-      (``fcurve.update()``) are flat at a third of each neighbouring segment at the
-      ends of a curve, at extremes and on plateaus; only where a BEZIER segment
-      touches any other key (a key mid-way in a rising run) are FREE handles written.
-    """
-
-    def __init__(self, keys: Keys, paths: list[tuple[str, int, int]], scale: np.ndarray | float = 1.0):
-        self.keys = keys
-        self.paths = [(path, index) for path, index, _ in paths]
-        offsets = keys.offsets
-        self.offsets = offsets.tolist()
-        values = keys.values * scale
-        count = len(keys.frames)
-        bezier = keys.interpolation == BEZIER
-        first = np.zeros(count, bool)
-        first[offsets[:-1]] = True
-        last = np.zeros(count, bool)
-        last[offsets[1:] - 1] = True
-        self.has_bezier = _per_row_any(bezier & ~last, offsets).tolist()
-        self.set_interpolation = _per_row_any(~bezier & ~last, offsets).tolist()
-        touches_bezier = (bezier & ~last) | (np.roll(bezier, 1) & ~first)
-        left, right = keys.handles() if bezier.any() else (keys.frames, keys.frames)
-        self.co, self.left, self.right, self.explicit = [], [], [], []
-        for _, _, dim in paths:
-            v = values[:, dim]
-            self.co.append(np.column_stack([keys.frames, v]).astype(np.float32).ravel())
-            self.left.append(np.column_stack([left, v]).astype(np.float32).ravel())
-            self.right.append(np.column_stack([right, v]).astype(np.float32).ravel())
-            rise_before = v - np.roll(v, 1)
-            rise_after = np.roll(v, -1) - v
-            flat = first | last | (rise_before * rise_after <= 0)
-            self.explicit.append(_per_row_any(touches_bezier & ~flat, offsets).tolist())
-        self.interpolation = keys.interpolation
-        self.free = np.full(count, FREE, np.int32)
-
-    def row_lookup(self, n_cells: int) -> np.ndarray:
-        rows = np.full(n_cells, -1, np.int64)
-        rows[self.keys.cells] = np.arange(len(self.keys.cells))
-        return rows
-
-    def fill(self, fcurves, row: int) -> None:
-        a, b = self.offsets[row], self.offsets[row + 1]
-        bezier = self.has_bezier[row]
-        interpolation = self.interpolation[a:b] if self.set_interpolation[row] else None
-        for dim, fc in enumerate(fcurves):
-            points = fc.keyframe_points
-            points.add(b - a)
-            points.foreach_set("co", self.co[dim][2 * a:2 * b])
-            if interpolation is not None:
-                points.foreach_set("interpolation", interpolation)
-            if not bezier:
-                continue
-            if self.explicit[dim][row]:
-                points.foreach_set("handle_left_type", self.free[a:b])
-                points.foreach_set("handle_right_type", self.free[a:b])
-                points.foreach_set("handle_left", self.left[dim][2 * a:2 * b])
-                points.foreach_set("handle_right", self.right[dim][2 * a:2 * b])
-            else:
-                fc.update()      # AUTO_CLAMPED handles: flat, at thirds (see the class notes)
+def fill_fcurves(channels: keys.Channels, fcurves, row: int) -> None:
+    """Write row ``row`` (one cell) of ``channels`` into ``fcurves`` (one per channel path, in order)."""
+    a, b = channels.offsets[row], channels.offsets[row + 1]
+    bezier = channels.has_bezier[row]
+    interpolation = channels.interpolation[a:b] if channels.set_interpolation[row] else None
+    for dim, fc in enumerate(fcurves):
+        points = fc.keyframe_points
+        points.add(b - a)
+        points.foreach_set("co", channels.co[dim][2 * a:2 * b])
+        if interpolation is not None:
+            points.foreach_set("interpolation", interpolation)
+        if not bezier:
+            continue
+        if channels.explicit[dim][row]:
+            points.foreach_set("handle_left_type", channels.free[a:b])
+            points.foreach_set("handle_right_type", channels.free[a:b])
+            points.foreach_set("handle_left", channels.left[dim][2 * a:2 * b])
+            points.foreach_set("handle_right", channels.right[dim][2 * a:2 * b])
+        else:
+            fc.update()      # AUTO_CLAMPED handles: flat, at thirds (see the class notes)
 
 
 def write_fcurve(fcurve, frames, values, interpolation) -> None:
     """Keys on one F-curve (frames sorted), BEZIER segments with flat handles at thirds."""
     n = len(frames)
-    keys = group_keys(np.zeros(n), frames, np.reshape(values, (n, 1)), np.broadcast_to(interpolation, (n,)))
-    channels = _Channels(keys, [("", 0, 0)])
-    channels.fill([fcurve], 0)
+    grouped = keys.group_keys(np.zeros(n), frames, np.reshape(values, (n, 1)), np.broadcast_to(interpolation, (n,)))
+    fill_fcurves(keys.Channels(grouped, [("", 0, 0)]), [fcurve], 0)
 
 
 def animate_object(pool: compat.ActionPool, obj, tracks: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]]):
@@ -495,7 +251,7 @@ def write_box(box: BoxTrack, label: str, collection, material, pool: compat.Acti
     if box.role == "pulse":
         obj.hide_render = True
         obj.display_type = "BOUNDS"
-    shown_frames, shown = box_visibility_keys(box)
+    shown_frames, shown = keys.box_visibility_keys(box)
     obj.scale = size * shown[0]
     if len(shown_frames) > 1:
         kinds = np.full(len(shown_frames), CONSTANT, np.int32)
@@ -503,32 +259,6 @@ def write_box(box: BoxTrack, label: str, collection, material, pool: compat.Acti
     if tracks:
         animate_object(pool, obj, tracks)
     return obj
-
-
-def box_visibility_keys(box: BoxTrack) -> tuple[np.ndarray, np.ndarray]:
-    """(frames, 0/1) CONSTANT keys of whether a box shows: ``appear <= frame < disappear`` and the
-    ``key_visible`` flag of its current key (the first key's before it). One key: it never changes."""
-    key_frames = np.asarray(box.key_frames, np.float32)
-    flags = np.asarray(box.key_visible, bool)
-    changes = [f for f in (box.appear, box.disappear) if np.isfinite(f)]
-    if len(flags):
-        changes += list(key_frames[1:].astype(np.float64))
-    frames = np.unique(np.asarray(changes, np.float64))
-
-    def shown(at):
-        at = np.asarray(at, np.float64)
-        on = (box.appear <= at) & (at < box.disappear)
-        if len(flags):
-            k = np.maximum(np.searchsorted(key_frames, at.astype(np.float32), side="right") - 1, 0)
-            on &= flags[k]
-        return on.astype(np.float64)
-
-    if len(frames) == 0:
-        return np.zeros(1), shown([0.0])
-    frames = np.r_[frames[0] - 1.0, frames]       # the state before the first change
-    values = shown(frames)
-    keep = np.r_[True, values[1:] != values[:-1]]
-    return frames[keep], values[keep]
 
 
 def _link_material(obj, material) -> None:
@@ -550,21 +280,11 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     n = len(track)
     names = [name_prefix + name for name in track.cell_names()] if name_prefix else track.cell_names()
     reuse = {} if reuse is None else reuse
-    shown = visibility_keys(track.appear, track.disappear, pop_frames, easing)
-    moves = move_keys(track, easing)
-    color_channels = keyed_color_channels(track)
-    lit = highlight_keys(track, color_channels) if color_channels else group_keys(
-        np.zeros(0), np.zeros(0), np.zeros((0, 1)), np.zeros(0))
-    kinds = [
-        _Channels(shown, [("scale", axis, 0) for axis in range(3)], cube_size),
-        _Channels(moves, [("location", axis, axis) for axis in range(3)]),
-        _Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)]),
-    ]
-    kinds = [k for k in kinds if len(k.keys)]
+    shown, kinds = keys.cell_channels(track, pop_frames, easing, cube_size)
     if kinds:
         rows = [k.row_lookup(n) for k in kinds]
         animated = np.flatnonzero(np.any(np.stack(rows) >= 0, axis=0))
-        source = first_identical(n, [k.keys for k in kinds]) if share_identical else np.arange(n)
+        source = keys.first_identical(n, [k.keys for k in kinds]) if share_identical else np.arange(n)
         twins = np.bincount(source[animated], minlength=n)
         # the shared slots are named now, before the objects exist: naming them later scans every ID
         pool.name_slots([f"{names[i]} \u00d7{int(twins[i])}" if twins[i] > 1 else None
@@ -586,7 +306,7 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     # Static values (what the F-curves do not drive), in the collection's order (= link order).
     static_scale = np.full(n, cube_size)
     static_scale[shown.cells] = 0.0
-    static_color = np.where(always_lit(track)[:, None], track.highlight_color, track.color).astype(np.float32)
+    static_color = np.where(keys.always_lit(track)[:, None], track.highlight_color, track.color).astype(np.float32)
     if len(collection.objects) != n:
         raise RuntimeError(f"{collection.name!r} must hold only the {n} cells when they are set in bulk")
     collection.objects.foreach_set("location", np.asarray(track.position, np.float32)[order].ravel())
@@ -612,7 +332,7 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
         fcurves = pool.new_fcurves(obj, channels)
         start = 0
         for kind, r, count in fills:
-            kind.fill(fcurves[start:start + count], r)
+            fill_fcurves(kind, fcurves[start:start + count], r)
             start += count
     return objects
 
@@ -664,10 +384,52 @@ def detach_clip(collection) -> dict:
 
 
 def remove_objects(objects) -> None:
-    """Remove objects (e.g. cells a rebuild did not reuse) in one batch."""
-    objects = list(objects)
-    if objects:
+    """Remove objects in no collection any more (e.g. cells a rebuild did not reuse): see :func:`free_objects`."""
+    free_objects(list(objects))
+
+
+def free_objects(objects: list) -> None:
+    """Remove ``objects``, which no collection holds any more.
+
+    Every ID ``batch_remove`` frees scans the window manager's notifier queue, which only the UI's event
+    loop empties: in background Blender (scripts, the ``bpy`` wheel, render farms) it holds a few entries per
+    object written since the file was opened, and removing a 20k-cube clip took 16-23 s against 0.5 s to
+    make its objects (``benchmarks/scene.py``). There, objects that nothing but ``objects`` refers to are freed
+    one by one without that scan (``do_unlink=False``: nothing refers to them; ``do_ui_user=False``: no editor
+    draws in background), each after the objects that refer to it; the others, and every object in the UI
+    (whose queue is emptied after each operator), go through ``batch_remove``, which unlinks references.
+    """
+    if not objects:
+        return
+    if not bpy.app.background:
         bpy.data.batch_remove(objects)
+        return
+    doomed = {o.as_pointer(): o for o in objects}
+    users = {key: [u.as_pointer() for u in found] for key, found in
+             ((o.as_pointer(), found) for o, found in bpy.data.user_map(subset=objects).items())}
+    fast = {key for key in doomed if all(u in doomed for u in users[key])}
+    slow = [o for key, o in doomed.items() if key not in fast]
+    if slow:          # first: removing them unlinks what they refer to among the fast ones
+        bpy.data.batch_remove(slow)
+    # referrers first (a cell before its tensor's empty, a point object before the boxes its modifier reads)
+    waiting = {key: sum(1 for u in users[key] if u in fast) for key in fast}
+    referred = {key: [] for key in fast}
+    for key in fast:
+        for u in users[key]:
+            if u in fast:
+                referred[u].append(key)
+    ready = [key for key, count in waiting.items() if count == 0]
+    remove = bpy.data.objects.remove
+    while ready:
+        key = ready.pop()
+        for target in referred[key]:
+            waiting[target] -= 1
+            if waiting[target] == 0:
+                ready.append(target)
+        remove(doomed[key], do_unlink=False, do_id_user=True, do_ui_user=False)
+        del waiting[key]
+    if waiting:       # objects referring to each other in a loop
+        bpy.data.batch_remove([doomed[key] for key in waiting])
 
 
 def remove_clip(collection) -> None:
@@ -686,10 +448,10 @@ def _remove(tag, collections, doomed, owners=None) -> None:
         leaving = {o.as_pointer() for o in (doomed if owners is None else owners)}
         users = bpy.data.user_map(subset=actions)
         actions = [a for a in actions if all(u.as_pointer() in leaving for u in users[a])]
-    # actions first: freeing them is cheap, and objects without animation are cheaper to free
+    # actions and collections first: freeing them is cheap, objects without animation are cheaper to free,
+    # and objects in no collection can be freed without unlinking (free_objects)
     bpy.data.batch_remove(actions + collections)
-    if doomed:
-        bpy.data.batch_remove(doomed)
+    free_objects(doomed)
     orphans = [d for d in data if d.users == 0]
     orphans += _orphan_cube_holders()
     if orphans:

@@ -15,7 +15,7 @@ bpy = pytest.importorskip("bpy")
 
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.timeline import TensorTrack, Timeline  # noqa: E402
-from animatedai_addon.scene import compat, instanced, nodes, writer  # noqa: E402
+from animatedai_addon.scene import instanced, keys, nodes, writer  # noqa: E402
 from animatedai_addon.scene import mesh as meshes  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -359,115 +359,142 @@ def nonzero(*parts):
     return centre[shown], size[shown], color[shown]
 
 
-def keyed_box(clip, keys):
-    """A window box keyed at (frame, centre, size) with constant interpolation."""
-    box = box_object(clip)
-    for frame, centre, size in keys:
-        box.location, box.scale = centre, size
-        box.keyframe_insert("location", frame=frame)
-        box.keyframe_insert("scale", frame=frame)
-    for fcurve in compat.object_fcurves(box):
-        for point in fcurve.keyframe_points:
-            point.interpolation = "CONSTANT"
-    return box
+def clip_frames(result, count=12):
+    """Scene frames across the clip, with the frame after each of a few steps (travels, lights, pops)."""
+    timeline = result.timeline
+    steps = np.asarray(timeline.step_frames, float)
+    frames = np.r_[np.linspace(timeline.frame_start, timeline.frame_end, count),
+                   steps[[0, 1, len(steps) // 2, -1]] + 1, steps[[0, 1]] + 0.5 * timeline.pop_frames]
+    return np.unique(np.round(frames - timeline.frame_start + result.start_frame)).astype(int)
 
 
-FRAMES = (0, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 21, 22, 24, 30)
+def generate_instanced(**kwargs):
+    from animatedai_addon import api
+    from animatedai_addon.engine import Conv2d
+    return api.generate(Conv2d(3, 4, 5, 2, 3, padding="same"), mode="instanced", location=(0.0, 0.0, 0.0),
+                        **kwargs)
+
+
+def instanced_cells_at(scene, result, frames) -> dict:
+    """{(frame, tensor): the instanced cells it shows} before anything is made editable."""
+    seen = {}
+    for frame in frames:
+        scene.frame_set(int(frame))
+        for name, obj in result.tensors.items():
+            if instanced.is_point_object(obj):
+                seen[frame, name] = nonzero(evaluated_cells(obj))
+    return seen
 
 
 @pytest.mark.parametrize("easing", ["ease", "linear", "constant"])
-def test_make_editable_keeps_every_frame_the_same(scene, clip, cube_mesh, easing):
-    track = lively_track()
-    empty = bpy.data.objects.new("input", None)
-    clip.objects.link(empty)
-    obj = write(track, timeline_of(track, easing=easing), clip, cube_mesh, parent=empty)
-    objects = instanced.make_cells_editable(obj, channels=(1, 1))
-    assert len(objects) == 12 and len(obj.data.vertices) == 12
-    assert {o.name for o in objects} == {f"input[c1,y{y},x{x}]" for y in range(3) for x in range(4)}
-    assert all(o.parent == empty and o.data == cube_mesh for o in objects)
-    assert (instanced.read_attribute(obj.data, "cell") < 12).all()   # channel 0 stays instanced
-    for frame in FRAMES:
-        scene.frame_set(frame)
-        got = nonzero(evaluated_cells(obj), object_cells(objects))
-        assert_same_cells(got, nonzero(expected_cells(track, frame, easing=easing)))
+def test_make_editable_keeps_every_frame_the_same(scene, easing):
+    """Channel 1 of every tensor made editable: at every frame the points left and the new objects show
+    exactly what the instanced clip showed (pops, filter slides, pulse lights, outputs)."""
+    from animatedai_addon import api
+    result = generate_instanced(timing={"easing": easing})
+    frames = clip_frames(result)
+    before = instanced_cells_at(scene, result, frames)
+    points = {name: obj for name, obj in result.tensors.items() if instanced.is_point_object(obj)}
+    counts = {name: len(obj.data.vertices) for name, obj in points.items()}
+    made = api.make_editable(result, channels=(1, 1))
+    by_tensor = {name: [o for o in made if o.name.startswith(f"1:{name}[")] for name in points}
+    assert sum(map(len, by_tensor.values())) == len(made)
+    for name, obj in points.items():
+        track = result.timeline.tensor(name)
+        in_channel = int((track.cells[:, 0] == 1).sum())
+        assert len(by_tensor[name]) == in_channel and len(obj.data.vertices) == counts[name] - in_channel
+        assert all(o.parent == obj.parent and o.data.name == meshes.CUBE_MESH for o in by_tensor[name])
+        assert all("[c1," in o.name for o in by_tensor[name])
+        held = instanced.read_attribute(obj.data, "cell")
+        assert not np.isin(held, keys.flat_cell_index(track)[track.cells[:, 0] == 1]).any()
+    for frame in frames:
+        scene.frame_set(int(frame))
+        for name, obj in points.items():
+            got = nonzero(evaluated_cells(obj), object_cells(by_tensor[name]))
+            try:
+                assert_same_cells(got, before[frame, name])
+            except AssertionError as error:
+                raise AssertionError(f"{name} at frame {frame}: {error}") from None
 
 
-def test_make_editable_bakes_the_window_highlights(scene, clip, cube_mesh):
-    track = grid_track()
-    keys = [(4, (1.0, 0.5, -1.0), (3.2, 2.2, 3.2)), (6, (2.0, 0.5, -1.0), (3.2, 2.2, 3.2)),
-            (8, (2.0, 0.5, -1.0), (0.0, 0.0, 0.0)), (11, (0.0, 1.0, 0.0), (1.1, 1.1, 1.1))]
-    box = keyed_box(clip, keys)
-    obj = write(track, timeline_of(track), clip, cube_mesh, boxes=[box])
-    objects = instanced.make_cells_editable(obj)
-    assert len(obj.data.vertices) == 0
-    for frame in (0, 3, 4, 5, 6, 7, 8, 9, 11, 20):
-        scene.frame_set(frame)
-        key = max((k for k in keys if k[0] <= frame), default=keys[0], key=lambda k: k[0])
-        want = expected_cells(track, frame, boxes=[(np.array(key[1]), key[2])])
-        assert_same_cells(nonzero(object_cells(objects)), nonzero(want))
+@pytest.mark.parametrize("dilation", [1, 2])
+def test_made_editable_cells_light_as_the_window_read_them(scene, dilation):
+    """Look(highlight="cells"): the window box lights the input in Geometry Nodes; made editable, the input
+    cells carry the engine's highlight intervals and match ``state_at`` at every frame."""
+    from animatedai_addon import api
+    from animatedai_addon.engine import Conv2d
+    from animatedai_addon.engine.timeline import Look, build_timeline, state_at
+    look = Look(highlight="cells")
+    result = api.generate(Conv2d(2, 7, 7, 2, 3, dilation=dilation), mode="instanced", location=(0.0, 0.0, 0.0),
+                          look=look)
+    made = api.make_editable(result, tensors=["input"])
+    assert len(result.tensors["input"].data.vertices) == 0
+    full = build_timeline(result.plan, look=look)      # with the highlight intervals the instanced clip left out
+    track = full.tensor("input")
+    lit_somewhere = False
+    for frame in clip_frames(result, count=16):
+        scene.frame_set(int(frame))
+        state = state_at(full, float(frame - result.start_frame + full.frame_start))["input"]
+        lit_somewhere |= bool(state.highlighted.any())
+        want = engine_cells(track, state, look.cube_size)
+        assert_same_cells(nonzero(object_cells(made)), want)
+    assert lit_somewhere
 
 
-def test_make_editable_operator(scene, clip, cube_mesh):
+def test_make_editable_operator(scene):
     import animatedai_addon
     animatedai_addon.ensure_registered()   # the operator is part of the add-on (generate() registers it too)
-    track = grid_track()
-    obj = write(track, timeline_of(track), clip, cube_mesh)
+    result = generate_instanced()
+    obj = result.tensors["input"]
+    count = len(obj.data.vertices)
     bpy.context.view_layer.objects.active = obj
     obj.select_set(True)
     with bpy.context.temp_override(active_object=obj, selected_objects=[obj]):
         assert bpy.ops.animatedai.make_editable(use_channel_range=True, channel_first=0, channel_last=0) \
             == {"FINISHED"}
-    assert len(obj.data.vertices) == 12
-    assert len([o for o in clip.all_objects if o.name.startswith("input[c0,")]) == 12
+    assert len(obj.data.vertices) == count - 20
+    assert len([o for o in result.collection.all_objects if o.name.startswith("1:input[c0,")]) == 20
+    assert len(result.tensors["output"].data.vertices) == len(result.timeline.tensor("output")), \
+        "only the selected tensor"
 
 
-def test_make_editable_refuses_other_objects(clip, cube_mesh):
+def test_make_editable_refuses_bad_arguments(scene, cube_mesh):
+    from animatedai_addon import api
+    from animatedai_addon.scene import clip as clips
+    result = generate_instanced()
+    obj = result.tensors["input"]
+    count = len(obj.data.vertices)
     other = bpy.data.objects.new("not a tensor", cube_mesh)
-    with pytest.raises(SpecError, match="object"):
-        instanced.make_cells_editable(other)
-    track = grid_track()
-    obj = write(track, timeline_of(track), clip, cube_mesh)
-    with pytest.raises(SpecError, match="channels"):
-        instanced.make_cells_editable(obj, channels=(2, 1))
-    assert len(obj.data.vertices) == len(track)
+    for kwargs, parameter in (({"clip": other}, "clip"), ({"clip": "conv"}, "clip"),
+                              ({"clip": result, "channels": (2, 1)}, "channels"),
+                              ({"clip": result, "channels": 1}, "channels"),
+                              ({"clip": result, "tensors": ["nope"]}, "tensors"),
+                              ({"clip": result, "tensors": "input"}, "tensors")):
+        with pytest.raises(SpecError) as info:
+            api.make_editable(**kwargs)
+        assert info.value.parameter == parameter
+    del result.collection[clips.SOURCE_PROP]       # a clip that does not say what it was made from
+    with pytest.raises(SpecError) as info:
+        api.make_editable(result)
+    assert info.value.parameter == "clip"
+    assert len(obj.data.vertices) == count
+    objects_clip = api.generate("conv-3x3-valid", mode="objects")
+    with pytest.raises(SpecError) as info:
+        api.make_editable(objects_clip)
+    assert info.value.parameter == "clip"
 
 
-def test_merged_highlights():
-    track = grid_track()
-    instanced.set_highlights(track, np.array([3, 1, 3, 3, 1]), np.array([5, 0, 1, 9, 2]),
-                             np.array([9, 2, 6, np.inf, 4]))
-    assert track.highlight_cell.tolist() == [1, 3]
-    assert track.highlight_start.tolist() == [0, 1]
-    assert track.highlight_end.tolist() == [4, np.inf]
-
-
-def test_box_highlights_pair_starts_with_ends():
-    positions = np.array([[0.0, 0, 0], [1.0, 0, 0], [2.0, 0, 0]])
-    frames = np.array([0.0, 2.0, 4.0, 6.0])
-    centres = np.array([[0.0, 0, 0], [1.0, 0, 0], [2.0, 0, 0], [9.0, 0, 0]])
-    sizes = np.full((4, 3), 1.5)
-    cell, start, end = instanced.box_highlights(positions, frames, centres, sizes, chunk=3)
-    assert cell.tolist() == [0, 1, 2] and start.tolist() == [0, 2, 4] and end.tolist() == [2, 4, 6]
+def test_make_editable_twice_takes_only_what_is_left(scene):
+    from animatedai_addon import api
+    result = generate_instanced()
+    first = api.make_editable(result, channels=(0, 1), tensors=["input"])
+    second = api.make_editable(result, tensors=["input"])
+    assert len(first) == 40 and len(second) == 20
+    assert {o.name for o in first}.isdisjoint(o.name for o in second)
+    assert len(result.tensors["input"].data.vertices) == 0
 
 
 # --------------------------------------------------------------------------- both modes render the same
-
-
-def cell_material():
-    """The cell colour from Attribute(INSTANCER, "color") alone.
-
-    Measured on 4.2 and 5.0 (Cycles and Eevee): for an instance it reads the
-    instance attribute "color"; for a plain object it falls back to the
-    object's own ``color`` property. So one node serves both modes, and adding
-    Object Info ▸ Color to it would double the colour of plain objects.
-    """
-    material = bpy.data.materials.new("AnimatedAI test cells")
-    tree = compat.ensure_node_tree(material)
-    bsdf = next(node for node in tree.nodes if node.bl_idname == "ShaderNodeBsdfPrincipled")
-    attribute = tree.nodes.new("ShaderNodeAttribute")
-    attribute.attribute_type, attribute.attribute_name = "INSTANCER", "color"
-    tree.links.new(attribute.outputs["Color"], bsdf.inputs["Base Color"])
-    return material
 
 
 def render_pixels(scene, path, engine) -> np.ndarray:
@@ -501,22 +528,22 @@ def small_stage(scene):
 
 @pytest.mark.render
 @pytest.mark.slow
-def test_both_modes_render_the_same_frame(scene, clip, cube_mesh, tmp_path):
-    cube_mesh.materials.append(None)            # one slot, so cell objects can carry the material
-    material = cell_material()
+def test_both_modes_render_the_same_frame(scene, tmp_path):
+    """An instanced clip, then every cell made editable: the same pixels in Cycles (and Workbench)."""
+    from animatedai_addon import api
     small_stage(scene)
-    track = lively_track()
-    box = box_object(clip)
-    box.location, box.scale = (2.0, 0.5, -1.0), (1.2, 2.2, 1.2)       # lights 2 cells of each channel
-    obj = instanced.write_tensor_points(track, timeline_of(track), name="input cells", collection=clip,
-                                        parent=None, cube_mesh=cube_mesh, material=material, window_boxes=[box],
-                                        cube_scale=0.8)
-    scene.frame_set(13)              # partly popped, travelling, lit by time and by the box
+    result = generate_instanced()
+    timeline = result.timeline
+    target, extent = np.asarray(timeline.camera_target, float), np.asarray(timeline.extent, float)
+    scene.camera.location = target + (0.0, -1.6 * max(extent[0], 1.5 * extent[2]) - extent[1], 0.0)
+    scene.camera.rotation_euler = (np.pi / 2, 0.0, 0.0)
+    frame = int(timeline.step_frames[1] + 1 - timeline.frame_start + result.start_frame)  # pops, slides, lights
+    scene.frame_set(frame)
     instanced_cycles = render_pixels(scene, tmp_path / "instanced.png", "CYCLES")
     instanced_workbench = render_pixels(scene, tmp_path / "instanced_wb.png", "BLENDER_WORKBENCH")
-    objects = instanced.make_cells_editable(obj)
-    assert len(objects) == len(track)
-    scene.frame_set(13)
+    objects = api.make_editable(result)
+    assert len(objects) == sum(len(t) for t in timeline.tensors if instanced.is_point_object(result.tensors[t.name]))
+    scene.frame_set(frame)
     objects_cycles = render_pixels(scene, tmp_path / "objects.png", "CYCLES")
     objects_workbench = render_pixels(scene, tmp_path / "objects_wb.png", "BLENDER_WORKBENCH")
     # same seed, same geometry: measured identical; allow a little for BVH build differences
@@ -573,23 +600,6 @@ def test_instanced_cells_match_engine_state(scene, preset_name):
                 assert_same_cells(got, want)
             except AssertionError as error:
                 raise AssertionError(f"{preset_name} {track.name} frame {frame}: {error}") from None
-
-
-@pytest.mark.parametrize("kernel_size, dilation", [(3, 2), (2, 3), (3, 1)])
-def test_window_lattice_lights_exactly_the_read_cells(kernel_size, dilation):
-    """At every shown key of the window, box + lattice select the cells the engine's intervals light."""
-    from animatedai_addon.engine import Conv2d, plan
-    from animatedai_addon.engine.timeline import Look, build_timeline, state_at
-    timeline = build_timeline(plan(Conv2d(2, 9, 9, 2, kernel_size, dilation=dilation)), look=Look(highlight="cells"))
-    window = next(box for box in timeline.boxes if box.role == "window")
-    spacing, phase = instanced.window_lattice(window)
-    track = timeline.tensor("input")
-    shown = np.asarray(window.key_visible, bool) if len(window.key_visible) else np.ones(len(window.key_frames), bool)
-    for frame, centre in zip(window.key_frames[shown][::5], window.key_centers[shown][::5]):
-        state = state_at(timeline, float(frame))["input"]
-        offset = state.world_position - centre
-        inside = np.all(np.abs(offset) < np.asarray(window.size) / 2, axis=1)
-        np.testing.assert_array_equal(inside & instanced.on_lattice(offset, spacing, phase), state.highlighted)
 
 
 

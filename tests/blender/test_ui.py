@@ -13,7 +13,6 @@ from animatedai_addon.panels import layout as panel_layout  # noqa: E402
 from animatedai_addon.engine import presets  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.timeline import count_cubes  # noqa: E402
-from animatedai_addon.prefs import Defaults  # noqa: E402
 from animatedai_addon.scene import writer  # noqa: E402
 from .conftest import count_datablocks  # noqa: E402
 
@@ -164,24 +163,63 @@ def test_operator_arguments_override_scene_settings(settings):
     assert clip_collections() == ["AnimatedAI conv 2x2 valid 2x4x4\u21922x3x3"]
 
 
-def test_auto_mode_and_cube_budget_follow_the_preferences(settings):
-    small_conv(settings, mode="auto")
-    cubes = settings.to_request().cube_count
-    assert settings.to_request(Defaults(instanced_threshold=cubes)).options["mode"] == "objects"
-    assert settings.to_request(Defaults(instanced_threshold=cubes - 1)).options["mode"] == "instanced"
+@pytest.fixture
+def user_preferences():
+    """The add-on's preferences as Blender keeps them for an enabled add-on (Edit > Preferences > Add-ons)."""
+    animatedai_addon.ensure_registered()
+    addon = bpy.context.preferences.addons.new()
+    addon.module = api.ADDON_ID
+    yield addon.preferences
+    bpy.context.preferences.addons.remove(addon)
+
+
+def test_auto_mode_and_cube_budget_follow_the_preferences(settings, user_preferences):
+    """The panel passes "auto" and "preferences" through; the API decides from the user's preferences."""
+    small_conv(settings, mode="auto", template="preferences")
+    request = settings.to_request()
+    cubes = request.cube_count
+    assert request.options["mode"] == "auto" and request.options["template"] == "preferences"
+    assert "cube_budget" not in request.options
+    user_preferences.instanced_threshold = cubes
+    assert settings.to_request().mode == "objects"
+    user_preferences.instanced_threshold = cubes - 1
+    assert settings.to_request().mode == "instanced"
+    user_preferences.instanced_threshold = cubes
+    user_preferences.objects_budget = cubes - 1
     with pytest.raises(SpecError, match="cube_budget"):
-        settings.to_request(Defaults(objects_budget=cubes - 1))
+        settings.to_request()
     settings.mode = "instanced"
-    # the objects budget does not limit an instanced clip
-    assert settings.to_request(Defaults(objects_budget=cubes - 1)).options["cube_budget"] == 2_000_000
+    assert settings.to_request().mode == "instanced"     # the objects budget does not limit an instanced clip
+    user_preferences.instanced_budget = cubes - 1
     with pytest.raises(SpecError, match="raise cube_budget") as caught:
-        settings.to_request(Defaults(instanced_budget=cubes - 1))
+        settings.to_request()
     assert "mode='instanced'" not in str(caught.value)   # already instanced: only raising the budget helps
-    settings.mode = "auto"
-    settings.template = "preferences"
-    assert settings.to_request(Defaults(template="flat")).options["template"] == "flat"
-    settings.template = "studio"
-    assert settings.to_request(Defaults(template="flat")).options["template"] == "studio"
+
+
+def test_generate_reads_the_preferences_itself(settings, user_preferences):
+    """api.generate(mode="auto", template="preferences") as a script calls it, without the panel."""
+    small_conv(settings)
+    spec = settings.build_spec()
+    cubes = count_cubes(spec)
+    user_preferences.instanced_threshold = cubes - 1
+    user_preferences.default_template = "none"
+    result = api.generate(spec, mode="auto", template="preferences")
+    assert result.mode == "instanced"
+    assert bpy.context.scene.camera is None, "the preferences' template 'none' adds no stage"
+    api.clear()
+    user_preferences.instanced_threshold = cubes
+    user_preferences.objects_budget = cubes - 1
+    with pytest.raises(SpecError, match="cube_budget"):
+        api.generate(spec, mode="auto")
+    assert api.generate(spec, mode="auto", cube_budget=cubes).mode == "objects"   # an explicit budget wins
+    with pytest.raises(SpecError) as caught:
+        api.generate(spec, template="nope", cube_budget=cubes)
+    assert caught.value.parameter == "template" and "preferences" in str(caught.value)
+
+
+def test_preferences_without_the_add_on_enabled_are_the_defaults():
+    assert api.preferences() == api.Preferences()
+    assert api.Preferences().cube_budget("instanced") == api.CUBE_BUDGETS["instanced"]
 
 
 def _save_png(path, width, height, rgba_rows):

@@ -413,10 +413,9 @@ def test_bad_retime_arguments(shot):
 
 def test_cells_made_editable_keep_the_clips_timing(shot):
     """Instanced, started late and sped up, then made editable: the keyed cells show the retimed timeline."""
-    from animatedai_addon.scene import instanced
     result = api.generate(SMALL, mode="instanced", start_frame=150, location=(0.0, 0.0, 0.0))
     api.retime(result, speed=2.0)
-    made = instanced.make_cells_editable(result.tensors["output"])
+    made = api.make_editable(result.tensors["output"])
     assert made and all(o.name.startswith("1:output[") for o in made)
     assert clips.edits(result.collection) == [], "making cells editable is the add-on's own change"
     track = result.timeline.tensor("output")
@@ -436,3 +435,23 @@ def test_clear_takes_clips_no_scene_links_any_more(shot):
     assert api.clear() == 1
     assert bpy.data.collections.get(name) is None
     assert not [o for o in bpy.data.objects if o.get(writer.TAG) is not None]
+
+
+def test_clear_frees_cells_a_user_object_still_refers_to_safely(shot):
+    """Cells nothing else refers to are freed without unlinking (fast in background); a cell the user parented
+    an object of their own to goes the careful way, and the user's object loses only its parent."""
+    result = api.generate(SMALL)
+    shot.frame_set(shot.frame_start + 5)           # a depsgraph that holds the cells
+    cell = result.cells["input"][0]
+    mine = bpy.data.objects.new("my marker", None)
+    shot.collection.objects.link(mine)
+    mine.parent = cell
+    constrained = bpy.data.objects.new("my follower", None)
+    shot.collection.objects.link(constrained)
+    constrained.constraints.new("COPY_LOCATION").target = result.cells["output"][0]
+    assert api.clear() == 1
+    assert mine.name in bpy.data.objects and mine.parent is None
+    assert constrained.constraints[0].target is None
+    assert not [o for o in bpy.data.objects if o.get(writer.TAG) is not None]
+    shot.frame_set(shot.frame_start + 6)           # the depsgraph rebuilds without the freed cells
+    bpy.context.evaluated_depsgraph_get()

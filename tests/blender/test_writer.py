@@ -14,7 +14,7 @@ bpy = pytest.importorskip("bpy")
 
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.timeline import EASINGS, BoxTrack, TensorTrack, Timeline, box_state_at  # noqa: E402
-from animatedai_addon.scene import compat, materials, mesh, writer  # noqa: E402
+from animatedai_addon.scene import compat, keys, materials, mesh, writer  # noqa: E402
 
 BASE = np.float32([0.05, 0.55, 0.6, 1.0])
 LIT = np.float32([0.08, 0.88, 0.96, 1.0])
@@ -254,64 +254,13 @@ def test_materials_are_made_once_and_reused():
     assert made["padding"].node_tree.nodes["Principled BSDF"].inputs["Alpha"].default_value < 1.0
 
 
-# --------------------------------------------------------------------------------------------- key arrays
-
-
-def test_visibility_keys():
-    appear = np.float32([-np.inf, 5, 5, -np.inf, 5])
-    disappear = np.float32([np.inf, np.inf, 20, 9, 6])
-    keys = writer.visibility_keys(appear, disappear, 3, writer.BEZIER)
-    assert keys.cells.tolist() == [1, 2, 3, 4]
-    rows = [(keys.frames[a:b].tolist(), keys.values[a:b, 0].tolist(), keys.interpolation[a:b].tolist())
-            for a, b in zip(keys.offsets[:-1], keys.offsets[1:])]
-    assert rows[0] == ([5, 8], [0, 1], [writer.BEZIER, writer.CONSTANT])
-    assert rows[1] == ([5, 8, 20], [0, 1, 0], [writer.BEZIER, writer.CONSTANT, writer.CONSTANT])
-    assert rows[2] == ([8, 9], [1, 0], [writer.CONSTANT, writer.CONSTANT])
-    assert rows[3] == ([5, 6], [0, 0], [writer.BEZIER, writer.CONSTANT])    # leaves mid-pop: keys stay sorted
-    instant = writer.visibility_keys(np.float32([5]), np.float32([np.inf]), 0, writer.BEZIER)
-    assert instant.frames.tolist() == [4, 5] and instant.values[:, 0].tolist() == [0, 1]
-
-
-def test_joined_moves_share_one_key_and_jumps_are_constant():
-    t = track("t", "input", (1, 1, 2), move_cell=np.int32([0, 0, 1]), move_start=np.float32([2, 6, 5]),
-              move_end=np.float32([6, 9, 5]), move_to=np.float32([[1, 0, 0], [2, 0, 0], [7, 7, 7]]))
-    keys = writer.move_keys(t, writer.BEZIER)
-    assert keys.cells.tolist() == [0, 1]
-    assert keys.frames[:3].tolist() == [2, 6, 9]
-    assert keys.values[:3, 0].tolist() == [0, 1, 2]
-    assert keys.interpolation[:3].tolist() == [writer.BEZIER, writer.BEZIER, writer.CONSTANT]
-    assert keys.frames[3:].tolist() == [5 - writer.JUMP, 5]
-    assert keys.interpolation[3:].tolist() == [writer.CONSTANT, writer.CONSTANT]
-
-
-def test_handles_sit_at_thirds_of_each_neighbouring_segment():
-    keys = writer.group_keys([0, 0, 0, 1, 1], [2, 5, 11, 0, 3], np.zeros(5), [2] * 5)
-    left, right = keys.handles()
-    assert left.tolist() == [1, 4, 9, -1, 2]
-    assert right.tolist() == [3, 7, 12, 1, 4]
-
-
-def test_highlight_keys_have_a_base_key_before_the_first_interval():
-    t = track("t", "input", (1, 1, 3), highlight_cell=np.int32([0, 0, 1, 2]),
-              highlight_start=np.float32([4, 9, -np.inf, 6]), highlight_end=np.float32([6, 12, 3, np.inf]))
-    keys = writer.highlight_keys(t, [0, 1, 2])
-    assert keys.cells.tolist() == [0, 1, 2]
-    assert keys.frames.tolist() == [3, 4, 6, 9, 12, 2, 3, 5, 6]
-    lit = keys.values[:, 1] == LIT[1]
-    assert lit.tolist() == [False, True, False, True, False, True, False, False, True]
-    assert (keys.interpolation == writer.CONSTANT).all()
-
-
-def test_identical_animations_are_found_and_only_those():
-    keys = writer.group_keys([0, 0, 2, 2, 3, 3, 4], [1, 2, 1, 2, 1, 3, 1], [0, 1, 0, 1, 0, 1, 0], [0] * 7)
-    source = writer.first_identical(5, [keys])
-    assert source.tolist()[:1] + source.tolist()[2:] == [0, 0, 3, 4]
+# --------------------------------------------------------------------------------------------- key arrays (more in tests/engine/test_scene_keys.py)
 
 
 def test_box_visibility_keys_follow_box_state_at():
     timeline = rich_timeline("ease")
     box = timeline.boxes[0]
-    frames, shown = writer.box_visibility_keys(box)
+    frames, shown = keys.box_visibility_keys(box)
     for f in range(-2, 40):
         k = np.searchsorted(frames, f, side="right") - 1
         value = shown[max(k, 0)]
