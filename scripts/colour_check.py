@@ -347,7 +347,8 @@ def measure_clip(preset: str, template: str, path, width: int = 480, height: int
     from animatedai_addon import api
     scene = bpy.context.scene
     scene.render.resolution_x, scene.render.resolution_y = width, height   # framing reads the aspect
-    result = api.generate(preset, template=template, scene=scene)
+    # set_scene: the template's render look (Standard view, not the factory AgX), as every render has it
+    result = api.generate(preset, template=template, scene=scene, set_scene=True)
     scene.frame_set(result.frame_start)
     image = render_frame(scene, path, width, height, samples)
     out = {"image": image}
