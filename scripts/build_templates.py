@@ -20,7 +20,8 @@ studio: the Animated AI conv look. A light blue-grey, glossy, partly metallic fl
     palette already does (a lit cell is its colour mixed towards white), and the lights
     are set so that nothing but the lights' own reflections clips.
 flat: the Animated AI shuffle look, and quick. A light grey backdrop (what the camera sees;
-    the world that lights the cubes is dimmer, so their colours stay saturated) and a white matte
+    the world that lights the cubes is much dimmer, 0.08: its grey, mirrored and diffused by the top
+    faces, is what kept the dark shades from the reference's saturated colours) and a white matte
     floor (no reflections), soft shadows from large lights, Standard colour management so white
     stays white and the palette's colours come out exactly as specified; few samples and
     no ray tracing in Eevee; studio lighting in Workbench.
@@ -45,9 +46,9 @@ OUT_DIR = REPO / "blend_templates"
 
 STUDIO_LIGHTS = stage.DEFAULT_LIGHTS
 FLAT_LIGHTS = (
-    RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 12.0, 1.8, kind="SUN"),
-    RigLight("AnimatedAI Fill Light", (2.8, -1.2, 1.6), 3.0, 8.0),
-    RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 32.0),
+    RigLight("AnimatedAI Key Light", (-1.4, -2.4, 3.0), 12.0, 2.34, kind="SUN"),
+    RigLight("AnimatedAI Fill Light", (2.8, -1.2, 1.6), 3.0, 10.4),
+    RigLight("AnimatedAI Top Light", (0.3, -0.6, 3.6), 3.5, 41.6),
 )
 
 LOOKS = {
@@ -67,9 +68,9 @@ LOOKS = {
     ),
     "flat": dict(
         lights=FLAT_LIGHTS,
-        floor=FloorLook(material="AnimatedAI flat floor", color=(0.9, 0.9, 0.9), roughness=1.0, metallic=0.0,
+        floor=FloorLook(material="AnimatedAI flat floor", color=(0.75, 0.75, 0.75), roughness=1.0, metallic=0.0,
                         specular=0.0),
-        world=WorldLook(name=templates.world_name("flat"), color=(0.2, 0.2, 0.2), strength=1.0,
+        world=WorldLook(name=templates.world_name("flat"), color=(0.08, 0.08, 0.08), strength=1.0,
                         horizon=None, camera_color=(0.52, 0.52, 0.52)),
         view=("Standard", "None"),
         cycles=dict(samples=24, use_adaptive_sampling=True, adaptive_threshold=0.05, use_denoising=True,

@@ -11,13 +11,14 @@ the pixel-shuffle cubes are flat-shaded, so a 5x5 patch at each top-face centre 
 cube's top-face centre is projected into the image (``world_to_camera_view``) and the median of the
 pixels there is taken, over all the block's top-layer cubes.
 
-The colour difference is CIEDE2000 (Sharma, Wu & Dalal 2005), implemented here in numpy and
-checked against their published test pairs (``SHARMA_PAIRS``).
+The colour difference is CIEDE2000 (Sharma, Wu & Dalal 2005), ``scripts/refmeasure.py``'s implementation
+(tests/test_colour_check.py checks it against their published test pairs).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,111 +28,17 @@ REFERENCE_DIR = Path(os.environ.get("ANIMATEDAI_REFERENCE", "/work/shared/refere
 CONV_FRAME = "conv-3x3-stride2-valid-frame00.png"
 SHUFFLE_FRAME = "pixel-shuffle-2x2-frame00.png"
 
-# --- colour maths ----------------------------------------------------------------------
+# --- colour maths: scripts/refmeasure.py's (one implementation, checked against Sharma et al.) -----
 
-_D65 = np.array([0.95047, 1.0, 1.08883])
-_SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
-                         [0.2126729, 0.7151522, 0.0721750],
-                         [0.0193339, 0.1191920, 0.9503041]])
-
-
-def srgb8_to_linear(rgb) -> np.ndarray:
-    c = np.asarray(rgb, np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb8(rgb) -> np.ndarray:
-    c = np.clip(np.asarray(rgb, np.float64), 0.0, 1.0)
-    return 255.0 * np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
-
-
-def srgb8_to_lab(rgb) -> np.ndarray:
-    """sRGB 0..255 (..., 3) -> CIELAB (D65)."""
-    xyz = srgb8_to_linear(rgb) @ _SRGB_TO_XYZ.T / _D65
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
-
-
-def ciede2000(lab1, lab2) -> np.ndarray:
-    """CIEDE2000 colour difference of CIELAB colours (..., 3), kL = kC = kH = 1."""
-    lab1, lab2 = np.asarray(lab1, np.float64), np.asarray(lab2, np.float64)
-    L1, a1, b1 = np.moveaxis(lab1, -1, 0)
-    L2, a2, b2 = np.moveaxis(lab2, -1, 0)
-    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
-    g = 0.5 * (1 - np.sqrt(c_mean ** 7 / (c_mean ** 7 + 25.0 ** 7)))
-    a1p, a2p = (1 + g) * a1, (1 + g) * a2
-    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
-    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
-    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
-    h1p = np.where((a1p == 0) & (b1 == 0), 0.0, h1p)
-    h2p = np.where((a2p == 0) & (b2 == 0), 0.0, h2p)
-    dLp = L2 - L1
-    dCp = c2p - c1p
-    dh = h2p - h1p
-    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
-    dh = np.where(c1p * c2p == 0, 0.0, dh)
-    dHp = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh) / 2)
-    Lp = (L1 + L2) / 2
-    Cp = (c1p + c2p) / 2
-    hsum = h1p + h2p
-    hp = np.where(np.abs(h1p - h2p) <= 180, hsum / 2, np.where(hsum < 360, (hsum + 360) / 2, (hsum - 360) / 2))
-    hp = np.where(c1p * c2p == 0, hsum, hp)
-    t = (1 - 0.17 * np.cos(np.radians(hp - 30)) + 0.24 * np.cos(np.radians(2 * hp))
-         + 0.32 * np.cos(np.radians(3 * hp + 6)) - 0.20 * np.cos(np.radians(4 * hp - 63)))
-    d_theta = 30 * np.exp(-(((hp - 275) / 25) ** 2))
-    rc = 2 * np.sqrt(Cp ** 7 / (Cp ** 7 + 25.0 ** 7))
-    sl = 1 + 0.015 * (Lp - 50) ** 2 / np.sqrt(20 + (Lp - 50) ** 2)
-    sc = 1 + 0.045 * Cp
-    sh = 1 + 0.015 * Cp * t
-    rt = -np.sin(np.radians(2 * d_theta)) * rc
-    return np.sqrt((dLp / sl) ** 2 + (dCp / sc) ** 2 + (dHp / sh) ** 2 + rt * (dCp / sc) * (dHp / sh))
+if str(REPO / "scripts") not in sys.path:          # loaded by path (the tests), not run as a script
+    sys.path.insert(0, str(REPO / "scripts"))
+from refmeasure import ciede2000, linear_to_srgb, srgb_to_lab, srgb_to_linear  # noqa: E402
 
 
 def delta_e(srgb_a, srgb_b) -> np.ndarray:
     """CIEDE2000 between sRGB 0..255 colours."""
-    return ciede2000(srgb8_to_lab(srgb_a), srgb8_to_lab(srgb_b))
+    return ciede2000(srgb_to_lab(srgb_a), srgb_to_lab(srgb_b))
 
-
-#: Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula: implementation notes,
-#: supplementary test data, and mathematical observations", Table 1: (Lab1, Lab2, dE00). Pair 14 sits
-#: exactly on the formula's |dh'| = 180 degree discontinuity (float rounding picks the side).
-SHARMA_PAIRS = (
-    ((50.0000, 2.6772, -79.7751), (50.0000, 0.0000, -82.7485), 2.0425),
-    ((50.0000, 3.1571, -77.2803), (50.0000, 0.0000, -82.7485), 2.8615),
-    ((50.0000, 2.8361, -74.0200), (50.0000, 0.0000, -82.7485), 3.4412),
-    ((50.0000, -1.3802, -84.2814), (50.0000, 0.0000, -82.7485), 1.0000),
-    ((50.0000, -1.1848, -84.8006), (50.0000, 0.0000, -82.7485), 1.0000),
-    ((50.0000, -0.9009, -85.5211), (50.0000, 0.0000, -82.7485), 1.0000),
-    ((50.0000, 0.0000, 0.0000), (50.0000, -1.0000, 2.0000), 2.3669),
-    ((50.0000, -1.0000, 2.0000), (50.0000, 0.0000, 0.0000), 2.3669),
-    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0009), 7.1792),
-    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0010), 7.1792),
-    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0011), 7.2195),
-    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0012), 7.2195),
-    ((50.0000, -0.0010, 2.4900), (50.0000, 0.0009, -2.4900), 4.8045),
-    ((50.0000, -0.0010, 2.4900), (50.0000, 0.0010, -2.4900), 4.8045),
-    ((50.0000, -0.0010, 2.4900), (50.0000, 0.0011, -2.4900), 4.7461),
-    ((50.0000, -0.0010, 2.4900), (50.0000, 0.0012, -2.4900), 4.7461),
-    ((50.0000, 2.5000, 0.0000), (50.0000, 0.0000, -2.5000), 4.3065),
-    ((50.0000, 2.5000, 0.0000), (73.0000, 25.0000, -18.0000), 27.1492),
-    ((50.0000, 2.5000, 0.0000), (61.0000, -5.0000, 29.0000), 22.8977),
-    ((50.0000, 2.5000, 0.0000), (56.0000, -27.0000, -3.0000), 31.9030),
-    ((50.0000, 2.5000, 0.0000), (58.0000, 24.0000, 15.0000), 19.4535),
-    ((50.0000, 2.5000, 0.0000), (50.0000, 3.1736, 0.5854), 1.0000),
-    ((50.0000, 2.5000, 0.0000), (50.0000, 3.2972, 0.0000), 1.0000),
-    ((50.0000, 2.5000, 0.0000), (50.0000, 1.8634, 0.5757), 1.0000),
-    ((50.0000, 2.5000, 0.0000), (50.0000, 3.2592, 0.3350), 1.0000),
-    ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
-    ((63.0109, -31.0961, -5.8663), (62.8187, -29.7946, -4.0864), 1.2630),
-    ((61.2901, 3.7196, -5.3901), (61.4292, 2.2480, -4.9620), 1.8731),
-    ((35.0831, -44.1164, 3.7933), (35.0232, -40.0716, 1.5901), 1.8645),
-    ((22.7233, 20.0904, -46.6940), (23.0331, 14.9730, -42.5619), 2.0373),
-    ((36.4612, 47.8580, 18.3852), (36.2715, 50.5065, 21.2231), 1.4146),
-    ((90.8027, -2.0831, 1.4410), (91.1528, -1.6435, 0.0447), 1.4441),
-    ((90.9257, -0.5406, -0.9208), (88.6381, -0.8985, -0.7239), 1.5381),
-    ((6.7747, -0.2908, -2.4247), (5.8714, -0.0985, -2.2286), 0.6377),
-    ((2.0776, 0.0795, -1.1350), (0.9033, -0.0636, -0.5514), 0.9082),
-)
 
 # --- the reference frames ------------------------------------------------------------------
 
@@ -347,7 +254,8 @@ def measure_clip(preset: str, template: str, path, width: int = 480, height: int
     from animatedai_addon import api
     scene = bpy.context.scene
     scene.render.resolution_x, scene.render.resolution_y = width, height   # framing reads the aspect
-    result = api.generate(preset, template=template, scene=scene)
+    # set_scene: the template's render look (Standard view, not the factory AgX), as every render has it
+    result = api.generate(preset, template=template, scene=scene, set_scene=True)
     scene.frame_set(result.frame_start)
     image = render_frame(scene, path, width, height, samples)
     out = {"image": image}
@@ -379,9 +287,9 @@ def report(measured: dict, reference: dict = REFERENCE_SRGB) -> list[tuple[str, 
 
 def corrected_base(base_srgb, reference_srgb, measured_srgb, damping: float = 0.8) -> tuple[int, int, int]:
     """One step of retuning a base colour: scale it (linear RGB) by reference / measured, damped."""
-    base, ref, got = (srgb8_to_linear(np.asarray(c, float)) for c in (base_srgb, reference_srgb, measured_srgb))
+    base, ref, got = (srgb_to_linear(np.asarray(c, float) / 255.0) for c in (base_srgb, reference_srgb, measured_srgb))
     new = np.clip(base * (np.maximum(ref, 1e-4) / np.maximum(got, 1e-4)) ** damping, 0.0, 1.0)
-    return tuple(int(round(v)) for v in linear_to_srgb8(new))
+    return tuple(int(round(v)) for v in 255.0 * linear_to_srgb(new))
 
 
 def suggest_palette(measured: dict) -> dict:
@@ -408,7 +316,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="folder for the renders (default: a temporary one)")
     parser.add_argument("--suggest", action="store_true", help="print retuned palette base colours (one step)")
     args = parser.parse_args(argv)
-    import sys
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     import bpy

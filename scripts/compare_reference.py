@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="out/compare", metavar="DIR", help="output folder (default out/compare)")
     parser.add_argument("--clips", default=",".join(CLIPS), metavar="LIST",
                         help="comma-separated subset of: " + ", ".join(CLIPS) + " (default: all)")
-    parser.add_argument("--template", default="studio", metavar="NAME", help="stage: studio (default), flat, none")
+    parser.add_argument("--template", default=None, metavar="NAME",
+                        help="stage: studio, flat or none (default: the preset's own, as a render has it: studio, "
+                             "flat for the shuffles)")
     parser.add_argument("--overlays", action="store_true",
                         help="also write <out>/overlays/: what was measured, drawn over each frame")
     parser.add_argument("--reference", default=str(DEFAULT_REFERENCE), metavar="DIR",
@@ -299,7 +301,7 @@ def main(argv=None) -> int:
         sheet = write_sheet(clip, results[clip], out / f"{clip}-sheet.png", checked["resolution"],
                             args.engine, checked["samples"])
         log(f"[{clip}] sheet: {sheet}")
-    settings = {"engine": args.engine, "samples": checked["samples"], "template": args.template,
+    settings = {"engine": args.engine, "samples": checked["samples"], "template": args.template or "the preset's",
                 "resolution": "x".join(map(str, checked["resolution"])), "reference": str(checked["reference"])}
     table = markdown_table(results, settings)
     (out / "figures.md").write_text(table)

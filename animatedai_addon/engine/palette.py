@@ -18,25 +18,25 @@ from .values import value_shade
 #: violet, magenta, the hues of the reference frames. Tuned (scripts/colour_check.py) so that the lit
 #: top faces render within CIEDE2000 5 of the reference's in the studio template (Cycles).
 FILTER_SRGB = (
-    (156, 1, 0),       # red
-    (127, 100, 0),     # gold
-    (48, 123, 0),      # yellow-green
-    (0, 131, 2),       # green
-    (2, 130, 136),     # teal
-    (74, 95, 196),     # blue
-    (119, 49, 202),    # violet
-    (167, 1, 145),     # magenta
+    (158, 1, 0),       # red
+    (127, 99, 0),      # gold
+    (47, 128, 0),      # yellow-green
+    (0, 139, 1),       # green
+    (2, 126, 133),     # teal
+    (73, 93, 194),     # blue
+    (117, 44, 200),    # violet
+    (164, 1, 141),     # magenta
 )
 #: sRGB 0..255 of the input of a basic convolution (one teal), tuned like the filters.
-INPUT_SRGB = (1, 117, 124)
+INPUT_SRGB = (0, 131, 137)
 #: Base colours of the pixel-shuffle colour families, sRGB 0..255, lightest shade first: red, green
 #: and blue families of four shades, tuned so that the lit top faces render like the reference's in
 #: the flat template. Other shade counts are read off the same curve; further families turn the red
 #: family's curve to other hues.
 FAMILY_SRGB = (
-    ((255, 159, 160), (255, 24, 24), (191, 5, 5), (113, 3, 3)),   # red
-    ((3, 253, 3), (3, 196, 2), (2, 138, 2), (2, 78, 2)),   # green
-    ((189, 188, 255), (131, 131, 255), (48, 47, 255), (1, 1, 181)),   # blue
+    ((255, 165, 165), (255, 27, 27), (196, 5, 5), (118, 3, 3)),   # red
+    ((3, 255, 3), (3, 198, 2), (2, 141, 2), (2, 84, 2)),   # green
+    ((187, 187, 255), (131, 131, 255), (59, 59, 255), (1, 1, 176)),   # blue
 )
 #: Hues (0..1) of the shuffle colour families: red, green, blue, then gold, teal, violet, ...
 FAMILY_HUES = (0.0, 1 / 3, 2 / 3, 0.12, 0.5, 0.78, 0.9, 0.06)
