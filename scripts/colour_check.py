@@ -261,7 +261,6 @@ def measure_clip(preset: str, template: str, path, width: int = 480, height: int
     out = {"image": image}
     spec = result.plan.spec
     shuffle = getattr(spec, "op", "") == "pixel_shuffle"
-    shades = getattr(spec, "upscale_factor", 1) ** 2
     for name, objects in result.cells.items():
         if shuffle and name == "input":
             channels = np.asarray(result.timeline.tensor("input").cells)[:, 0]
@@ -269,7 +268,8 @@ def measure_clip(preset: str, template: str, path, width: int = 480, height: int
                 members = [o for o, cc in zip(objects, channels) if cc == c]
                 points = top_face_pixels(scene, members, width, height)
                 if len(points):
-                    out[family_key(int(c) // shades, int(c) % shades)] = median_at(image, points, radius)
+                    _, _, family, shade = spec.channel_families(np.array([c]))
+                    out[family_key(int(family[0]), int(shade[0]))] = median_at(image, points, radius)
         elif name == "input" or (name.startswith("filter") and name[6:].isdigit()):
             points = top_face_pixels(scene, objects, width, height)
             if len(points):

@@ -516,7 +516,10 @@ def test_shuffle_colours_come_in_families():
     by_channel = track.color.reshape(12, 4, 4)[:, 0, :3]
     assert len({tuple(np.round(c, 5)) for c in by_channel}) == 12
     dominant = np.argmax(by_channel, axis=1)
-    assert list(dominant) == [0] * 4 + [1] * 4 + [2] * 4          # red, green, blue families
+    # channel 0 stands at the back: blue, green, then red in front (Animated AI's order)
+    assert list(dominant) == [2] * 4 + [1] * 4 + [0] * 4
+    brightness = by_channel.sum(axis=1)
+    assert (np.diff(brightness[8:]) > 0).all()                   # the red family lightens toward the front
     assert timeline.aliases == {"output": "input"}
 
 

@@ -46,9 +46,12 @@ class PixelShuffle(Spec2d):
         return f"pixel shuffle {r}x{r}"
 
     def channel_families(self, channels):
-        """The r*r input channels that become one output channel form a family (its shades)."""
+        """The r*r input channels that become one output channel form a family (its shades). Counted from the
+        last channel, which stands nearest the camera: as in Animated AI's clips, the first family (red) and
+        its lightest shade are in front."""
         r2 = self.upscale_factor ** 2
-        return self.in_channels // r2, r2, channels // r2, channels % r2
+        from_front = self.in_channels - 1 - channels
+        return self.in_channels // r2, r2, from_front // r2, from_front % r2
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,12 @@ class PixelUnshuffle(Spec2d):
         return f"pixel unshuffle {r}x{r}"
 
     def input_families(self, cells):
-        """Each input channel is a family; its member is the cell's place in its r x r block."""
+        """Each input channel is a family, its member the cell's place in its r x r block: the colours a pixel
+        shuffle gives its output (:meth:`PixelShuffle.channel_families`), so an unshuffle is its exact reverse,
+        first family and lightest shade in front."""
         r = self.downscale_factor
-        return self.in_channels, r * r, cells[:, 0], (cells[:, 1] % r) * r + cells[:, 2] % r
+        place = (cells[:, 1] % r) * r + cells[:, 2] % r
+        return self.in_channels, r * r, self.in_channels - 1 - cells[:, 0], r * r - 1 - place
 
 
 def plan_pixel_shuffle(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):
