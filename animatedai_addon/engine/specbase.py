@@ -130,6 +130,27 @@ def check_groups(groups: int, in_channels: int, out_channels: int) -> None:
         raise SpecError("groups", groups, f"a divisor of out_channels={out_channels}: {divisors(out_channels)}")
 
 
+class Filters:
+    """What every convolution shares: ``out_channels`` filters, each reading ``in_channels / groups`` channels
+    over its kernel. Mixed in before the spec base (``class Conv2d(Filters, Spec2d)``)."""
+
+    def check_filters(self, check_axes) -> None:
+        """Checks and normalises out_channels, kernel_size, stride, dilation (each by ``check_axes``:
+        :func:`check_pair` or :func:`check_single`) and groups (a divisor of both channel counts)."""
+        self._set("out_channels", check_int("out_channels", self.out_channels))
+        for name in ("kernel_size", "stride", "dilation"):
+            self._set(name, check_axes(name, getattr(self, name)))
+        self._set("groups", check_int("groups", self.groups))
+        check_groups(self.groups, self.in_channels, self.out_channels)
+
+    def reads_per_step(self) -> int:
+        kernel = self.kernel_size
+        return (self.in_channels // self.groups) * (math.prod(kernel) if isinstance(kernel, tuple) else kernel)
+
+    def filter_cubes(self) -> int:
+        return self.out_channels * self.reads_per_step()
+
+
 # --- labels -------------------------------------------------------------------------
 
 def hw(pair: tuple[int, int]) -> str:

@@ -12,7 +12,7 @@ from typing import ClassVar
 from ..errors import SpecError
 from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, weight_values, windowed_plan
-from ..specbase import (Spec1d, check_cells, check_groups, check_int, check_single, check_window_fits, same_pads,
+from ..specbase import (Filters, Spec1d, check_cells, check_int, check_single, check_window_fits, same_pads,
                         windowed_extent)
 from . import fields
 
@@ -43,7 +43,7 @@ def check_padding_1d(value) -> str | tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Conv1d(Spec1d):
+class Conv1d(Filters, Spec1d):
     """``torch.nn.functional.conv1d``; ``padding`` also takes 'same' (TensorFlow's rule, as Conv2d), 'full'
     and 'causal' (``dilation*(kernel_size-1)`` on the left only)."""
 
@@ -58,13 +58,8 @@ class Conv1d(Spec1d):
 
     def __post_init__(self):
         super().__post_init__()
-        self._set("out_channels", check_int("out_channels", self.out_channels))
-        self._set("kernel_size", check_single("kernel_size", self.kernel_size))
-        self._set("stride", check_single("stride", self.stride))
-        self._set("dilation", check_single("dilation", self.dilation))
+        self.check_filters(check_single)
         self._set("padding", check_padding_1d(self.padding))
-        self._set("groups", check_int("groups", self.groups))
-        check_groups(self.groups, self.in_channels, self.out_channels)
         left, right = self.pads
         check_window_fits("length", self.length, self.kernel_size, self.stride, self.dilation, left, right,
                           self.kernel_size, self.dilation)
@@ -102,11 +97,6 @@ class Conv1d(Spec1d):
         left, right = self.pads
         return 1, self.length + left + right
 
-    def filter_cubes(self) -> int:
-        return self.out_channels * (self.in_channels // self.groups) * self.kernel_size
-
-    def reads_per_step(self) -> int:
-        return (self.in_channels // self.groups) * self.kernel_size
 
 
 def plan_conv1d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):

@@ -9,8 +9,8 @@ from ..errors import SpecError
 from ..graph import Chain
 from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, weight_values, windowed_plan
-from ..specbase import (PADDING_WORDS, Spec2d, check_cells, check_groups, check_int, check_pair,
-                        check_window_fits, hw, same_pads, tag, windowed_extent)
+from ..specbase import (PADDING_WORDS, Filters, Spec2d, check_cells, check_int, check_pair, check_window_fits, hw,
+                        same_pads, tag, windowed_extent)
 from . import fields
 
 
@@ -42,7 +42,7 @@ def padding_label(padding) -> str:
 
 
 @dataclass(frozen=True)
-class Conv2d(Spec2d):
+class Conv2d(Filters, Spec2d):
     """``torch.nn.functional.conv2d`` with string paddings added (TensorFlow's 'same' for any stride)."""
 
     out_channels: int = 8
@@ -56,13 +56,8 @@ class Conv2d(Spec2d):
 
     def __post_init__(self):
         super().__post_init__()
-        self._set("out_channels", check_int("out_channels", self.out_channels))
-        self._set("kernel_size", check_pair("kernel_size", self.kernel_size))
-        self._set("stride", check_pair("stride", self.stride))
-        self._set("dilation", check_pair("dilation", self.dilation))
+        self.check_filters(check_pair)
         self._set("padding", check_padding(self.padding))
-        self._set("groups", check_int("groups", self.groups))
-        check_groups(self.groups, self.in_channels, self.out_channels)
         t, b, l, r = self.pads
         for i, (axis, size, before, after) in enumerate((("height", self.height, t, b), ("width", self.width, l, r))):
             check_window_fits(axis, size, self.kernel_size[i], self.stride[i], self.dilation[i], before, after,
@@ -106,13 +101,6 @@ class Conv2d(Spec2d):
         t, b, l, r = self.pads
         return self.height + t + b, self.width + l + r
 
-    def filter_cubes(self) -> int:
-        kh, kw = self.kernel_size
-        return self.out_channels * (self.in_channels // self.groups) * kh * kw
-
-    def reads_per_step(self) -> int:
-        kh, kw = self.kernel_size
-        return (self.in_channels // self.groups) * kh * kw
 
 
 def plan_conv2d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):

@@ -10,12 +10,12 @@ import numpy as np
 from ..errors import SpecError
 from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, weight_values, windowed_plan
-from ..specbase import Spec2d, check_cells, check_groups, check_int, check_pair, hw, tag
+from ..specbase import Filters, Spec2d, check_cells, check_pair, hw, tag
 from . import fields
 
 
 @dataclass(frozen=True)
-class ConvTranspose2d(Spec2d):
+class ConvTranspose2d(Filters, Spec2d):
     """``torch.nn.functional.conv_transpose2d``; ``padding`` is an int or (h, w) as in PyTorch."""
 
     out_channels: int = 8
@@ -30,14 +30,9 @@ class ConvTranspose2d(Spec2d):
 
     def __post_init__(self):
         super().__post_init__()
-        self._set("out_channels", check_int("out_channels", self.out_channels))
-        self._set("kernel_size", check_pair("kernel_size", self.kernel_size))
-        self._set("stride", check_pair("stride", self.stride))
-        self._set("dilation", check_pair("dilation", self.dilation))
+        self.check_filters(check_pair)
         self._set("padding", check_pair("padding", self.padding, 0))
         self._set("output_padding", check_pair("output_padding", self.output_padding, 0))
-        self._set("groups", check_int("groups", self.groups))
-        check_groups(self.groups, self.in_channels, self.out_channels)
         for i in range(2):
             k, s, d = self.kernel_size[i], self.stride[i], self.dilation[i]
             if self.padding[i] > d * (k - 1):
@@ -80,13 +75,6 @@ class ConvTranspose2d(Spec2d):
     def virtual_extent(self) -> tuple[int, int]:
         return tuple((size - 1) * s + 1 + before + after for size, s, before, after in self._edges())
 
-    def filter_cubes(self) -> int:
-        kh, kw = self.kernel_size
-        return self.out_channels * (self.in_channels // self.groups) * kh * kw
-
-    def reads_per_step(self) -> int:
-        kh, kw = self.kernel_size
-        return (self.in_channels // self.groups) * kh * kw
 
 
 def transpose_kernel(weights: np.ndarray, groups: int) -> np.ndarray:
