@@ -17,14 +17,12 @@ The colour difference is CIEDE2000 (Sharma, Wu & Dalal 2005), ``scripts/refmeasu
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = Path(os.environ.get("ANIMATEDAI_REFERENCE", "/work/shared/reference"))
 CONV_FRAME = "conv-3x3-stride2-valid-frame00.png"
 SHUFFLE_FRAME = "pixel-shuffle-2x2-frame00.png"
 
@@ -32,7 +30,9 @@ SHUFFLE_FRAME = "pixel-shuffle-2x2-frame00.png"
 
 if str(REPO / "scripts") not in sys.path:          # loaded by path (the tests), not run as a script
     sys.path.insert(0, str(REPO / "scripts"))
-from refmeasure import ciede2000, linear_to_srgb, srgb_to_lab, srgb_to_linear  # noqa: E402
+from refmeasure import ciede2000, default_reference_dir, linear_to_srgb, srgb_to_lab, srgb_to_linear  # noqa: E402
+
+REFERENCE_DIR = default_reference_dir()
 
 
 def delta_e(srgb_a, srgb_b) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ CLIPS = {
     "pixel-unshuffle-2x2": ("phase", (0, 25, 50)),
 }
 GIFS = {"pixel-shuffle-2x2": "pixel-shuffle-2x2-shuffle.gif", "pixel-unshuffle-2x2": "pixel-unshuffle-2x2-unshuffle.gif"}
-DEFAULT_REFERENCE = Path(os.environ.get("ANIMATEDAI_REFERENCE", REPO.parent / "shared" / "reference"))
+DEFAULT_REFERENCE = refmeasure.default_reference_dir()
 
 
 def build_parser() -> argparse.ArgumentParser:

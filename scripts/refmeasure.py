@@ -33,9 +33,20 @@ How each figure is found
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+
+def default_reference_dir() -> Path:
+    """Where the Animated AI reference frames are: ``$ANIMATEDAI_REFERENCE``, else ``shared/reference`` beside
+    the checkout, else the project's shared folder (``/work/shared/reference``, for a clone made elsewhere)."""
+    if os.environ.get("ANIMATEDAI_REFERENCE"):
+        return Path(os.environ["ANIMATEDAI_REFERENCE"])
+    beside = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
+    return beside if beside.is_dir() else Path("/work/shared/reference")
 
 CHROMA_MIN = 0.25          # reference segmentation: a cube pixel's sRGB max - min (0..1)
 LINE_MIN = 3               # a row/column belongs to the box when it holds this many cube pixels
