@@ -10,15 +10,15 @@ import numpy as np
 
 from . import registry
 from .errors import SpecError
-from .graph import Chain
-from .plans import CHUNK_ELEMENTS, ChainPlan, Plan, Reads, Steps, assemble_output, read_cells
+from .graph import GRAPH_INPUT, Chain, Graph, arity
+from .plans import CHUNK_ELEMENTS, ChainPlan, GraphPlan, Plan, Reads, Steps, assemble_output, read_cells
 from .specbase import Spec
-from .values import check_seed
+from .values import check_seed, make_input
 
 ORDERS = ("filter", "position")
 
-__all__ = ["ORDERS", "Plan", "ChainPlan", "Steps", "Reads", "plan", "plan_chain", "read_cells", "assemble_output",
-           "CHUNK_ELEMENTS"]
+__all__ = ["ORDERS", "Plan", "ChainPlan", "GraphPlan", "Steps", "Reads", "plan", "plan_chain", "plan_graph",
+           "read_cells", "assemble_output", "CHUNK_ELEMENTS"]
 
 
 def plan(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -> Plan | ChainPlan:
@@ -34,9 +34,11 @@ def plan(spec, input=None, weights=None, seed: int = 0, order: str = "filter") -
     seed = check_seed(seed)
     if isinstance(spec, Chain):
         return plan_chain(spec, input, weights, seed, order)
+    if isinstance(spec, Graph):
+        return plan_graph(spec, input, weights, seed, order)
     if not isinstance(spec, Spec):
         raise SpecError("spec", spec, "a spec of one operation (" + ", ".join(
-            op.spec_class.__name__ for op in registry.OPERATIONS.values()) + ") or a Chain")
+            op.spec_class.__name__ for op in registry.OPERATIONS.values()) + "), a Chain or a Graph")
     return registry.operation(spec.op).planner(spec, input, weights, seed, order)
 
 
@@ -48,10 +50,35 @@ def plan_chain(spec, input=None, weights=None, seed: int = 0, order: str = "filt
     elif isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)) or len(weights) != count:
         raise SpecError("weights", "an array" if isinstance(weights, np.ndarray) else weights,
                         f"None or a list of {count} entries (None or an array), one per stage")
-    stages = []
-    values = input
-    for i, (stage, stage_weights) in enumerate(zip(spec.stages, weights)):
-        stage_plan = plan(stage, values, stage_weights, seed + i, order)
-        stages.append(stage_plan)
-        values = stage_plan.output
-    return ChainPlan(spec=spec, stages=stages)
+    return ChainPlan(spec=spec, stages=plan_graph(spec.to_graph(), input, list(weights), seed, order).plans)
+
+
+def plan_graph(spec: Graph, input=None, weights=None, seed: int = 0, order: str = "filter") -> GraphPlan:
+    """Node i takes the outputs of the nodes it names (or the graph's input, seeded with ``seed`` when None);
+    its weights, when given None, are seeded with seed + i. ``weights``: None, a list with one entry (None or
+    an array) per node, or a dict {node name: array}."""
+    weights = _graph_weights(spec, weights)
+    outputs = {GRAPH_INPUT: make_input(spec.input_shape, input, seed)}
+    plans = []
+    for i, node in enumerate(spec.nodes):
+        operands = tuple(outputs[name] for name in node.inputs)
+        node_plan = plan(node.spec, operands[0] if arity(node.spec) == 1 else operands, weights[i], seed + i, order)
+        plans.append(node_plan)
+        outputs[node.name] = node_plan.output
+    return GraphPlan(spec=spec, plans=plans)
+
+
+def _graph_weights(spec: Graph, weights) -> list:
+    count = len(spec.nodes)
+    allowed = (f"None, a list of {count} entries (None or an array), one per node, or a dict "
+               f"{{node name: array}} with names among " + ", ".join(spec.names))
+    if weights is None:
+        return [None] * count
+    if isinstance(weights, dict):
+        unknown = [name for name in weights if name not in spec.names]
+        if unknown:
+            raise SpecError("weights", unknown[0], allowed)
+        return [weights.get(name) for name in spec.names]
+    if isinstance(weights, np.ndarray) or not isinstance(weights, (list, tuple)) or len(weights) != count:
+        raise SpecError("weights", "an array" if isinstance(weights, np.ndarray) else weights, allowed)
+    return list(weights)

@@ -66,7 +66,9 @@ class Plan:
     kernel_size: tuple[int, int] = (1, 1)
     dilation: tuple[int, int] = (1, 1)
     channels_per_group: int = 0                 # input channels each step reads
-    reduce: str = "sum"                         # "sum" (conv), "max", "mean" (pooling), "move" (shuffles)
+    reduce: str = "sum"                         # "sum" (conv), "max", "mean" (pooling), "move" (shuffles),
+                                                # "add", "concat" (two-input ops: see ops/add.py, ops/concat.py)
+    grid_other: np.ndarray | None = None        # two-input ops: the second input in grid form
 
     @property
     def input(self) -> np.ndarray:
@@ -77,6 +79,11 @@ class Plan:
     def output(self) -> np.ndarray:
         """The output in PyTorch's layout (C, *spatial): a view of ``grid_output``."""
         return self.grid_output.reshape(self.spec.output_shape)
+
+    @property
+    def other(self) -> np.ndarray | None:
+        """Two-input ops: the second input in PyTorch's layout; None otherwise."""
+        return None if self.grid_other is None else self.grid_other.reshape(self.spec.other_shape)
 
     @property
     def is_windowed(self) -> bool:
@@ -99,6 +106,37 @@ class ChainPlan:
     @property
     def output(self) -> np.ndarray:
         return self.stages[-1].output
+
+
+@dataclass
+class GraphPlan:
+    """A plan per node of a :class:`~.graph.Graph`, in the order the nodes run."""
+
+    spec: object
+    plans: list[Plan] = field(default_factory=list)
+
+    @property
+    def stages(self) -> list[Plan]:
+        return self.plans
+
+    def __getitem__(self, name: str) -> Plan:
+        """The plan of the node called ``name``."""
+        return self.plans[self.spec.names.index(self.spec.node(name).name)]
+
+    @property
+    def input(self) -> np.ndarray:
+        """The graph's input in PyTorch's layout."""
+        graph = self.spec
+        for node, node_plan in zip(graph.nodes, self.plans):
+            if node.inputs[0] == "input":
+                return node_plan.input
+            if len(node.inputs) > 1 and node.inputs[1] == "input":
+                return node_plan.other
+        raise SpecError("plan", graph.label, "a graph with a node taking its input")
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.plans[-1].output
 
 
 def input_values(spec, input, seed: int) -> np.ndarray:
@@ -267,6 +305,15 @@ def assemble_output(plan_: Plan) -> np.ndarray:
     if plan_.reduce == "move":
         c, y, x = steps.src.T
         output[tuple(steps.out.T)] = plan_.grid_input[c, y, x]
+        return output
+    if plan_.reduce == "add":          # each step sums the cell ``src`` of both inputs
+        c, y, x = steps.src.T
+        output[tuple(steps.out.T)] = plan_.grid_input[c, y, x] + plan_.grid_other[c, y, x]
+        return output
+    if plan_.reduce == "concat":       # ``src`` counts channels through the first input, then the second
+        c, y, x = steps.src.T
+        stacked = np.concatenate([plan_.grid_input, plan_.grid_other])
+        output[tuple(steps.out.T)] = stacked[c, y, x]
         return output
     kh, kw = plan_.kernel_size
     dh, dw = plan_.dilation

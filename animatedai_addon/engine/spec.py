@@ -12,7 +12,9 @@ import dataclasses
 
 from . import registry
 from .errors import SpecError
-from .graph import AnySpec, Chain
+from .graph import GRAPH_INPUT, AnySpec, Chain, Graph, Node
+from .ops.add import Add
+from .ops.concat import Concat
 from .ops.conv1d import Conv1d
 from .ops.conv2d import Conv2d, depthwise, depthwise_separable, mobilenet_block, pointwise
 from .ops.conv_transpose2d import ConvTranspose2d
@@ -23,14 +25,14 @@ from .specbase import MAX_CELLS, MAX_EXTENT, PADDING_WORDS, Spec, Spec1d, Spec2d
 #: Spec class by operation name (the registry's).
 OPS: dict[str, type[Spec]] = {name: op.spec_class for name, op in registry.OPERATIONS.items()}
 
-__all__ = ["Spec", "Spec1d", "Spec2d", "Chain", "AnySpec", "OPS", "Conv1d", "Conv2d", "ConvTranspose2d",
+__all__ = ["Spec", "Spec1d", "Spec2d", "Chain", "Graph", "Node", "Add", "Concat", "AnySpec", "OPS", "Conv1d", "Conv2d", "ConvTranspose2d",
            "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "depthwise", "pointwise",
            "depthwise_separable", "mobilenet_block", "espcn", "shuffle_loop", "spec_from_dict", "grid_shape",
            "MAX_CELLS", "MAX_EXTENT", "PADDING_WORDS"]
 
 
 def _op_names() -> str:
-    return "one of " + ", ".join(sorted(list(OPS) + [Chain.op]))
+    return "one of " + ", ".join(sorted(list(OPS) + [Chain.op, Graph.op]))
 
 
 def spec_from_dict(data: dict) -> AnySpec:
@@ -45,6 +47,8 @@ def spec_from_dict(data: dict) -> AnySpec:
         raise SpecError("op", op, _op_names())
     if op == Chain.op:
         return _chain_from_dict(data)
+    if op == Graph.op:
+        return _graph_from_dict(data)
     cls = OPS.get(op)
     if cls is None:
         raise SpecError("op", op, _op_names())
@@ -71,7 +75,29 @@ def _chain_from_dict(data: dict) -> Chain:
         raise SpecError("stages", stages, "a non-empty list of stage tables")
     built = []
     for i, stage in enumerate(stages):
-        if isinstance(stage, dict) and stage.get("op") == Chain.op:
+        if isinstance(stage, dict) and stage.get("op") in (Chain.op, Graph.op):
             raise SpecError(f"stages[{i}].op", "chain", "a single operation (chains do not nest)")
         built.append(spec_from_dict(stage))
     return Chain(tuple(built), name=data.get("name", ""))
+
+
+def _graph_from_dict(data: dict) -> Graph:
+    """``{"op": "graph", "name": ..., "nodes": [{"name": ..., "inputs": [...], "op": ..., ...}, ...]}``; a node
+    without ``inputs`` takes the node before it (the graph's input for the first)."""
+    extra = set(data) - {"op", "nodes", "name"}
+    if extra:
+        raise SpecError(sorted(extra)[0], data[sorted(extra)[0]], "one of the graph keys: op, name, nodes")
+    tables = data.get("nodes")
+    if not isinstance(tables, (list, tuple)) or not tables:
+        raise SpecError("nodes", tables, "a non-empty list of node tables (name, inputs, op and its parameters)")
+    nodes = []
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            raise SpecError(f"nodes[{i}]", table, "a table with name, inputs, op and the op's parameters")
+        if table.get("op") in (Chain.op, Graph.op):
+            raise SpecError(f"nodes[{i}].op", table.get("op"), "a single operation (graphs do not nest)")
+        if "name" not in table:
+            raise SpecError(f"nodes[{i}].name", None, "required: the node's name")
+        spec = {k: v for k, v in table.items() if k not in ("name", "inputs")}
+        nodes.append(Node(table["name"], spec_from_dict(spec), table.get("inputs", ())))
+    return Graph(tuple(nodes), name=data.get("name", ""))

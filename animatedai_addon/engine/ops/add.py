@@ -1,0 +1,68 @@
+"""Add: the residual connection, ``a + b`` of two inputs of one shape (``torch.add``), a two-input stage of a
+:class:`~animatedai_addon.engine.graph.Graph`.
+
+One step per output cell, reading the same cell of both inputs. On screen (docs/DESIGN.md, "Add and Concat"):
+a copy of the second input (the skip) flies to stand in front of the first, then the sum cells pop in white,
+one after another, and take their colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..operation import Operation
+from ..plans import Plan, Steps, assemble_output, grid_cells, no_weights
+from ..specbase import Spec2d, grid_shape
+from ..values import check_finite_output
+from .pair import input_pair, pair_order
+
+
+@dataclass(frozen=True)
+class Add(Spec2d):
+    """``a + b`` for inputs ``a`` and ``b`` both of shape (in_channels, height, width)."""
+
+    op: ClassVar[str] = "add"
+    #: Inputs the stage takes (a graph node names this many).
+    arity: ClassVar[int] = 2
+
+    @property
+    def other_shape(self) -> tuple[int, int, int]:
+        """The second input's shape (PyTorch's layout): the first one's."""
+        return self.input_shape
+
+    @property
+    def other_grid(self) -> tuple[int, int, int]:
+        return grid_shape(self.other_shape)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        return self.input_shape
+
+    @property
+    def label(self) -> str:
+        return "add"
+
+    def filter_cubes(self) -> int:
+        """No filters; the clip shows a copy of the second input beside the first (its flying skip)."""
+        return self.in_channels * self.height * self.width
+
+
+def plan_add(spec: Add, input, weights, seed: int, order: str) -> Plan:
+    no_weights(spec, weights)
+    first, second = input_pair(spec, input, seed)
+    cells = pair_order(grid_cells(spec.output_grid), order)
+    count = len(cells)
+    steps = Steps(filter=np.full(count, -1, np.int32), out=cells, window=np.full((count, 2), -1, np.int32),
+                  src=cells.copy())
+    result = Plan(spec=spec, grid_input=first, weights=None, grid_output=np.zeros(0), steps=steps, order=order,
+                  reduce="add", grid_other=second)
+    # two values within float32's range may sum past it
+    result.grid_output = check_finite_output(assemble_output(result))
+    return result
+
+
+OPERATIONS = (Operation("add", Add, plan_add),)
+FORMS = ()

@@ -1,0 +1,69 @@
+"""Concat: two inputs joined along the channels, ``torch.cat((a, b), dim=0)`` of (C, H, W) tensors (dim=1 with
+a batch), a two-input stage of a :class:`~animatedai_addon.engine.graph.Graph`.
+
+One step per output cell; its ``src`` channel counts through the first input's channels, then the second's.
+On screen (docs/DESIGN.md, "Add and Concat"): copies of both inputs slide together along the channel axis
+into the one output block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..operation import Operation
+from ..plans import Plan, Steps, assemble_output, grid_cells, no_weights
+from ..specbase import Spec2d, check_cells, check_int, grid_shape
+from .pair import input_pair, pair_order
+
+
+@dataclass(frozen=True)
+class Concat(Spec2d):
+    """The first input (in_channels, height, width) with the second (other_channels, height, width) after it."""
+
+    other_channels: int = 1
+
+    op: ClassVar[str] = "concat"
+    #: Inputs the stage takes (a graph node names this many).
+    arity: ClassVar[int] = 2
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._set("other_channels", check_int("other_channels", self.other_channels))
+        check_int("in_channels + other_channels", self.in_channels + self.other_channels)
+        check_cells("other_channels*height*width", self.other_shape)
+
+    @property
+    def other_shape(self) -> tuple[int, int, int]:
+        return (self.other_channels, self.height, self.width)
+
+    @property
+    def other_grid(self) -> tuple[int, int, int]:
+        return grid_shape(self.other_shape)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        return (self.in_channels + self.other_channels, self.height, self.width)
+
+    @property
+    def label(self) -> str:
+        return "concat"
+
+
+def plan_concat(spec: Concat, input, weights, seed: int, order: str) -> Plan:
+    no_weights(spec, weights)
+    first, second = input_pair(spec, input, seed)
+    cells = pair_order(grid_cells(spec.output_grid), order)
+    count = len(cells)
+    steps = Steps(filter=np.full(count, -1, np.int32), out=cells, window=np.full((count, 2), -1, np.int32),
+                  src=cells.copy())
+    result = Plan(spec=spec, grid_input=first, weights=None, grid_output=np.zeros(0), steps=steps, order=order,
+                  reduce="concat", grid_other=second)
+    result.grid_output = assemble_output(result)
+    return result
+
+
+OPERATIONS = (Operation("concat", Concat, plan_concat),)
+FORMS = ()
