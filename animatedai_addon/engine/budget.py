@@ -6,18 +6,18 @@ import math
 import numbers
 
 from .errors import SpecError
-from .graph import Chain
+from .graph import Chain, Graph
 from .options import Look, check_look
 from .specbase import Spec
 from .tracks import Timeline
 
 
 def _stages(spec) -> tuple[Spec, ...]:
-    if isinstance(spec, Chain):
+    if isinstance(spec, (Chain, Graph)):
         return spec.stages
     if isinstance(spec, Spec):
         return (spec,)
-    raise SpecError("spec", spec, "a spec of one operation (Conv2d, ConvTranspose2d, PixelShuffle, ...) or a Chain")
+    raise SpecError("spec", spec, "a spec of one operation (Conv2d, ConvTranspose2d, PixelShuffle, ...), a Chain or a Graph")
 
 
 def count_cubes(spec, look: Look | None = None) -> int:

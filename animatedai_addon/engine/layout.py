@@ -120,7 +120,8 @@ def inverse_map(virtual_to_real: np.ndarray, size: int) -> np.ndarray:
 
 @dataclass
 class StageLayout:
-    """Where one stage's tensors stand. ``kind``: "filters" (conv), "pool" or "shuffle"."""
+    """Where one stage's tensors stand. ``kind``: "filters" (conv), "pool", "shuffle", or "add" / "concat"
+    (two-input stages of a graph: the second input comes as a copy, see engine/graph_schedule.py)."""
 
     kind: str
     input: Grid                      # the stage's input grid (its virtual grid for windowed stages)
@@ -134,6 +135,7 @@ class StageLayout:
     homes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # (C_out, 3) waiting place per filter
     travel_z: float = 0.0            # centre height of a filter travelling above the others
     returns: bool = False            # a shuffle undoing the one before it: cells go back to where they started
+    other: Grid | None = None        # "add": where the copy of the second input lands, between input and output
 
 
 def _virtual_shape(stage) -> tuple[int, int, int]:
@@ -141,6 +143,8 @@ def _virtual_shape(stage) -> tuple[int, int, int]:
 
 
 def _kind(stage) -> str:
+    if stage.reduce in ("add", "concat"):
+        return stage.reduce
     if not stage.is_windowed:
         return "shuffle"
     return "filters" if stage.reduce == "sum" else "pool"
@@ -198,8 +202,11 @@ def layout_stages(stages, look) -> list[StageLayout]:
             layout.filter_grid = fgrid
             layout.slots = np.tile([0.0, slot_back - fgrid.size[1] / 2, fgrid.size[2] / 2], (n_filters, 1))
             layout.output = place_before(grid_shape, look, slot_back - fgrid.size[1] - OUTPUT_GAP * gap)
-        elif kind == "pool":
+        elif kind == "pool" or kind == "concat":
             layout.output = place_before(grid_shape, look, grid_in.lo[1] - gap)
+        elif kind == "add":
+            layout.other = place_before(stage.grid_other.shape, look, grid_in.lo[1] - SLOT_GAP * gap)
+            layout.output = place_before(grid_shape, look, layout.other.lo[1] - gap)
         else:
             layout.output = place_centred(grid_shape, look, grid_in.origin)
         layouts.append(layout)

@@ -635,16 +635,23 @@ def bounds(timeline: Timeline, look: Look) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_timeline(plan, timing: Timing = Timing(), look: Look = Look(), highlights: bool = True) -> Timeline:
-    """When and where everything happens for a Plan or ChainPlan (see the module notes for the layout)."""
-    from .planning import ChainPlan, Plan
+    """When and where everything happens for a Plan, ChainPlan or GraphPlan (see the module notes for the
+    layout; graphs: :mod:`.graph_schedule`)."""
+    from .planning import ChainPlan, GraphPlan, Plan
 
+    if isinstance(plan, GraphPlan):
+        from .graph_schedule import build_graph_timeline
+        return build_graph_timeline(plan, timing, look, highlights)
     timing, look = check_timing(timing), check_look(look)
+    if isinstance(plan, Plan) and plan.reduce in ("add", "concat"):
+        raise SpecError("plan", plan.spec.label, f"a plan of a Graph: {plan.spec.op} takes two inputs, which "
+                        "a Graph's node names")
     if isinstance(plan, ChainPlan):
         stages, chain = list(plan.stages), True
     elif isinstance(plan, Plan):
         stages, chain = [plan], False
     else:
-        raise SpecError("plan", plan, "a Plan or ChainPlan made by plan(spec)")
+        raise SpecError("plan", plan, "a Plan, ChainPlan or GraphPlan made by plan(spec)")
     if not isinstance(highlights, bool):
         raise SpecError("highlights", highlights, "true or false")
     layouts = layout_stages(stages, look)

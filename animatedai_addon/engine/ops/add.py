@@ -45,6 +45,10 @@ class Add(Spec2d):
     def label(self) -> str:
         return "add"
 
+    def reads_per_step(self) -> int:
+        """A sum reads one cell of each input."""
+        return 2
+
     def filter_cubes(self) -> int:
         """No filters; the clip shows a copy of the second input beside the first (its flying skip)."""
         return self.in_channels * self.height * self.width
