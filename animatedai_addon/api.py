@@ -109,7 +109,7 @@ def resolve_spec(spec_or_preset_name, timing=None, look=None) -> _Request:
     """The spec, timing and look asked for: a preset's timing/look are defaults that ``timing``/``look`` override
     (a dict overrides single fields, a Timing/Look replaces them all)."""
     from .engine import presets
-    from .engine.spec import Chain, Spec, spec_from_dict
+    from .engine.spec import Chain, Graph, Spec, spec_from_dict
 
     base_timing, base_look = Timing(), Look()
     if isinstance(spec_or_preset_name, str):
@@ -117,10 +117,11 @@ def resolve_spec(spec_or_preset_name, timing=None, look=None) -> _Request:
         spec, base_timing, base_look = preset.spec, preset.timing, preset.look
     elif isinstance(spec_or_preset_name, dict):
         spec = spec_from_dict(spec_or_preset_name)
-    elif isinstance(spec_or_preset_name, (Spec, Chain)):
+    elif isinstance(spec_or_preset_name, (Spec, Chain, Graph)):
         spec = spec_or_preset_name
     else:
-        raise SpecError("spec", spec_or_preset_name, "a preset name, a spec (Conv2d, ..., Chain) or a spec dict")
+        raise SpecError("spec", spec_or_preset_name, "a preset name, a spec (Conv2d, ..., Chain, Graph) or a spec "
+                        "dict")
     return _Request(spec, _override("timing", Timing, base_timing, timing), _override("look", Look, base_look, look))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SpecError
-from .spec import Chain, spec_from_dict
+from .spec import Chain, Graph, spec_from_dict
 from .timeline import EASINGS, Look, Timing, check_look, check_timing
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
@@ -242,6 +242,10 @@ def preset_to_toml(preset: Preset) -> str:
         lines += [""] + _toml_table("[spec]", {"op": spec["op"], "name": spec["name"]})
         for stage in spec["stages"]:
             lines += [""] + _toml_table("[[spec.stages]]", stage)
+    elif isinstance(preset.spec, Graph):
+        lines += [""] + _toml_table("[spec]", {"op": spec["op"], "name": spec["name"]})
+        for node in spec["nodes"]:
+            lines += [""] + _toml_table("[[spec.nodes]]", node)
     else:
         lines += [""] + _toml_table("[spec]", spec)
     for section in SECTIONS:
@@ -273,13 +277,16 @@ def _override_keys(preset: Preset) -> list[str]:
     keys = [k for k in spec if k != "op"]
     if isinstance(preset.spec, Chain):
         keys = ["name"] + [f"stages.{i}.{k}" for i, stage in enumerate(spec["stages"]) for k in stage if k != "op"]
+    if isinstance(preset.spec, Graph):
+        keys = ["name"] + [f"nodes.{node['name']}.{k}" for node in spec["nodes"] for k in node
+                           if k not in ("op", "name")]
     keys += [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
     return keys
 
 
 def apply_overrides(preset: Preset, items) -> Preset:
     """A new preset with ``key=value`` items applied: spec keys (``kernel_size=[3,5]``, ``spec.padding=same``,
-    for chains ``stages.1.kernel_size=5``), ``timing.key=value`` and ``look.key=value``.
+    for chains ``stages.1.kernel_size=5``, for graphs ``nodes.expand.out_channels=16``), ``timing.key=value`` and ``look.key=value``.
 
     Spec keys change the spec's normalised values, so a pooling preset's stride (stored explicitly) stays
     as it was when only ``kernel_size`` is set."""
@@ -324,7 +331,12 @@ def _set_spec_key(preset: Preset, item: str, spec: dict, parts: list[str], value
             _bad_item(preset, item)
         table = spec["stages"][int(parts[1])]
         key = parts[2]
-    elif len(parts) == 1 and parts[0] and parts[0] != "stages":
+    elif isinstance(preset.spec, Graph) and len(parts) == 3 and parts[0] == "nodes":
+        tables = [node for node in spec["nodes"] if node["name"] == parts[1]]
+        if not tables or parts[2] == "name":
+            _bad_item(preset, item)
+        table, key = tables[0], parts[2]
+    elif len(parts) == 1 and parts[0] and parts[0] not in ("stages", "nodes"):
         table, key = spec, parts[0]
     else:
         _bad_item(preset, item)

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 from animatedai_addon.engine import registry
 from animatedai_addon.engine.errors import SpecError
-from animatedai_addon.engine.planning import ChainPlan, Plan, plan, read_cells
-from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
-                                          PixelUnshuffle)
+from animatedai_addon.engine.planning import ChainPlan, GraphPlan, Plan, plan, read_cells
+from animatedai_addon.engine.spec import (Add, AvgPool2d, Chain, Concat, Conv1d, Conv2d, ConvTranspose2d, Graph,
+                                          MaxPool2d, Node, PixelShuffle, PixelUnshuffle)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -58,6 +58,9 @@ ORACLES = {
                                                   count_include_pad=spec.count_include_pad),
     "pixel_shuffle": lambda spec, x, w: F.pixel_shuffle(x, spec.upscale_factor),
     "pixel_unshuffle": lambda spec, x, w: F.pixel_unshuffle(x, spec.downscale_factor),
+    # two-input ops: x is the pair of inputs
+    "add": lambda spec, x, w: torch.add(x[0], x[1]),
+    "concat": lambda spec, x, w: torch.cat(x, dim=1),
 }
 
 
@@ -66,14 +69,27 @@ def test_every_operation_has_an_oracle():
 
 
 def torch_output(spec, values: np.ndarray, weights) -> np.ndarray:
-    """What PyTorch computes for one stage on values in its layout (C, *spatial)."""
-    x = torch.from_numpy(np.ascontiguousarray(values))[None]
+    """What PyTorch computes for one stage on values in its layout (C, *spatial); a pair for two-input ops."""
+    if isinstance(values, tuple):
+        x = tuple(torch.from_numpy(np.ascontiguousarray(v))[None] for v in values)
+    else:
+        x = torch.from_numpy(np.ascontiguousarray(values))[None]
     w = None if weights is None else torch.from_numpy(np.ascontiguousarray(weights))
     return ORACLES[spec.op](spec, x, w)[0].numpy()
 
 
 def plan_output_reference(result) -> np.ndarray:
-    """Torch's output for a whole plan (chains stage by stage from the first input)."""
+    """Torch's output for a whole plan (chains stage by stage from the first input, graphs node by node from
+    the graph's input)."""
+    if isinstance(result, GraphPlan):
+        outputs = {"input": result.input}
+        for node, node_plan in zip(result.spec.nodes, result.plans):
+            operands = tuple(outputs[name] for name in node.inputs)
+            outputs[node.name] = torch_output(node.spec, operands if len(operands) == 2 else operands[0],
+                                              node_plan.weights)
+        return outputs[result.spec.nodes[-1].name]
+    if isinstance(result, Plan) and result.reduce in ("add", "concat"):
+        return torch_output(result.spec, (result.input, result.other), None)
     stages = result.stages if isinstance(result, ChainPlan) else [result]
     values = result.input
     for stage in stages:
@@ -90,6 +106,10 @@ def check_steps(result: Plan) -> None:
     assert np.array_equal(np.sort(flat), np.arange(len(steps)))
     for array in (steps.filter, steps.out, steps.window, steps.src):
         assert array.dtype == np.int32 and len(array) == len(steps)
+    if result.reduce in ("add", "concat"):      # each step reads the cell it writes (concat: stacked channels)
+        assert (steps.filter == -1).all() and (steps.window == -1).all()
+        assert np.array_equal(steps.src, steps.out)
+        return
     if result.reduce == "move":
         assert (steps.filter == -1).all() and (steps.window == -1).all()
         moved = np.ravel_multi_index(tuple(steps.src.T), result.spec.input_grid)
@@ -110,8 +130,15 @@ def check_reads(result: Plan, rng: np.random.Generator) -> None:
     picked = rng.choice(len(result.steps), size=min(40, len(result.steps)), replace=False)
     reads = read_cells(result, picked)
     out = result.grid_output[tuple(result.steps.out[picked].T)]
-    if result.reduce == "move":
-        assert np.array_equal(out, result.grid_input[reads.channel[:, 0], reads.y[:, 0], reads.x[:, 0]])
+    if result.reduce in ("move", "add", "concat"):
+        cell = (reads.channel[:, 0], reads.y[:, 0], reads.x[:, 0])
+        if result.reduce == "add":
+            expected = result.grid_input[cell] + result.grid_other[cell]
+        elif result.reduce == "concat":
+            expected = np.concatenate([result.grid_input, result.grid_other])[cell]
+        else:
+            expected = result.grid_input[cell]
+        assert np.array_equal(out, expected)
         return
     assert reads.channel.shape == (len(picked), result.channels_per_group * int(np.prod(result.kernel_size)))
     assert np.array_equal(reads.is_padding, (reads.y < 0) | (reads.x < 0))
@@ -137,10 +164,10 @@ def check_against_torch(spec, seed: int) -> Plan:
     np.testing.assert_allclose(by_filter.output, plan_output_reference(by_filter), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(by_position.output, by_filter.output, rtol=1e-12, atol=1e-12)
     rng = np.random.default_rng(seed)
-    for result in (by_filter.stages if isinstance(by_filter, ChainPlan) else [by_filter]):
+    for result in (by_filter.stages if isinstance(by_filter, (ChainPlan, GraphPlan)) else [by_filter]):
         check_steps(result)
         check_reads(result, rng)
-    for result in (by_position.stages if isinstance(by_position, ChainPlan) else [by_position]):
+    for result in (by_position.stages if isinstance(by_position, (ChainPlan, GraphPlan)) else [by_position]):
         check_steps(result)
     return by_filter
 
@@ -246,6 +273,44 @@ def chain_specs(draw):
 
 
 @st.composite
+def add_specs(draw):
+    return Add(draw(st.integers(1, 4)), draw(st.integers(1, 6)), draw(st.integers(1, 6)))
+
+
+@st.composite
+def concat_specs(draw):
+    return Concat(draw(st.integers(1, 4)), draw(st.integers(1, 6)), draw(st.integers(1, 6)),
+                  other_channels=draw(st.integers(1, 4)))
+
+
+@st.composite
+def graph_specs(draw):
+    """2-5 nodes on one spatial size: convolutions and pools of the tensor before, and Adds / Concats of it
+    with any earlier tensor (the graph's input included) of a fitting shape."""
+    h, w = draw(st.integers(2, 5)), draw(st.integers(2, 5))
+    shapes = {"input": draw(st.integers(1, 3))}      # tensor name -> channels
+    nodes, last = [], "input"
+    for i in range(draw(st.integers(2, 5))):
+        c = shapes[last]
+        same = [name for name, channels in shapes.items() if channels == c]
+        kind = draw(st.sampled_from(["conv", "pool", "add", "concat"]))
+        other = draw(st.sampled_from(sorted(shapes)))
+        if kind == "conv":
+            spec, inputs = Conv2d(c, h, w, draw(st.integers(1, 4)), draw(st.integers(1, 3)), padding="same"), (last,)
+        elif kind == "pool":
+            spec, inputs = MaxPool2d(c, h, w, kernel_size=3, stride=1, padding=1), (last,)
+        elif kind == "add":
+            spec, inputs = Add(c, h, w), (last, draw(st.sampled_from(same)))
+        else:
+            spec, inputs = Concat(c, h, w, shapes[other]), (last, other)
+        assume(spec.output_shape[0] <= 8)
+        name = f"n{i}"
+        nodes.append(Node(name, spec, inputs))
+        shapes[name], last = spec.output_shape[0], name
+    return Graph(tuple(nodes))
+
+
+@st.composite
 def conv1d_specs(draw):
     groups = draw(st.integers(1, 3))
     kernel, dilation = draw(st.integers(1, 5)), draw(st.integers(1, 3))
@@ -326,6 +391,33 @@ def test_chain_matches_torch(spec, seed):
         if stage.weights is not None:
             expected = np.random.default_rng(seed + i).standard_normal(stage.weights.shape)
             assert np.array_equal(stage.weights, expected)
+
+
+@SWEEP
+@given(add_specs(), seeds)
+def test_add_matches_torch(spec, seed):
+    check_against_torch(spec, seed)
+
+
+@SWEEP
+@given(concat_specs(), seeds)
+def test_concat_matches_torch(spec, seed):
+    check_against_torch(spec, seed)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(graph_specs(), seeds)
+def test_graph_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    outputs = {"input": result.input}
+    for i, (node, node_plan) in enumerate(zip(spec.nodes, result.plans)):
+        assert np.array_equal(node_plan.input, outputs[node.inputs[0]])
+        if len(node.inputs) == 2:
+            assert np.array_equal(node_plan.other, outputs[node.inputs[1]])
+        if node_plan.weights is not None:
+            expected = np.random.default_rng(seed + i).standard_normal(node_plan.weights.shape)
+            assert np.array_equal(node_plan.weights, expected)
+        outputs[node.name] = node_plan.output
 
 
 # --- fixed cases ---------------------------------------------------------------------------------

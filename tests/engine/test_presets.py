@@ -12,7 +12,7 @@ from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.planning import ChainPlan, plan
 from animatedai_addon.engine.presets import (PRESET_DIR, Preset, apply_overrides, list_presets, load_preset,
                                              load_preset_file, preset_from_dict, preset_to_toml, save_preset)
-from animatedai_addon.engine.spec import (Chain, Conv2d, PixelShuffle, PixelUnshuffle, depthwise_separable, espcn,
+from animatedai_addon.engine.spec import (Chain, Conv2d, Graph, PixelShuffle, PixelUnshuffle, depthwise_separable, espcn,
                                           shuffle_loop)
 from animatedai_addon.engine.timeline import Look, Timing
 
@@ -33,7 +33,7 @@ def test_every_operation_has_a_preset():
     shown = set()
     for name in NAMES:
         spec = load_preset(name)
-        shown |= {stage.op for stage in (spec.stages if isinstance(spec, Chain) else (spec,))}
+        shown |= {stage.op for stage in (spec.stages if isinstance(spec, (Chain, Graph)) else (spec,))}
     assert shown == set(registry.OPERATIONS)
 
 
@@ -214,7 +214,7 @@ def test_overridden_preset_plans():
 
 def test_preset_files_are_toml_in_the_package():
     ops = {tomllib.loads(p.read_text())["spec"]["op"] for p in PRESET_DIR.glob("*.toml")}
-    assert ops <= set(registry.OPERATIONS) | {"chain"}
+    assert ops <= set(registry.OPERATIONS) | {"chain", "graph"}
 
 
 # The captions of the Animated AI page (../shared/reference/README.md), checked against each preset's spec:
