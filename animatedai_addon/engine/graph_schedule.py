@@ -67,16 +67,23 @@ class _GraphBuilder(_Builder):
         """Colours before value shading of ``view``'s cells (c, y, x)."""
         return self.base[view.track][view.index[cells[:, 0], cells[:, 1], cells[:, 2]]]
 
-    def fly(self, name: str, cells, src_world, dst_local, origin, t0: float, lift: bool) -> float:
-        """Key a copy's travel from ``src_world`` to its place ``dst_local`` from ``t0``: straight along the
-        channels, or (``lift``) up above every block, across, down. Returns when it lands."""
+    def above(self, view: _View, cells) -> np.ndarray:
+        """Where a copy of ``view``'s cells (c, y, x) pops in (world): right above their block (padding
+        included), one gap clear."""
+        above = view.world(cells[:, 0], cells[:, 1], cells[:, 2])
+        lowest = float(view.grid.hi[2]) + float(self.look.gap) + float(self.look.cube_size) / 2
+        above[:, 2] += lowest - above[:, 2].min()
+        return above
+
+    def fly(self, name: str, cells, start, dst_local, origin, t0: float, over=None) -> float:
+        """Key a copy's travel from ``start`` (local, above its source) to its place ``dst_local`` from ``t0``:
+        up above every block (and above the cells ``over``, local, flying at the same time), across, down.
+        Returns when it lands."""
         frames = float(self.timing.shuffle_frames)
-        start = np.asarray(src_world, np.float64) - origin
-        if not lift:
-            self.move(name, cells, np.full(len(cells), t0), np.full(len(cells), t0 + frames), start, dst_local)
-            return t0 + frames
         dst_local = np.asarray(dst_local, np.float64)
         lowest = self.flight_z + float(self.look.cube_size) / 2 - origin[2]   # the lowest cube's centre, aloft
+        if over is not None:
+            lowest += np.ptp(over[:, 2]) + pitch_of(self.look)
         high_start, high_end = start.copy(), dst_local.copy()
         high_start[:, 2] += lowest - start[:, 2].min()
         high_end[:, 2] += lowest - dst_local[:, 2].min()
@@ -103,11 +110,11 @@ class _GraphBuilder(_Builder):
         grid = layout.other
         local = grid.local(cells[:, 0], cells[:, 1], cells[:, 2])
         n = len(cells)
-        src = skip.world(cells[:, 0], cells[:, 1], cells[:, 2])
+        src = self.above(skip, cells)
         self.add_track(name, "input", shape, cells, grid.origin, src - grid.origin, self.base_colors(skip, cells),
                        stage.grid_other.ravel(), appear=np.full(n, t0, np.float32))
         track = self.tracks[name]
-        landed = self.fly(name, np.arange(n), src, local, grid.origin, t0, lift=True)
+        landed = self.fly(name, np.arange(n), src - grid.origin, local, grid.origin, t0)
         # the sums: one output row (channel, row) per frames_per_step, in the plan's step order
         out = stage.steps.out
         row = out[:, 0].astype(np.int64) * shape[1] + out[:, 1]
@@ -137,8 +144,8 @@ class _GraphBuilder(_Builder):
         src = np.empty((len(cells), 3))
         base = np.empty((len(cells), 4), np.float32)
         theirs = cells[~mine] - [first, 0, 0]
-        src[mine] = view.world(cells[mine, 0], cells[mine, 1], cells[mine, 2])
-        src[~mine] = other.world(theirs[:, 0], theirs[:, 1], theirs[:, 2])
+        src[mine] = self.above(view, cells[mine])
+        src[~mine] = self.above(other, theirs)
         base[mine] = self.base_colors(view, cells[mine])
         base[~mine] = self.base_colors(other, theirs)
         name = self.name(i, "output")
@@ -146,8 +153,9 @@ class _GraphBuilder(_Builder):
                        stage.grid_output.ravel(), appear=np.full(len(cells), t0, np.float32))
         self.popped.append(name)
         index = np.arange(len(cells))
-        self.fly(name, index[mine], src[mine], local[mine], grid.origin, t0, lift=False)
-        landed = self.fly(name, index[~mine], src[~mine], local[~mine], grid.origin, t0, lift=True)
+        self.fly(name, index[mine], src[mine] - grid.origin, local[mine], grid.origin, t0)
+        landed = self.fly(name, index[~mine], src[~mine] - grid.origin, local[~mine], grid.origin, t0,
+                          over=local[mine])
         self.outline(name, layout, shape)
         self.step_frames.append(np.full(len(stage.steps), landed, np.float32))
         flat = index.reshape(shape)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from animatedai_addon.engine import palette
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.layout import pitch_of
-from animatedai_addon.engine.planning import ChainPlan, plan, read_cells
+from animatedai_addon.engine.planning import ChainPlan, GraphPlan, plan, read_cells
 from animatedai_addon.engine.presets import list_presets, load_preset_file
 from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
                                           PixelUnshuffle)
@@ -36,10 +36,12 @@ def preset_timeline(name, look_changes=None, **timing_changes):
 
 
 def stages_of(the_plan):
-    return list(the_plan.stages) if isinstance(the_plan, ChainPlan) else [the_plan]
+    return list(the_plan.stages) if isinstance(the_plan, (ChainPlan, GraphPlan)) else [the_plan]
 
 
 def stage_name(the_plan, i, base):
+    if isinstance(the_plan, GraphPlan):
+        return f"{the_plan.spec.nodes[i].name} {base}"
     return f"stage{i} {base}" if isinstance(the_plan, ChainPlan) else base
 
 
@@ -51,7 +53,7 @@ def input_maps(the_plan, timeline):
     current = ("input", np.arange(int(np.prod(grid))).reshape(grid))
     for i, stage in enumerate(stages_of(the_plan)):
         maps.append(current)
-        if stage.is_windowed:
+        if stage.is_windowed or stage.reduce in ("add", "concat"):     # a new track (graphs: ``<node> output``)
             shape = stage.grid_output.shape
             current = (stage_name(the_plan, i, "output"), np.arange(int(np.prod(shape))).reshape(shape))
         else:
@@ -63,7 +65,7 @@ def input_maps(the_plan, timeline):
 
 
 def padding_name(the_plan, i):
-    return "input padding" if i == 0 else f"stage{i} input padding"
+    return "input padding" if i == 0 else stage_name(the_plan, i, "input padding")
 
 
 def stage_step_frames(the_plan, timeline):
