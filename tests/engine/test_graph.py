@@ -1,0 +1,186 @@
+"""Graphs: checks naming the node and the field, the dict/TOML schema, planning per node, and the timeline of a
+graph (a chain's graph gives the chain's timeline; Add's and Concat's copies fly clear and land)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from animatedai_addon.engine import count_cubes, load_preset, load_preset_file
+from animatedai_addon.engine.errors import SpecError
+from animatedai_addon.engine.evaluate import state_at
+from animatedai_addon.engine.planning import ChainPlan, GraphPlan, plan
+from animatedai_addon.engine.presets import apply_overrides
+from animatedai_addon.engine.spec import (Add, Chain, Concat, Conv2d, Graph, MaxPool2d, Node, PixelShuffle,
+                                          spec_from_dict)
+from animatedai_addon.engine.timeline import Look, Timing, build_timeline
+
+
+def residual(c=2, h=4, w=4) -> Graph:
+    return Graph((Node("conv", Conv2d(c, h, w, c, 3, padding="same")),
+                  Node("add", Add(c, h, w), ("conv", "input"))), name="residual")
+
+
+# ---------------------------------------------------------------------------------- checks
+
+@pytest.mark.parametrize("nodes, parameter, words", [
+    ((Node("a", Add(2, 4, 4), ("input", "b")), Node("b", Conv2d(2, 4, 4, 2, 1))), "a.inputs", "cycle"),
+    ((Node("a", Conv2d(2, 4, 4, 2, 1), ("a",)),), "a.inputs", "cycle"),
+    ((Node("a", Conv2d(2, 4, 4, 2, 1), ("nowhere",)),), "a.inputs", "'input'"),
+    ((Node("a", Conv2d(2, 4, 4, 3, 1)), Node("b", Add(2, 4, 4), ("a", "input"))), "b.inputs[0]", "(3, 4, 4)"),
+    ((Node("a", Conv2d(2, 4, 4, 2, 1)), Node("b", Add(2, 4, 4), ("a",))), "b.inputs", "2 name(s)"),
+    ((Node("a", Conv2d(2, 4, 4, 2, 1)), Node("a", Conv2d(2, 4, 4, 2, 1))), "nodes[1].name", "no other node"),
+    ((Node("input", Conv2d(2, 4, 4, 2, 1)),), "nodes[0].name", "other than 'input'"),
+    ((Node("a b", Conv2d(2, 4, 4, 2, 1)),), "nodes[0].name", "letters"),
+    ((Node("a", "conv"),), "nodes[0].spec", "a spec"),
+    ((), "nodes", "non-empty"),
+])
+def test_bad_graphs_name_the_node_and_field(nodes, parameter, words):
+    with pytest.raises(SpecError) as caught:
+        Graph(nodes)
+    assert caught.value.parameter == parameter and words in str(caught.value)
+
+
+def test_two_consumers_of_the_input_must_agree_on_its_shape():
+    with pytest.raises(SpecError) as caught:
+        Graph((Node("a", Conv2d(2, 4, 4, 2, 1)), Node("b", Concat(2, 4, 4, 3), ("a", "input"))))
+    assert caught.value.parameter == "b.inputs[1]" and "(2, 4, 4)" in str(caught.value)
+
+
+def test_nodes_default_to_the_node_before():
+    graph = Graph((Node("a", Conv2d(2, 4, 4, 3, 1)), Node("b", Conv2d(3, 4, 4, 2, 1))))
+    assert [n.inputs for n in graph.nodes] == [("input",), ("a",)]
+    assert graph.input_shape == (2, 4, 4) and graph.output_shape == (2, 4, 4)
+
+
+def test_dict_round_trip_and_errors():
+    graph = residual()
+    assert spec_from_dict(graph.to_dict()) == graph
+    data = graph.to_dict()
+    data["nodes"][1]["inputs"] = ["conv", "missing"]
+    with pytest.raises(SpecError, match="add.inputs"):
+        spec_from_dict(data)
+    with pytest.raises(SpecError, match="nodes\\[0\\].name"):
+        spec_from_dict({"op": "graph", "nodes": [{"op": "conv2d", "in_channels": 1, "height": 2, "width": 2,
+                                                  "out_channels": 1, "kernel_size": 1}]})
+    with pytest.raises(SpecError, match="graph keys"):
+        spec_from_dict({**graph.to_dict(), "stages": []})
+
+
+# ---------------------------------------------------------------------------------- planning
+
+def test_a_chain_plans_as_its_graph():
+    chain = load_preset("depthwise-separable")
+    as_chain, as_graph = plan(chain, seed=4), plan(chain.to_graph(), seed=4)
+    assert isinstance(as_chain, ChainPlan) and isinstance(as_graph, GraphPlan)
+    for a, b in zip(as_chain.stages, as_graph.plans):
+        assert np.array_equal(a.grid_input, b.grid_input) and np.array_equal(a.weights, b.weights)
+        assert np.array_equal(a.grid_output, b.grid_output)
+
+
+def test_weights_by_node_name_or_list():
+    graph = residual()
+    w = np.ones((2, 2, 3, 3))
+    by_name, by_list = plan(graph, weights={"conv": w}), plan(graph, weights=[w, None])
+    assert np.array_equal(by_name["conv"].weights, w) and np.array_equal(by_name.output, by_list.output)
+    np.testing.assert_allclose(by_name.output, by_name["conv"].output + by_name.input)
+    with pytest.raises(SpecError, match="weights"):
+        plan(graph, weights={"nope": w})
+    with pytest.raises(SpecError, match="weights"):
+        plan(graph, weights=[w])
+    with pytest.raises(SpecError, match="add"):
+        plan(graph, weights={"add": w})
+
+
+def test_two_input_ops_take_a_pair_outside_a_graph():
+    a, b = np.ones((2, 3, 3)), np.full((1, 3, 3), 2.0)
+    assert np.array_equal(plan(Concat(2, 3, 3, 1), input=(a, b)).output, np.concatenate([a, b]))
+    with pytest.raises(SpecError, match="pair"):
+        plan(Add(2, 3, 3), input=a)
+    with pytest.raises(SpecError, match="Graph"):
+        build_timeline(plan(Add(2, 3, 3)))
+
+
+# ---------------------------------------------------------------------------------- timeline
+
+def _same_tracks(a, b):
+    assert [t.name for t in a.tensors] == [t.name for t in b.tensors] and a.frame_end == b.frame_end
+    for ta, tb in zip(a.tensors, b.tensors):
+        for f in dataclasses.fields(ta):
+            va, vb = getattr(ta, f.name), getattr(tb, f.name)
+            assert np.array_equal(va, vb) if isinstance(va, np.ndarray) else va == vb, (ta.name, f.name)
+
+
+@pytest.mark.parametrize("name", ["mobilenet-block", "espcn-x2", "shuffle-loop-2x2"])
+def test_a_chain_graph_has_the_chain_timeline(name):
+    spec = load_preset(name)
+    chain = spec if isinstance(spec, Chain) else Chain(tuple(n.spec for n in spec.nodes[:-1]))
+    for look in (Look(), Look(highlight="cells")):
+        _same_tracks(build_timeline(plan(chain), Timing(loop=True), look),
+                     build_timeline(plan(chain.to_graph()), Timing(loop=True), look))
+
+
+def test_add_copy_flies_in_and_sums_pop_in_white():
+    preset = load_preset_file("mobilenet-block")
+    the_plan = plan(preset.spec)
+    timeline = build_timeline(the_plan, preset.timing, preset.look)
+    skip, out, source = (timeline.tensor(n) for n in ("add skip", "add output", "input"))
+    assert timeline.cube_count == count_cubes(preset.spec)
+    assert np.array_equal(skip.value, source.value) and np.allclose(out.value, the_plan.output.ravel())
+    t0, landed = float(skip.move_start.min()), float(skip.move_end.max())
+    popped = state_at(timeline, t0 + timeline.pop_frames + 0.5)
+    above = popped["add skip"].world_position - popped["input"].world_position     # a copy right above the input
+    assert np.allclose(above[:, :2], 0, atol=1e-5) and (above[:, 2] > 0).all()
+    high = state_at(timeline, (t0 + landed) / 2)["add skip"].world_position
+    tops = max(float((s.world_position[:, 2]).max()) for n, s in state_at(timeline, t0).items() if n != "add skip")
+    assert high[:, 2].min() > tops            # crossing above every block
+    first = int(np.argmin(out.appear))
+    assert out.appear[first] > landed
+    lit = state_at(timeline, float(out.appear[first]) + timeline.pop_frames + 0.5)["add output"]
+    assert lit.visible[first] and lit.highlighted[first]
+    end = state_at(timeline, timeline.frame_end)
+    assert end["add output"].visible.all() and not end["add skip"].visible.any()
+
+
+def test_concat_halves_land_as_one_block():
+    preset = load_preset_file("concat-skip")
+    the_plan = plan(preset.spec)
+    timeline = build_timeline(the_plan, preset.timing, preset.look)
+    out = timeline.tensor("concat output")
+    assert np.allclose(out.value, the_plan.output.ravel()) and timeline.cube_count == count_cubes(preset.spec)
+    end = state_at(timeline, timeline.frame_end)["concat output"]
+    c, h, w = the_plan.output.shape
+    place = end.world_position.reshape(c, h, w, 3)
+    pitch = preset.look.cube_size + preset.look.gap
+    assert np.allclose(np.diff(place[:, 0, 0, 1]), -pitch)    # one block: channel after channel, toward the camera
+    conv_output = state_at(timeline, timeline.frame_end)["conv output"].world_position
+    assert place[..., 1].max() < conv_output[:, 1].min()     # in front of the main path
+
+
+def test_off_the_spine_and_moved_skips_are_named():
+    side = Graph((Node("a", Conv2d(2, 4, 4, 2, 1)), Node("b", Conv2d(2, 4, 4, 2, 1), ("input",)),
+                  Node("c", Add(2, 4, 4), ("b", "a"))))
+    plan(side)                                              # plans fine
+    with pytest.raises(SpecError) as caught:
+        build_timeline(plan(side))
+    assert caught.value.parameter == "b.inputs[0]"
+    moved = Graph((Node("up", PixelShuffle(4, 2, 2, 2)), Node("pool", MaxPool2d(1, 4, 4, 1)),
+                   Node("add", Add(1, 4, 4), ("pool", "up"))))
+    build_timeline(plan(moved))                             # the pool does not move the shuffle's cubes
+    moved_away = Graph((Node("conv", Conv2d(4, 2, 2, 4, 1)), Node("up", PixelShuffle(4, 2, 2, 2)),
+                        Node("down", Conv2d(1, 4, 4, 4, 3, stride=2, padding=1)),
+                        Node("add", Add(4, 2, 2), ("down", "conv"))))
+    with pytest.raises(SpecError) as caught:
+        build_timeline(plan(moved_away))
+    assert caught.value.parameter == "add.inputs[1]"
+
+
+def test_graph_presets_take_node_overrides():
+    preset = apply_overrides(load_preset_file("mobilenet-block"), ["nodes.expand.out_channels=12",
+                                                                   "nodes.depthwise.in_channels=12",
+                                                                   "nodes.depthwise.out_channels=12",
+                                                                   "nodes.depthwise.groups=12",
+                                                                   "nodes.project.in_channels=12"])
+    assert preset.spec.node("expand").spec.out_channels == 12
+    with pytest.raises(SpecError, match="nodes.expand.out_channels"):
+        apply_overrides(load_preset_file("mobilenet-block"), ["nodes.nowhere.out_channels=3"])
