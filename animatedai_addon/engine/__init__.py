@@ -8,6 +8,7 @@ from .spec import (Add, AvgPool2d, Chain, Concat, Graph, Node, Conv1d, Conv2d, C
                    depthwise, depthwise_separable, espcn, mobilenet_block, pointwise, shuffle_loop, spec_from_dict)
 from .timeline import (BoxTrack, Look, TensorState, TensorTrack, Timeline, Timing, box_state_at, build_timeline,
                        check_cube_budget, count_cubes, state_at)
+from .trace import trace
 from .values import make_input, value_shade
 
 __all__ = [
@@ -18,5 +19,5 @@ __all__ = [
     "Preset", "list_presets", "load_preset", "load_preset_file", "apply_overrides", "preset_to_toml", "save_preset",
     "Timing", "Look", "TensorTrack", "BoxTrack", "Timeline", "TensorState", "build_timeline", "state_at",
     "box_state_at", "count_cubes", "check_cube_budget",
-    "make_input", "value_shade",
+    "make_input", "value_shade", "trace",
 ]
