@@ -29,7 +29,7 @@ from .engine.timeline import EASINGS, Look, Timing, check_look, check_timing
 from .engine.values import check_image_size
 from .prefs import TEMPLATE_ITEMS
 
-CHAIN_ITEM = ("chain", "Chain Preset", "A chain of operations from a preset (MobileNet block, ESPCN, ...)")
+CHAIN_ITEM = ("chain", "Chain Preset", "Stages from a preset, in a chain or a graph (MobileNet block, ESPCN, ...)")
 #: The Operation menu: every operation module's panel forms (engine/registry.py), then the chain presets.
 OPERATION_ITEMS = tuple((f.name, f.label, f.description) for f in registry.FORMS) + (CHAIN_ITEM,)
 
@@ -110,7 +110,7 @@ def _chain_preset_enum():
     items = []
     for name in presets.list_presets():
         preset = presets.load_preset_file(name)
-        if isinstance(preset.spec, specs.Chain):
+        if isinstance(preset.spec, (specs.Chain, specs.Graph)):
             items.append((name, preset.title or name, preset.description or preset.spec.label))
     return tuple(items) or (("", "(no chain presets)", ""),)
 
@@ -329,13 +329,13 @@ class SettingsMixin:
     def apply_spec(self, spec, preset_name: str = "") -> None:
         """Set the operation and its parameters so that :meth:`build_spec` gives ``spec`` back.
 
-        A chain that is not a depthwise-separable conv or a shuffle loop is shown
-        as its preset (``operation = 'chain'``)."""
+        A chain that is not a depthwise-separable conv or a shuffle loop, and a graph, are shown
+        as their preset (``operation = 'chain'``)."""
         for op, values in _candidate_settings(spec):
             self._set_values(op, values)
             if _same_spec(self, spec):
                 return
-        if isinstance(spec, specs.Chain) and preset_name in {item[0] for item in _chain_preset_enum()}:
+        if isinstance(spec, (specs.Chain, specs.Graph)) and preset_name in {item[0] for item in _chain_preset_enum()}:
             self.operation = "chain"
             self.chain_preset = preset_name
             return

@@ -12,7 +12,8 @@ from animatedai_addon.scene.stage import project_to_frame
 
 ASPECTS = {"16:9": (480, 270), "1:1": (300, 300), "9:16": (270, 480)}
 CLIPS = ["conv-3x3-stride2-valid", "conv-3x3-same", "pixel-shuffle-2x2", "pixel-unshuffle-3x3", "espcn-x2",
-         "max-pool-2x2", Conv2d(2, 3, 14, out_channels=3, kernel_size=3), PixelShuffle(8, 2, 6, 2)]
+         "max-pool-2x2", Conv2d(2, 3, 14, out_channels=3, kernel_size=3), PixelShuffle(8, 2, 6, 2), "concat-skip",
+         "mobilenet-block"]
 
 
 def cube_corners(timeline, frame, cube_size):
