@@ -483,6 +483,67 @@ def make_editable(clip, channels=None, tensors=None) -> list:
                                    cube_size=source.look.cube_size)
 
 
+def trace(clip, cell, node=None, start_frame: float | None = None, frames_per_stage: float = 12.0) -> list:
+    """Light the receptive field of one output cell: the cells it depends on, stage by stage back from it
+    (``engine.trace``, read from the plans). ``clip``: a GenerateResult or a clip collection; ``cell``: an
+    index into ``node``'s output in PyTorch's layout, e.g. (c, y, x); ``node``: a graph's node name, a chain's
+    stage index or None (the last stage). The picked cell lights at scene frame ``start_frame`` (default: the
+    current frame), each stage further back ``frames_per_stage`` later; the lit cubes stand where the cells
+    rest once every stage has run. A new trace replaces the clip's earlier one. Returns the trace objects
+    (one per traced tensor, in the clip's collection)."""
+    import bpy
+    from .engine.evaluate import state_at
+    from .engine.trace import traced_cubes
+    from .scene import clip as clips, trace as traces
+    collection = _clip_collection(clip)
+    start_frame = _check_start_frame(start_frame)
+    frames_per_stage = _check_number("frames_per_stage", frames_per_stage, "a number of frames > 0", positive=True)
+    source = clips.read_source(collection)
+    lit = traced_cubes(source.plan(), node, cell)
+    timeline = source.timeline(highlights=False)
+    settled = float(timeline.step_frames.max()) + timeline.pop_frames + 1.0
+    rest = {name: state.world_position for name, state in state_at(timeline, settled).items()}
+    data = clips.record(collection)
+    unedited = not clips.edits(collection)
+    traces.remove_trace(collection)
+    scene = bpy.context.scene
+    first = float(scene.frame_current if start_frame is None else start_frame)
+    made = traces.write_trace(collection, clips.root_of(collection), data["uid"], lit, rest, source.look.cube_size,
+                              first, frames_per_stage, name_prefix=f"{data['number']}:")
+    if unedited:        # the trace is the add-on's: the clip stays unedited
+        clips.stamp(collection)
+    return made
+
+
+def picked_cell(obj):
+    """(clip collection, node, cell) of a cell object of a clip's stage output, for :func:`trace`; SpecError
+    for any other object."""
+    import numpy as np
+    from .engine.trace import tensor_names, tensor_tracks
+    from .scene import clip as clips, writer
+    collection = clips.owner(obj) if obj is not None else None
+    tensors = [c.get(writer.PROP_TENSOR) for c in getattr(obj, "users_collection", ())
+               if c.get(writer.PROP_TENSOR) is not None]
+    if collection is None or not tensors:
+        raise SpecError("cell", getattr(obj, "name", obj), "a cell object of a clip made by api.generate")
+    source = clips.read_source(collection)
+    the_plan = source.plan()
+    track = next(t for t in source.timeline(highlights=False).tensors if t.name == tensors[0])
+    names = track.cell_names()
+    prefix = f"{clips.record(collection)['number']}:"
+    name = obj.name[len(prefix):] if obj.name.startswith(prefix) else obj.name
+    if name not in names:
+        raise SpecError("cell", obj.name, f"a cell of {track.name!r} as the clip made it")
+    index = names.index(name)
+    shown = tensor_tracks(the_plan)
+    for stage_name, stage, _ in reversed(tensor_names(the_plan)):     # the latest stage these cubes show
+        shown_track, cells = shown[stage_name]
+        hit = np.flatnonzero(cells.ravel() == index) if shown_track == track.name else ()
+        if len(hit):
+            return collection, stage_name, tuple(int(i) for i in np.unravel_index(hit[0], stage.spec.output_shape))
+    raise SpecError("cell", obj.name, "a cell of a stage's output (an input cell depends on nothing)")
+
+
 def make_single_user(objects) -> int:
     """Give each of ``objects`` (cells that share their animation with twins) an animation of its own, so
     editing its keys leaves its twins alone; returns how many were separated. Objects that play no

@@ -93,3 +93,45 @@ def _read_back(stage: Plan, wanted: np.ndarray, inputs: list[np.ndarray]) -> Non
             inputs[1][c[~mine] - split, y[~mine], x[~mine]] = True
         else:
             inputs[0][c, y, x] = True
+
+
+def tensor_tracks(the_plan) -> dict[str, tuple[str, np.ndarray]]:
+    """Which cubes show each tensor of :func:`trace`: {tensor name: (track name, the track's cell index of
+    every cell, grid-shaped)}. A stage's output is its own track (``<node> output``, ``stage<i> output`` or
+    ``output``, as the timeline names them), except a shuffle's: its cells are its input's cubes, moved."""
+    stages = tensor_names(the_plan)
+    first = stages[0][1].grid_input.shape
+    shown = {GRAPH_INPUT: ("input", np.arange(int(np.prod(first))).reshape(first))}
+    for name, stage, inputs in stages:
+        shape = stage.grid_output.shape
+        if stage.reduce == "move":
+            track, before = shown[inputs[0]]
+            index = np.empty(shape, np.int64)
+            src, out = stage.steps.src, stage.steps.out
+            index[out[:, 0], out[:, 1], out[:, 2]] = before[src[:, 0], src[:, 1], src[:, 2]]
+            shown[name] = (track, index)
+        else:
+            track = "output" if isinstance(the_plan, Plan) else f"{name} output"
+            shown[name] = (track, np.arange(int(np.prod(shape))).reshape(shape))
+    return shown
+
+
+def traced_cubes(the_plan, node, cell) -> list[tuple[int, str, np.ndarray]]:
+    """The receptive field as cubes, stage by stage back from the picked cell: (stages back from ``node``, by
+    the longest way, track name, the track's cell indices) for every tensor with a traced cell, nearest first."""
+    field = trace(the_plan, node, cell)
+    stages = tensor_names(the_plan)
+    picked = stages[_stage_index(stages, node)][0]
+    depth = {picked: 0}
+    for name, _, inputs in reversed(stages):
+        if name in depth:
+            for source in inputs:
+                depth[source] = max(depth.get(source, 0), depth[name] + 1)    # the longest way back
+    shown = tensor_tracks(the_plan)
+    found = []
+    for name, d in sorted(depth.items(), key=lambda item: item[1]):
+        track, index = shown[name]
+        mask = field[name].reshape(index.shape)
+        if mask.any():
+            found.append((d, track, index[mask]))
+    return found

@@ -3,4 +3,4 @@
 import bpy
 
 # Registered in this order, unregistered in reverse.
-register, unregister = bpy.utils.register_submodule_factory(__name__, ("generate", "presets", "look", "editable", "single_user"))
+register, unregister = bpy.utils.register_submodule_factory(__name__, ("generate", "presets", "look", "editable", "single_user", "trace"))
