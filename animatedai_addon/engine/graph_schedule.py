@@ -3,14 +3,15 @@
 The nodes run one after another in the graph's order, each starting after every tensor it reads exists.
 The graph is shown along its *spine*: each node's first input is the node before it (the graph's input for
 the first), so the blocks stand front to back as in a chain (:func:`.layout.layout_stages`). A node's second
-input (Add's skip, Concat's other half) may be any earlier tensor: a copy of its cubes rises from where that
-tensor stands, flies above every block and lands beside the spine (docs/DESIGN.md, "Add and Concat"):
+input (Add's skip, Concat's other half) may be any earlier tensor: a copy of its cubes pops in level with that
+tensor in the lane left of every block (where nothing stands), travels along the lane and slides in beside the
+spine (docs/DESIGN.md, "Graphs, Add and Concat"):
 
 * **Add**: the copy lands in front of the first input (``StageLayout.other``); then the sum cells pop into the
   output block white, one row (channel, row) per ``frames_per_step``, and take their colour; the copy
   vanishes when the last sum is made.
-* **Concat**: a copy of the first input slides forward into the output block's first channels while the
-  second input's copy flies into the channels after them: the two blocks join into one along the channels.
+* **Concat**: a copy of the first input slides into the output block's first channels, then the second
+  input's copy into the channels after them: the two blocks join into one along the channels.
 
 Tracks are named after the nodes (``expand output``, ``add skip``); the graph's input is ``input``.
 """
@@ -24,13 +25,13 @@ import numpy as np
 from . import palette
 from .errors import SpecError
 from .graph import GRAPH_INPUT
-from .layout import StageLayout, layout_stages, pitch_of
+from .layout import StageLayout, layout_stages
 from .options import FRAME_START, check_look, check_timing
 from .schedule import _Builder, _cells, _View
 from .tracks import BoxTrack
 
-#: Share of a copy's flight spent rising (and as much descending); the rest crosses over the blocks.
-RISE_SHARE = 0.25
+#: Share of a copy's travel spent along the lane beside the blocks; the rest slides it into its place.
+LANE_SHARE = 0.6
 
 
 def check_spine(graph) -> None:
@@ -51,8 +52,8 @@ class _GraphBuilder(_Builder):
         super().__init__(timing, look, True, highlights, plans, layouts)
         self.graph = graph
         self.moved: dict[str, int] = {}      # track -> shuffles that moved its cubes so far
-        top = max(float(g.hi[2]) for l in layouts for g in (l.input, l.output, l.other) if g is not None)
-        self.flight_z = top + pitch_of(look)   # a flying copy's cubes pass over every block
+        #: the left face of the leftmost block: copies travel left of it, where nothing stands
+        self.lane_x = min(float(g.lo[0]) for l in layouts for g in (l.input, l.output, l.other) if g is not None)
 
     def name(self, i: int, base: str) -> str:
         if i == 0 and base in ("input", "input padding"):
@@ -67,31 +68,25 @@ class _GraphBuilder(_Builder):
         """Colours before value shading of ``view``'s cells (c, y, x)."""
         return self.base[view.track][view.index[cells[:, 0], cells[:, 1], cells[:, 2]]]
 
-    def above(self, view: _View, cells) -> np.ndarray:
-        """Where a copy of ``view``'s cells (c, y, x) pops in (world): right above their block (padding
-        included), one gap clear."""
-        above = view.world(cells[:, 0], cells[:, 1], cells[:, 2])
-        lowest = float(view.grid.hi[2]) + float(self.look.gap) + float(self.look.cube_size) / 2
-        above[:, 2] += lowest - above[:, 2].min()
-        return above
+    def beside(self, view: _View, cells) -> np.ndarray:
+        """Where a copy of ``view``'s cells (c, y, x) pops in (world): level with them, in the lane left of
+        every block (its right face one gap clear of the leftmost block)."""
+        place = view.world(cells[:, 0], cells[:, 1], cells[:, 2])
+        right = self.lane_x - float(self.look.gap) - float(self.look.cube_size) / 2   # its rightmost centre
+        place[:, 0] += right - place[:, 0].max()
+        return place
 
-    def fly(self, name: str, cells, start, dst_local, origin, t0: float, over=None) -> float:
-        """Key a copy's travel from ``start`` (local, above its source) to its place ``dst_local`` from ``t0``:
-        up above every block (and above the cells ``over``, local, flying at the same time), across, down.
-        Returns when it lands."""
+    def fly(self, name: str, cells, start, dst_local, t0: float) -> float:
+        """Key a copy's travel from ``start`` (local, in the lane beside its source) to its place ``dst_local``
+        from ``t0``: along the lane to beside its place, then in. Returns when it lands."""
         frames = float(self.timing.shuffle_frames)
         dst_local = np.asarray(dst_local, np.float64)
-        lowest = self.flight_z + float(self.look.cube_size) / 2 - origin[2]   # the lowest cube's centre, aloft
-        if over is not None:
-            lowest += np.ptp(over[:, 2]) + pitch_of(self.look)
-        high_start, high_end = start.copy(), dst_local.copy()
-        high_start[:, 2] += lowest - start[:, 2].min()
-        high_end[:, 2] += lowest - dst_local[:, 2].min()
-        times = t0 + frames * np.array([0.0, RISE_SHARE, 1.0 - RISE_SHARE, 1.0])
-        points = (start, high_start, high_end, dst_local)
+        beside = dst_local.copy()
+        beside[:, 0] += start[:, 0].max() - dst_local[:, 0].max()
+        times = t0 + frames * np.array([0.0, LANE_SHARE, 1.0])
         n = len(cells)
-        for leg in range(3):
-            self.move(name, cells, np.full(n, times[leg]), np.full(n, times[leg + 1]), points[leg], points[leg + 1])
+        for leg, (a, b) in enumerate(((start, beside), (beside, dst_local))):
+            self.move(name, cells, np.full(n, times[leg]), np.full(n, times[leg + 1]), a, b)
         return float(times[-1])
 
     def outline(self, name: str, layout: StageLayout, shape) -> None:
@@ -110,11 +105,11 @@ class _GraphBuilder(_Builder):
         grid = layout.other
         local = grid.local(cells[:, 0], cells[:, 1], cells[:, 2])
         n = len(cells)
-        src = self.above(skip, cells)
+        src = self.beside(skip, cells)
         self.add_track(name, "input", shape, cells, grid.origin, src - grid.origin, self.base_colors(skip, cells),
                        stage.grid_other.ravel(), appear=np.full(n, t0, np.float32))
         track = self.tracks[name]
-        landed = self.fly(name, np.arange(n), src - grid.origin, local, grid.origin, t0)
+        landed = self.fly(name, np.arange(n), src - grid.origin, local, t0)
         # the sums: one output row (channel, row) per frames_per_step, in the plan's step order
         out = stage.steps.out
         row = out[:, 0].astype(np.int64) * shape[1] + out[:, 1]
@@ -144,18 +139,20 @@ class _GraphBuilder(_Builder):
         src = np.empty((len(cells), 3))
         base = np.empty((len(cells), 4), np.float32)
         theirs = cells[~mine] - [first, 0, 0]
-        src[mine] = self.above(view, cells[mine])
-        src[~mine] = self.above(other, theirs)
+        src[mine] = self.beside(view, cells[mine])
+        src[~mine] = self.beside(other, theirs)
         base[mine] = self.base_colors(view, cells[mine])
         base[~mine] = self.base_colors(other, theirs)
         name = self.name(i, "output")
+        # the first half, then the second (popping in as the first leaves): one copy in the lane at a time
+        second = t0 + float(self.timing.shuffle_frames)
+        appear = np.where(mine, t0, second).astype(np.float32)
         self.add_track(name, "output", shape, cells, grid.origin, src - grid.origin, base,
-                       stage.grid_output.ravel(), appear=np.full(len(cells), t0, np.float32))
+                       stage.grid_output.ravel(), appear=appear)
         self.popped.append(name)
         index = np.arange(len(cells))
-        self.fly(name, index[mine], src[mine] - grid.origin, local[mine], grid.origin, t0)
-        landed = self.fly(name, index[~mine], src[~mine] - grid.origin, local[~mine], grid.origin, t0,
-                          over=local[mine])
+        self.fly(name, index[mine], src[mine] - grid.origin, local[mine], t0)
+        landed = self.fly(name, index[~mine], src[~mine] - grid.origin, local[~mine], second)
         self.outline(name, layout, shape)
         self.step_frames.append(np.full(len(stage.steps), landed, np.float32))
         flat = index.reshape(shape)
