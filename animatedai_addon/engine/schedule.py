@@ -635,13 +635,10 @@ def bounds(timeline: Timeline, look: Look) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_timeline(plan, timing: Timing = Timing(), look: Look = Look(), highlights: bool = True) -> Timeline:
-    """When and where everything happens for a Plan, ChainPlan or GraphPlan (see the module notes for the
-    layout; graphs: :mod:`.graph_schedule`)."""
-    from .planning import ChainPlan, GraphPlan, Plan
+    """When and where everything happens for a Plan or ChainPlan (see the module notes for the layout; a
+    GraphPlan: :mod:`.graph_schedule`, both through :func:`.timeline.build_timeline`)."""
+    from .planning import ChainPlan, Plan
 
-    if isinstance(plan, GraphPlan):
-        from .graph_schedule import build_graph_timeline
-        return build_graph_timeline(plan, timing, look, highlights)
     timing, look = check_timing(timing), check_look(look)
     if isinstance(plan, Plan) and plan.reduce in ("add", "concat"):
         raise SpecError("plan", plan.spec.label, f"a plan of a Graph: {plan.spec.op} takes two inputs, which "

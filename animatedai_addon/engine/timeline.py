@@ -69,7 +69,10 @@ from .evaluate import box_state_at, ease, highlighted_at, local_at, origin_at, p
 from .options import (EASINGS, FRAME_START, HIGHLIGHTS, MAX_FILTER_COLORS, Look, Timing, check_look,
                       check_timing)
 from .pacing import EXPLODE, exploded_routes, slide_frames, step_durations, step_times
-from .schedule import (PULSE_COLOR, PULSE_LEAD, PULSE_SHARE, bounds, build_timeline, window_read_intervals)
+from .graph_schedule import build_graph_timeline
+from .plans import GraphPlan
+from .schedule import (PULSE_COLOR, PULSE_LEAD, PULSE_SHARE, bounds, build_timeline as build_chain_timeline,
+                       window_read_intervals)
 from .tracks import ROLES, BoxTrack, TensorState, TensorTrack, Timeline
 
 __all__ = ["Timing", "Look", "EASINGS", "HIGHLIGHTS", "FRAME_START", "MAX_FILTER_COLORS", "check_timing",
@@ -78,3 +81,11 @@ __all__ = ["Timing", "Look", "EASINGS", "HIGHLIGHTS", "FRAME_START", "MAX_FILTER
            "window_read_intervals", "PULSE_SHARE", "PULSE_LEAD", "PULSE_COLOR", "ease", "origin_at", "local_at",
            "pop_scale", "highlighted_at", "state_at", "box_state_at", "count_cubes", "check_cube_budget",
            "count_cell_reads", "check_cell_reads", "check_clip_length", "MAX_FRAME", "MAX_CELL_READS"]
+
+
+def build_timeline(plan, timing: Timing = Timing(), look: Look = Look(), highlights: bool = True) -> Timeline:
+    """When and where everything happens for a Plan, ChainPlan (:mod:`.schedule`) or GraphPlan
+    (:mod:`.graph_schedule`)."""
+    if isinstance(plan, GraphPlan):
+        return build_graph_timeline(plan, timing, look, highlights)
+    return build_chain_timeline(plan, timing, look, highlights)
