@@ -3,11 +3,11 @@
 The nodes run one after another in the graph's order, each starting after every tensor it reads exists.
 The graph is shown along its *spine*: each node's first input is the node before it (the graph's input for
 the first), so the blocks stand front to back as in a chain (:func:`.layout.layout_stages`). A node's second
-input (Add's skip, Concat's other half) may be any earlier tensor: a copy of its cubes pops in level with that
-tensor in the lane left of every block (where nothing stands), travels along the lane and slides in beside the
-spine (docs/DESIGN.md, "Graphs, Add and Concat"):
+input (Add's skip, Concat's other half) may be any earlier tensor: its cubes light up while a copy of them
+pops in beside its new place, in the lane left of every block (where nothing stands), and slides in
+(docs/DESIGN.md, "Graphs, Add and Concat"):
 
-* **Add**: the copy lands in front of the first input (``StageLayout.other``); then the sum cells pop into the
+* **Add**: the skip's copy lands in front of the first input (``StageLayout.other``); then the sum cells pop into the
   output block white, one row (channel, row) per ``frames_per_step``, and take their colour; the copy
   vanishes when the last sum is made.
 * **Concat**: a copy of the first input slides into the output block's first channels, then the second
@@ -30,9 +30,6 @@ from .options import FRAME_START, check_look, check_timing
 from .schedule import _Builder, _cells, _View
 from .tracks import BoxTrack
 
-#: Share of a copy's travel spent along the lane beside the blocks; the rest slides it into its place.
-LANE_SHARE = 0.6
-
 
 def check_spine(graph) -> None:
     """SpecError unless every node's first input is the node before it (the graph's input for the first)."""
@@ -46,7 +43,7 @@ def check_spine(graph) -> None:
 
 
 class _GraphBuilder(_Builder):
-    """The chain builder with node names, a skip's flying copy and the two-input stages."""
+    """The chain builder with node names and the two-input stages (a copy of the second input brought in)."""
 
     def __init__(self, timing, look, highlights, plans, layouts, graph):
         super().__init__(timing, look, True, highlights, plans, layouts)
@@ -68,26 +65,23 @@ class _GraphBuilder(_Builder):
         """Colours before value shading of ``view``'s cells (c, y, x)."""
         return self.base[view.track][view.index[cells[:, 0], cells[:, 1], cells[:, 2]]]
 
-    def beside(self, view: _View, cells) -> np.ndarray:
-        """Where a copy of ``view``'s cells (c, y, x) pops in (world): level with them, in the lane left of
-        every block (its right face one gap clear of the leftmost block)."""
-        place = view.world(cells[:, 0], cells[:, 1], cells[:, 2])
-        right = self.lane_x - float(self.look.gap) - float(self.look.cube_size) / 2   # its rightmost centre
-        place[:, 0] += right - place[:, 0].max()
-        return place
+    def lane(self, local, origin) -> np.ndarray:
+        """Cubes at ``local`` (N, 3, relative to ``origin``) moved left into the lane beside every block: their
+        right face one gap clear of the leftmost block, where nothing stands."""
+        moved = np.array(local, np.float64)
+        right = self.lane_x - float(self.look.gap) - float(self.look.cube_size) / 2   # the rightmost centre
+        moved[:, 0] += right - (moved[:, 0].max() + origin[0])
+        return moved
 
-    def fly(self, name: str, cells, start, dst_local, t0: float) -> float:
-        """Key a copy's travel from ``start`` (local, in the lane beside its source) to its place ``dst_local``
-        from ``t0``: along the lane to beside its place, then in. Returns when it lands."""
-        frames = float(self.timing.shuffle_frames)
-        dst_local = np.asarray(dst_local, np.float64)
-        beside = dst_local.copy()
-        beside[:, 0] += start[:, 0].max() - dst_local[:, 0].max()
-        times = t0 + frames * np.array([0.0, LANE_SHARE, 1.0])
+    def bring(self, name: str, cells, dst_local, origin, source: _View, source_cells, t0: float) -> float:
+        """A copy of ``source``'s cells pops in beside its place ``dst_local`` (in the lane) at ``t0`` while the
+        source cells light up, and slides in; returns when it lands."""
+        end = t0 + float(self.timing.shuffle_frames)
         n = len(cells)
-        for leg, (a, b) in enumerate(((start, beside), (beside, dst_local))):
-            self.move(name, cells, np.full(n, times[leg]), np.full(n, times[leg + 1]), a, b)
-        return float(times[-1])
+        self.move(name, cells, np.full(n, t0), np.full(n, end), self.lane(dst_local, origin), dst_local)
+        lit = source.index[source_cells[:, 0], source_cells[:, 1], source_cells[:, 2]]
+        self.light(source.track, lit, np.full(n, t0), np.full(n, end))
+        return end
 
     def outline(self, name: str, layout: StageLayout, shape) -> None:
         self.boxes.append(BoxTrack(name=f"{name} outline", role="outline",
@@ -105,11 +99,11 @@ class _GraphBuilder(_Builder):
         grid = layout.other
         local = grid.local(cells[:, 0], cells[:, 1], cells[:, 2])
         n = len(cells)
-        src = self.beside(skip, cells)
-        self.add_track(name, "input", shape, cells, grid.origin, src - grid.origin, self.base_colors(skip, cells),
+        self.add_track(name, "input", shape, cells, grid.origin, self.lane(local, grid.origin),
+                       self.base_colors(skip, cells),
                        stage.grid_other.ravel(), appear=np.full(n, t0, np.float32))
         track = self.tracks[name]
-        landed = self.fly(name, np.arange(n), src - grid.origin, local, t0)
+        landed = self.bring(name, np.arange(n), local, grid.origin, skip, cells, t0)
         # the sums: one output row (channel, row) per frames_per_step, in the plan's step order
         out = stage.steps.out
         row = out[:, 0].astype(np.int64) * shape[1] + out[:, 1]
@@ -136,23 +130,22 @@ class _GraphBuilder(_Builder):
         grid = layout.output
         local = grid.local(cells[:, 0], layout.output_rows[cells[:, 1]], layout.output_cols[cells[:, 2]])
         mine = cells[:, 0] < first
-        src = np.empty((len(cells), 3))
+        start = local.copy()
+        start[mine], start[~mine] = self.lane(local[mine], grid.origin), self.lane(local[~mine], grid.origin)
         base = np.empty((len(cells), 4), np.float32)
         theirs = cells[~mine] - [first, 0, 0]
-        src[mine] = self.beside(view, cells[mine])
-        src[~mine] = self.beside(other, theirs)
         base[mine] = self.base_colors(view, cells[mine])
         base[~mine] = self.base_colors(other, theirs)
         name = self.name(i, "output")
         # the first half, then the second (popping in as the first leaves): one copy in the lane at a time
         second = t0 + float(self.timing.shuffle_frames)
         appear = np.where(mine, t0, second).astype(np.float32)
-        self.add_track(name, "output", shape, cells, grid.origin, src - grid.origin, base,
-                       stage.grid_output.ravel(), appear=appear)
+        self.add_track(name, "output", shape, cells, grid.origin, start, base, stage.grid_output.ravel(),
+                       appear=appear)
         self.popped.append(name)
         index = np.arange(len(cells))
-        self.fly(name, index[mine], src[mine] - grid.origin, local[mine], t0)
-        landed = self.fly(name, index[~mine], src[~mine] - grid.origin, local[~mine], second)
+        self.bring(name, index[mine], local[mine], grid.origin, view, cells[mine], t0)
+        landed = self.bring(name, index[~mine], local[~mine], grid.origin, other, theirs, second)
         self.outline(name, layout, shape)
         self.step_frames.append(np.full(len(stage.steps), landed, np.float32))
         flat = index.reshape(shape)

@@ -128,16 +128,14 @@ def test_add_copy_flies_in_and_sums_pop_in_white():
     assert timeline.cube_count == count_cubes(preset.spec)
     assert np.array_equal(skip.value, source.value) and np.allclose(out.value, the_plan.output.ravel())
     t0, landed = float(skip.move_start.min()), float(skip.move_end.max())
-    start = state_at(timeline, t0)
-    beside = start["add skip"].world_position - start["input"].world_position   # level with the input, left
+    start, done = state_at(timeline, t0), state_at(timeline, landed)
+    beside = start["add skip"].world_position - done["add skip"].world_position   # level with its place, left
     assert np.allclose(beside[:, 1:], 0, atol=1e-5) and np.allclose(beside[:, 0], beside[0, 0]) and beside[0, 0] < 0
-    for frame in np.linspace(t0, landed, 7)[:-1]:
-        now = state_at(timeline, frame)
-        others = [s.world_position[s.visible] for n, s in now.items() if n != "add skip" and s.visible.any()]
-        left_of_all = min(float(p[:, 0].min()) for p in others)
-        if frame < t0 + 0.6 * (landed - t0):        # along the lane: left of every block, one gap clear
-            assert now["add skip"].world_position[:, 0].max() + preset.look.cube_size + preset.look.gap \
-                <= left_of_all + 1e-6
+    others = [s.world_position[s.visible] for n, s in start.items() if n != "add skip" and s.visible.any()]
+    assert start["add skip"].world_position[:, 0].max() + preset.look.cube_size + preset.look.gap \
+        <= min(float(p[:, 0].min()) for p in others) + 1e-6            # in the lane left of every block
+    assert state_at(timeline, (t0 + landed) / 2)["input"].highlighted.all()      # the skip's source lights up
+    assert not done["input"].highlighted.any()
     first = int(np.argmin(out.appear))
     assert out.appear[first] > landed
     lit = state_at(timeline, float(out.appear[first]) + timeline.pop_frames + 0.5)["add output"]
