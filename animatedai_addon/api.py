@@ -237,6 +237,13 @@ def _check_if_edited(value) -> str:
     return value
 
 
+def _frame_map(first: float, start_frame: float, speed: float) -> tuple[float, float] | None:
+    """(offset, factor) that puts clip frame f at scene frame offset + factor * f, or None for 1:1."""
+    if start_frame == first and speed == 1.0:
+        return None
+    return float(start_frame) - float(first) / float(speed), 1.0 / float(speed)
+
+
 def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=None, input=None, seed: int = 0,
              order: str = "filter", template=None, scene=None, cube_budget: int | None = None,
              set_scene: bool = False, use_template_camera: bool = False, use_template_world: bool = False,
@@ -353,18 +360,16 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     name = clips.collection_name(label, number)
     made = writer.write_clip(timeline, label, scene, mode, cube_size=request.look.cube_size, reuse=reuse,
                              share_identical=share_animation, name_prefix=prefix, collection_name=name,
-                             location=location, tag=uid,
+                             location=location, tag=uid, frame_map=_frame_map(first, start_frame, speed),
                              progress=(lambda done, what: report(done + 1, what)) if report else None)
     writer.remove_objects(reuse.values())
     clips.give_back(user_objects, made.collection)
-    if start_frame != first or speed != 1.0:
-        ours, _ = clips.clip_objects(made.collection)
-        clips.retime_actions(made.actions, clips.time_map((first, 1.0), (start_frame, speed)))
-        clips.set_modifier_time(ours, start_frame, speed)
+    if mode == "instanced" and (start_frame != first or speed != 1.0):
+        clips.set_modifier_time(clips.clip_objects(made.collection)[0], start_frame, speed)
     end = start_frame + (float(timeline.frame_end) - first) / speed
     if set_scene:
         playback.set_playback(scene, int(round(start_frame)), int(round(end)), timeline.fps)
-    clips.stamp(made.collection, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
+    clips.stamp(made.collection, made.written, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
                 first=first, start=float(start_frame), speed=float(speed), root=made.root.name,
                 x_range=[float(v) for v in x_range])
     clips.write_source(made.collection, sources.to_json(made_from))
