@@ -232,6 +232,14 @@ def _per_row_any(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.add.reduceat(flags.astype(np.int64), offsets[:-1]) > 0
 
 
+def _interleaved(frames: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(2N,) float32 frame, value, frame, value, ...: ``keyframe_points.foreach_set("co", ...)``'s layout."""
+    out = np.empty((len(frames), 2), np.float32)
+    out[:, 0] = frames
+    out[:, 1] = values
+    return out.ravel()
+
+
 class Channels:
     """One kind of Keys prepared for writing: flat float32 arrays per F-curve, sliced per cell
     (``writer.fill_fcurves`` writes a cell's rows).
@@ -270,13 +278,18 @@ class Channels:
         self.co, self.left, self.right, self.explicit = [], [], [], []
         for _, _, dim in paths:
             v = values[:, dim]
-            self.co.append(np.column_stack([frames, v]).astype(np.float32).ravel())
-            self.left.append(np.column_stack([left, v]).astype(np.float32).ravel())
-            self.right.append(np.column_stack([right, v]).astype(np.float32).ravel())
-            rise_before = v - np.roll(v, 1)
-            rise_after = np.roll(v, -1) - v
-            flat = first | last | (rise_before * rise_after <= 0)
-            self.explicit.append(_per_row_any(touches_bezier & ~flat, offsets).tolist())
+            self.co.append(_interleaved(frames, v))
+            if bezier.any():
+                self.left.append(_interleaved(left, v))
+                self.right.append(_interleaved(right, v))
+                rise_before = v - np.roll(v, 1)
+                rise_after = np.roll(v, -1) - v
+                flat = first | last | (rise_before * rise_after <= 0)
+                self.explicit.append(_per_row_any(touches_bezier & ~flat, offsets).tolist())
+            else:             # no BEZIER key: no handles to write
+                self.left.append(None)
+                self.right.append(None)
+                self.explicit.append([False] * (len(offsets) - 1))
         self.interpolation = keys.interpolation
         self.free = np.full(count, FREE, np.int32)
 
