@@ -8,6 +8,7 @@ from .spec import (AvgPool2d, Chain, Conv1d, Conv2d, ConvTranspose2d, Flatten, L
                    PixelUnshuffle, Spec, depthwise, depthwise_separable, espcn, mobilenet_block, pointwise, shuffle_loop, spec_from_dict)
 from .timeline import (BoxTrack, Look, TensorState, TensorTrack, Timeline, Timing, box_state_at, build_timeline,
                        check_cube_budget, count_cubes, state_at)
+from .torch_model import TorchModel, from_torch
 from .values import make_input, value_shade
 
 __all__ = [
@@ -19,5 +20,5 @@ __all__ = [
     "Preset", "list_presets", "load_preset", "load_preset_file", "apply_overrides", "preset_to_toml", "save_preset",
     "Timing", "Look", "TensorTrack", "BoxTrack", "Timeline", "TensorState", "build_timeline", "state_at",
     "box_state_at", "count_cubes", "check_cube_budget",
-    "make_input", "value_shade",
+    "make_input", "value_shade", "from_torch", "TorchModel",
 ]
