@@ -70,15 +70,29 @@ def _spatial(where: str, layer, shape, rank: int):
                         f"a {AXIS_NAMES[rank]} input for {type(layer).__name__} (this layer gets {AXIS_NAMES.get(len(shape), shape)})")
 
 
+def _in_channels(where: str, layer, shape) -> None:
+    if layer.in_channels != shape[0]:
+        raise SpecError(where, f"{type(layer).__name__}(in_channels={layer.in_channels}) on {shape[0]} channels",
+                        f"in_channels={shape[0]}, the channels of the tensor reaching it {tuple(shape)}")
+
+
 def _zero_padding(where: str, layer) -> None:
     if getattr(layer, "padding_mode", "zeros") != "zeros":
         _refuse(where, layer, f"padding_mode={layer.padding_mode!r}", "padding_mode='zeros' (the engine pads with zeros)")
 
 
+def _padding(layer):
+    """PyTorch's padding: its words as they are, no padding as 'valid' (the same clip, a plainer label)."""
+    if isinstance(layer.padding, str):
+        return layer.padding
+    return "valid" if not any(layer.padding) else tuple(layer.padding)
+
+
 def _conv2d(layer, shape, where):
     _spatial(where, layer, shape, 3)
     _zero_padding(where, layer)
-    padding = layer.padding if isinstance(layer.padding, str) else tuple(layer.padding)
+    _in_channels(where, layer, shape)
+    padding = _padding(layer)
     spec = Conv2d(*shape, layer.out_channels, tuple(layer.kernel_size), tuple(layer.stride), padding,
                   tuple(layer.dilation), layer.groups, layer.bias is not None)
     return Stage(spec, _array(layer.weight), _array(layer.bias))
@@ -87,7 +101,9 @@ def _conv2d(layer, shape, where):
 def _conv1d(layer, shape, where):
     _spatial(where, layer, shape, 2)
     _zero_padding(where, layer)
-    padding = layer.padding if isinstance(layer.padding, str) else layer.padding[0]
+    _in_channels(where, layer, shape)
+    padding = _padding(layer)
+    padding = padding if isinstance(padding, str) else padding[0]
     spec = Conv1d(*shape, layer.out_channels, layer.kernel_size[0], layer.stride[0], padding, layer.dilation[0],
                   layer.groups, layer.bias is not None)
     return Stage(spec, _array(layer.weight), _array(layer.bias))
@@ -96,6 +112,7 @@ def _conv1d(layer, shape, where):
 def _conv_transpose2d(layer, shape, where):
     _spatial(where, layer, shape, 3)
     _zero_padding(where, layer)
+    _in_channels(where, layer, shape)
     spec = ConvTranspose2d(*shape, layer.out_channels, tuple(layer.kernel_size), tuple(layer.stride),
                            tuple(layer.padding), tuple(layer.output_padding), tuple(layer.dilation), layer.groups,
                            layer.bias is not None)
