@@ -239,7 +239,8 @@ def _check_if_edited(value) -> str:
 
 
 def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=None, input=None, seed: int = 0,
-             order: str = "filter", input_shape=None, weights=None, bias=None, template=None, scene=None, cube_budget: int | None = None,
+             order: str = "filter", input_shape=None, weights=None, bias=None, template=None, scene=None,
+             cube_budget: int | None = None,
              set_scene: bool = False, use_template_camera: bool = False, use_template_world: bool = False,
              start_frame: float | None = None, location=None, share_animation: bool = True,
              if_edited: str = "new", progress=None) -> GenerateResult:

@@ -5,7 +5,8 @@ from .planning import ORDERS, ChainPlan, Plan, Reads, Steps, assemble_output, pl
 from .presets import (Preset, apply_overrides, list_presets, load_preset, load_preset_file, preset_to_toml,
                       save_preset)
 from .spec import (AvgPool2d, Chain, Conv1d, Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d, PixelShuffle,
-                   PixelUnshuffle, Spec, depthwise, depthwise_separable, espcn, mobilenet_block, pointwise, shuffle_loop, spec_from_dict)
+                   PixelUnshuffle, Spec, depthwise, depthwise_separable, espcn, mobilenet_block, pointwise, shuffle_loop,
+                   spec_from_dict)
 from .timeline import (BoxTrack, Look, TensorState, TensorTrack, Timeline, Timing, box_state_at, build_timeline,
                        check_cube_budget, count_cubes, state_at)
 from .torch_model import TorchModel, from_torch

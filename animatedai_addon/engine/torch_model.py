@@ -67,7 +67,8 @@ def _refuse(where: str, layer, setting: str, allowed: str):
 def _spatial(where: str, layer, shape, rank: int):
     if len(shape) != rank:
         raise SpecError(where, f"{type(layer).__name__} on a tensor of shape {tuple(shape)}",
-                        f"a {AXIS_NAMES[rank]} input for {type(layer).__name__} (this layer gets {AXIS_NAMES.get(len(shape), shape)})")
+                        f"a {AXIS_NAMES[rank]} input for {type(layer).__name__} "
+                        f"(this layer gets {AXIS_NAMES.get(len(shape), shape)})")
 
 
 def _in_channels(where: str, layer, shape) -> None:
@@ -78,7 +79,8 @@ def _in_channels(where: str, layer, shape) -> None:
 
 def _zero_padding(where: str, layer) -> None:
     if getattr(layer, "padding_mode", "zeros") != "zeros":
-        _refuse(where, layer, f"padding_mode={layer.padding_mode!r}", "padding_mode='zeros' (the engine pads with zeros)")
+        _refuse(where, layer, f"padding_mode={layer.padding_mode!r}",
+                "padding_mode='zeros' (the engine pads with zeros)")
 
 
 def _padding(layer):
