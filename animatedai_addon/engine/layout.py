@@ -129,7 +129,7 @@ class StageLayout:
     output: Grid                     # the output grid (the next stage's virtual grid when that is windowed)
     output_rows: np.ndarray          # (OH,) grid row of each output row
     output_cols: np.ndarray          # (OW,)
-    filter_grid: Grid | None = None  # a filter's own grid (C_in/groups, kh, kw), origin at 0
+    filter_grid: Grid | None = None  # a filter's own grid (C_in/groups [+1 for a bias], kh, kw), origin at 0
     slots: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # (C_out, 3) slot centre per filter
     homes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # (C_out, 3) waiting place per filter
     travel_z: float = 0.0            # centre height of a filter travelling above the others
@@ -193,7 +193,9 @@ def layout_stages(stages, look) -> list[StageLayout]:
             continue
         if kind == "filters":
             n_filters, cpg, kh, kw = stage.filters.shape
-            fgrid = Grid((cpg, kh, kw), np.zeros(3), pitch_of(look), float(look.cube_size))
+            # a filter with a bias shows it as one more layer (one cube) at its output end
+            layers = cpg + (stage.bias is not None)
+            fgrid = Grid((layers, kh, kw), np.zeros(3), pitch_of(look), float(look.cube_size))
             slot_back = grid_in.lo[1] - SLOT_GAP * gap
             layout.filter_grid = fgrid
             layout.slots = np.tile([0.0, slot_back - fgrid.size[1] / 2, fgrid.size[2] / 2], (n_filters, 1))

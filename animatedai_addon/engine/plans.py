@@ -67,6 +67,7 @@ class Plan:
     dilation: tuple[int, int] = (1, 1)
     channels_per_group: int = 0                 # input channels each step reads
     reduce: str = "sum"                         # "sum" (conv), "max", "mean" (pooling), "move" (shuffles)
+    bias: np.ndarray | None = None              # (C_out,): added to each step's sum of filter C_out; None: no bias
 
     @property
     def input(self) -> np.ndarray:
@@ -110,6 +111,36 @@ def weight_values(weights, shape: tuple[int, ...], seed: int) -> np.ndarray:
     if weights is None:
         return np.random.default_rng(seed).standard_normal(shape)
     return _check_array("weights", weights, shape, f"an array of shape {shape} (PyTorch's layout), or None")
+
+
+def bias_values(bias, count: int, seed: int) -> np.ndarray:
+    """The bias (C_out,): given (checked) or seeded standard normal, on a stream apart from the weights'."""
+    if bias is None:
+        return np.random.default_rng([seed, 2]).standard_normal(count)
+    return _check_array("bias", bias, (count,), f"an array of shape ({count},) (one value per filter), or None")
+
+
+def with_bias(plan_: Plan, bias, seed: int) -> Plan:
+    """``plan_`` with the bias its spec asks for (``spec.bias``): seeded, or ``bias`` when given; each step then
+    adds its filter's bias to its sum. SpecError when a bias is given to a spec that has none."""
+    has_bias = getattr(plan_.spec, "bias", False) is True
+    if not has_bias:
+        if bias is not None:
+            allowed = (f"None: this {plan_.spec.op} has bias=False (make it with bias=True)"
+                       if hasattr(plan_.spec, "bias") else f"None: {plan_.spec.op} has no bias")
+            raise SpecError("bias", "an array" if isinstance(bias, np.ndarray) else bias, allowed)
+        return plan_
+    plan_.bias = bias_values(bias, plan_.filters.shape[0], seed)
+    _add_bias(plan_.grid_output, plan_)
+    check_finite_output(plan_.grid_output)
+    return plan_
+
+
+def _add_bias(output: np.ndarray, plan_: Plan) -> None:
+    """Each step adds its filter's bias to the cell it writes (nothing without a bias)."""
+    if plan_.bias is not None:
+        steps = plan_.steps
+        output[tuple(steps.out.T)] += plan_.bias[steps.filter]
 
 
 def no_weights(spec, weights) -> None:
@@ -255,7 +286,7 @@ def _real_offsets(virtual: np.ndarray, corners: np.ndarray, k: int, d: int) -> t
 
 def assemble_output(plan_: Plan) -> np.ndarray:
     """The output computed only from the steps: each step writes one output cell from the cells it reads
-    (windowed ops) or the one cell it moves (shuffles).
+    (windowed ops) or the one cell it moves (shuffles); a step of a filter with a bias adds the bias.
 
     A windowed step reads ``channels_per_group*kh*kw`` virtual cells, but padding and inserted zeros add
     nothing to a sum or a max (and a mean counts them by formula), so only the window's real input cells are
@@ -280,6 +311,7 @@ def assemble_output(plan_: Plan) -> np.ndarray:
     per_step = max(1, cpg * my * mx)
     if per_step > SLICE_ABOVE:
         output[tuple(steps.out.T)] = _steps_on_views(plan_, ky, iy, kx, ix, row_of_step, col_of_step)
+        _add_bias(output, plan_)
         return output
     chunk = max(1, CHUNK_ELEMENTS // per_step)
     ci = np.arange(cpg)
@@ -302,6 +334,7 @@ def assemble_output(plan_: Plan) -> np.ndarray:
             total = np.where(valid[:, None], values, 0.0).reshape(len(f), -1).sum(axis=1)
             result = total / _mean_divisor(plan_, valid.reshape(len(f), -1).sum(axis=1))
         output[tuple(steps.out[part].T)] = result
+    _add_bias(output, plan_)
     return output
 
 

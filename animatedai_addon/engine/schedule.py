@@ -279,15 +279,24 @@ class _Builder:
         return name
 
     def filter_tracks(self, i: int, stage, layout: StageLayout) -> list[str]:
+        """One track per filter: its kernel cells, and with a bias one more cell, the bias, centred on a layer
+        of its own at the output end (the pulse runs through it last: its value joins the sum)."""
         weights = stage.filters
         colors = self.filter_colors(i, len(weights))
+        shape = layout.filter_grid.shape
         cells = _cells(weights.shape[1:])
         local = layout.filter_grid.local(cells[:, 0], cells[:, 1], cells[:, 2])
+        values = weights.reshape(len(weights), -1)
+        if stage.bias is not None:
+            cpg, kh, kw = weights.shape[1:]
+            cells = np.r_[cells, [[cpg, kh // 2, kw // 2]]].astype(np.int32)
+            local = np.r_[local, layout.filter_grid.local([cpg], [(kh - 1) / 2], [(kw - 1) / 2])]
+            values = np.c_[values, stage.bias]
         names = []
         for f in range(len(weights)):
             name = self.name(i, f"filter{f}")
-            self.add_track(name, "filter", weights.shape[1:], cells, layout.homes[f], local,
-                           np.tile(colors[f], (len(cells), 1)), weights[f].ravel())
+            self.add_track(name, "filter", shape, cells, layout.homes[f], local,
+                           np.tile(colors[f], (len(cells), 1)), values[f])
             names.append(name)
         return names
 

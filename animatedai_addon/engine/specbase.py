@@ -74,6 +74,12 @@ def check_pair(name: str, value, minimum: int = 1, maximum: int = MAX_EXTENT) ->
     return (single, single)
 
 
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(name, value, "true or false")
+    return value
+
+
 def check_single(name: str, value, minimum: int = 1, maximum: int = MAX_EXTENT) -> int:
     """An int or a one-element sequence (PyTorch accepts both for 1-D ops), returned as an int."""
     if isinstance(value, (list, tuple)):
@@ -132,7 +138,9 @@ def check_groups(groups: int, in_channels: int, out_channels: int) -> None:
 
 class Filters:
     """What every convolution shares: ``out_channels`` filters, each reading ``in_channels / groups`` channels
-    over its kernel. Mixed in before the spec base (``class Conv2d(Filters, Spec2d)``)."""
+    over its kernel, and a ``bias`` (one value per filter, added to each of its sums) when ``bias`` is True.
+    Mixed in before the spec base (``class Conv2d(Filters, Spec2d)``); the spec declares ``bias: bool = False``
+    as its last field (PyTorch's place for it, after ``groups``)."""
 
     def check_filters(self, check_axes) -> None:
         """Checks and normalises out_channels, kernel_size, stride, dilation (each by ``check_axes``:
@@ -142,13 +150,15 @@ class Filters:
             self._set(name, check_axes(name, getattr(self, name)))
         self._set("groups", check_int("groups", self.groups))
         check_groups(self.groups, self.in_channels, self.out_channels)
+        self._set("bias", check_bool("bias", getattr(self, "bias", False)))
 
     def reads_per_step(self) -> int:
         kernel = self.kernel_size
         return (self.in_channels // self.groups) * (math.prod(kernel) if isinstance(kernel, tuple) else kernel)
 
     def filter_cubes(self) -> int:
-        return self.out_channels * self.reads_per_step()
+        """Every filter's kernel cubes, and its bias cube when there is a bias."""
+        return self.out_channels * (self.reads_per_step() + int(getattr(self, "bias", False)))
 
 
 # --- labels -------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from animatedai_addon.engine import registry
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.planning import ChainPlan, Plan, plan, read_cells
-from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
-                                          PixelUnshuffle)
+from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv1d, Conv2d, ConvTranspose2d, Flatten, Linear,
+                                          MaxPool2d, PixelShuffle, PixelUnshuffle)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -19,9 +19,9 @@ pytestmark = pytest.mark.needs_torch
 SWEEP = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _conv2d(spec, x, w):
+def _conv2d(spec, x, w, bias=None):
     t, b, l, r = spec.pads
-    return F.conv2d(F.pad(x, (l, r, t, b)), w, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+    return F.conv2d(F.pad(x, (l, r, t, b)), w, bias, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
 
 
 def _conv1d_padding(spec):
@@ -40,24 +40,28 @@ def _conv1d_padding(spec):
     return 0, tuple(p)
 
 
-def _conv1d(spec, x, w):
+def _conv1d(spec, x, w, bias=None):
     padding, (left, right) = _conv1d_padding(spec)
-    return F.conv1d(F.pad(x, (left, right)), w, stride=spec.stride, padding=padding, dilation=spec.dilation,
+    return F.conv1d(F.pad(x, (left, right)), w, bias, stride=spec.stride, padding=padding, dilation=spec.dilation,
                     groups=spec.groups)
 
 
-#: PyTorch's computation for each registered operation (one entry per operation: see docs/DESIGN.md).
+#: PyTorch's computation for each registered operation (one entry per operation: see docs/DESIGN.md):
+#: ``(spec, x, w)``, and ``(spec, x, w, bias)`` for an operation that can have a bias.
 ORACLES = {
     "conv1d": _conv1d,
     "conv2d": _conv2d,
-    "conv_transpose2d": lambda spec, x, w: F.conv_transpose2d(
-        x, w, stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding, dilation=spec.dilation,
+    "conv_transpose2d": lambda spec, x, w, bias=None: F.conv_transpose2d(
+        x, w, bias, stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding, dilation=spec.dilation,
         groups=spec.groups),
     "max_pool2d": lambda spec, x, w: F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation),
     "avg_pool2d": lambda spec, x, w: F.avg_pool2d(x, spec.kernel_size, spec.stride, spec.padding,
                                                   count_include_pad=spec.count_include_pad),
     "pixel_shuffle": lambda spec, x, w: F.pixel_shuffle(x, spec.upscale_factor),
     "pixel_unshuffle": lambda spec, x, w: F.pixel_unshuffle(x, spec.downscale_factor),
+    # x carries torch's batch axis: (1, F) for linear, (1, C, H, W) for flatten (dims shift by one)
+    "linear": lambda spec, x, w, bias=None: F.linear(x, w, bias),
+    "flatten": lambda spec, x, w: torch.flatten(x, spec.start_dim + 1, spec.end_dim + 1),
 }
 
 
@@ -65,11 +69,13 @@ def test_every_operation_has_an_oracle():
     assert set(ORACLES) == set(registry.OPERATIONS)
 
 
-def torch_output(spec, values: np.ndarray, weights) -> np.ndarray:
+def torch_output(spec, values: np.ndarray, weights, bias=None) -> np.ndarray:
     """What PyTorch computes for one stage on values in its layout (C, *spatial)."""
     x = torch.from_numpy(np.ascontiguousarray(values))[None]
     w = None if weights is None else torch.from_numpy(np.ascontiguousarray(weights))
-    return ORACLES[spec.op](spec, x, w)[0].numpy()
+    if bias is None:
+        return ORACLES[spec.op](spec, x, w)[0].numpy()
+    return ORACLES[spec.op](spec, x, w, torch.from_numpy(np.ascontiguousarray(bias)))[0].numpy()
 
 
 def plan_output_reference(result) -> np.ndarray:
@@ -77,7 +83,7 @@ def plan_output_reference(result) -> np.ndarray:
     stages = result.stages if isinstance(result, ChainPlan) else [result]
     values = result.input
     for stage in stages:
-        values = torch_output(stage.spec, values, stage.weights)
+        values = torch_output(stage.spec, values, stage.weights, stage.bias)
     return values
 
 
@@ -122,6 +128,8 @@ def check_reads(result: Plan, rng: np.random.Generator) -> None:
         kernel = result.filters.reshape(result.filters.shape[0], -1)[result.steps.filter[picked][:, None],
                                                                       reads.kernel]
         expected = (values * kernel).sum(axis=1)
+        if result.bias is not None:
+            expected += result.bias[result.steps.filter[picked]]
     elif result.reduce == "max":
         expected = np.where(real, values, -np.inf).max(axis=1)
     elif result.spec.count_include_pad:
@@ -172,7 +180,8 @@ def conv2d_specs(draw):
     height = max(1, span[0] + draw(st.integers(-2, 5)))
     width = max(1, span[1] + draw(st.integers(-2, 5)))
     return build(Conv2d, in_channels, height, width, out_channels=out_channels, kernel_size=kernel,
-                 stride=draw(pair), padding=draw(paddings), dilation=dilation, groups=groups)
+                 stride=draw(pair), padding=draw(paddings), dilation=dilation, groups=groups,
+                 bias=draw(st.booleans()))
 
 
 @st.composite
@@ -184,7 +193,8 @@ def conv_transpose2d_specs(draw):
     output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
     return build(ConvTranspose2d, groups * draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 6)),
                  out_channels=groups * draw(st.integers(1, 3)), kernel_size=kernel, stride=stride,
-                 padding=padding, output_padding=output_padding, dilation=dilation, groups=groups)
+                 padding=padding, output_padding=output_padding, dilation=dilation, groups=groups,
+                 bias=draw(st.booleans()))
 
 
 @st.composite
@@ -230,7 +240,7 @@ def chain_specs(draw):
         kind = draw(st.sampled_from(kinds))
         if kind == "conv":
             stage = Conv2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=draw(st.integers(1, 3)),
-                           padding="same", stride=draw(st.integers(1, 2)))
+                           padding="same", stride=draw(st.integers(1, 2)), bias=draw(st.booleans()))
         elif kind == "transpose":
             stage = ConvTranspose2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=2, stride=2)
         elif kind == "pool":
@@ -254,7 +264,35 @@ def conv1d_specs(draw):
                              st.tuples(st.integers(0, 3), st.integers(0, 3))))
     return build(Conv1d, groups * draw(st.integers(1, 3)), length, out_channels=groups * draw(st.integers(1, 3)),
                  kernel_size=kernel, stride=draw(st.integers(1, 3)), padding=padding, dilation=dilation,
-                 groups=groups)
+                 groups=groups, bias=draw(st.booleans()))
+
+
+@st.composite
+def linear_specs(draw):
+    return Linear(draw(st.integers(1, 40)), draw(st.integers(1, 6)), draw(st.booleans()))
+
+
+@st.composite
+def flatten_specs(draw):
+    start = draw(st.integers(-3, 2))
+    end = draw(st.integers(start % 3, 2)) - draw(st.sampled_from([0, 3]))
+    return Flatten(draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(1, 5)), start, end)
+
+
+@st.composite
+def dense_chain_specs(draw):
+    """A small CNN: an optional conv (and pool), flatten, then one or two linear layers."""
+    c, h, w = draw(st.integers(1, 3)), draw(st.integers(2, 6)), draw(st.integers(2, 6))
+    stages = []
+    if draw(st.booleans()):
+        stages.append(Conv2d(c, h, w, out_channels=draw(st.integers(1, 3)), kernel_size=2, bias=draw(st.booleans())))
+        c, h, w = stages[-1].output_shape
+    stages.append(Flatten(c, h, w))
+    features = c * h * w
+    for _ in range(draw(st.integers(1, 2))):
+        stages.append(Linear(features, draw(st.integers(1, 5)), draw(st.booleans())))
+        features = stages[-1].out_features
+    return Chain(tuple(stages))
 
 
 seeds = st.integers(0, 2**32)
@@ -328,7 +366,49 @@ def test_chain_matches_torch(spec, seed):
             assert np.array_equal(stage.weights, expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(linear_specs(), seeds)
+def test_linear_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    reads = read_cells(result, np.arange(len(result.steps)))
+    # a dense layer: every step reads every input cell
+    assert np.array_equal(np.sort(reads.channel, axis=1), np.tile(np.arange(spec.in_features), (len(reads.channel), 1)))
+    assert (result.bias is not None) == spec.bias
+
+
+@settings(max_examples=60, deadline=None)
+@given(flatten_specs(), seeds)
+def test_flatten_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    assert result.output.shape == spec.output_shape
+
+
+@settings(max_examples=60, deadline=None)
+@given(dense_chain_specs(), seeds)
+def test_dense_chain_matches_torch(spec, seed):
+    check_against_torch(spec, seed)
+
+
 # --- fixed cases ---------------------------------------------------------------------------------
+
+def test_bias_given_seeded_and_refused():
+    spec = Conv2d(2, 4, 4, out_channels=3, kernel_size=3, bias=True)
+    given_bias = np.array([0.5, -2.0, 10.0])
+    result = plan(spec, seed=4, bias=given_bias)
+    assert np.array_equal(result.bias, given_bias)
+    np.testing.assert_allclose(result.output, torch_output(spec, result.input, result.weights, given_bias),
+                               rtol=1e-12)
+    seeded = plan(spec, seed=4)
+    assert np.array_equal(seeded.weights, result.weights) and not np.array_equal(seeded.bias, given_bias)
+    np.testing.assert_allclose(seeded.output - plan(spec.replace(bias=False), seed=4).output,
+                               np.broadcast_to(seeded.bias[:, None, None], spec.output_shape), rtol=1e-12)
+    for bad, spec_given in ((np.zeros(2), spec), (given_bias, spec.replace(bias=False)),
+                            (given_bias, PixelShuffle(4, 2, 2, 2))):
+        with pytest.raises(SpecError) as info:
+            plan(spec_given, bias=bad)
+        assert info.value.parameter == "bias"
+
+
 
 def test_plan_takes_given_input_and_weights():
     spec = Conv2d(2, 4, 5, out_channels=3, kernel_size=(2, 3), padding=(1, 0, 2, 1))

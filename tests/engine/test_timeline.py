@@ -352,8 +352,10 @@ def check_pulse(the_plan, timeline):
         starts = window.key_frames[np.asarray(window.key_visible, bool)] if len(window.key_visible) \
             else window.key_frames
         starts = np.asarray(starts, np.float64)[:len(arrive)]
-        layers = stage.filters.shape[1]
         names = [stage_name(the_plan, i, f"filter{f}") for f in range(stage.filters.shape[0])]
+        # the kernel's channels, and a bias layer (one cube) at the output end when the stage has a bias
+        layers = stage.filters.shape[1] + (stage.bias is not None)
+        assert timeline.tensor(names[0]).shape[0] == layers
         for s in range(0, len(arrive), max(1, len(arrive) // 7)):
             f = int(stage.steps.filter[s])
             for c in range(layers):
