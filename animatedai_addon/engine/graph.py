@@ -28,6 +28,9 @@ class Chain:
                 raise SpecError(f"stages[{i}]", stage, "a spec of one operation (Conv2d, ConvTranspose2d, "
                                 "PixelShuffle, ...)")
         for i in range(1, len(stages)):
+            if stages[i].batch != stages[0].batch:
+                raise SpecError(f"stages[{i}].batch", stages[i].batch,
+                                f"the batch of stages[0], {stages[0].batch}: every stage takes the same samples")
             made, wanted = stages[i - 1].output_shape, stages[i].input_shape
             if made != wanted:
                 raise SpecError(f"stages[{i}]", stages[i].label,

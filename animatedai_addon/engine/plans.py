@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import SpecError
+from .tensors import from_grid, to_grid
 from .values import _check_array, check_finite_output, make_input
 
 @dataclass
@@ -70,13 +71,14 @@ class Plan:
 
     @property
     def input(self) -> np.ndarray:
-        """The input in PyTorch's layout (C, *spatial): a view of ``grid_input``."""
-        return self.grid_input.reshape(self.spec.input_shape)
+        """The input in PyTorch's layout (C, *spatial), (N, C, *spatial) when the batch is > 1: a view of
+        ``grid_input`` unless a batch or a depth axis is folded into it (:mod:`.tensors`)."""
+        return from_grid(self.grid_input, self.spec.input_shape, self.spec.batch)
 
     @property
     def output(self) -> np.ndarray:
-        """The output in PyTorch's layout (C, *spatial): a view of ``grid_output``."""
-        return self.grid_output.reshape(self.spec.output_shape)
+        """The output in PyTorch's layout, as :attr:`input`."""
+        return from_grid(self.grid_output, self.spec.output_shape, self.spec.batch)
 
     @property
     def is_windowed(self) -> bool:
@@ -102,8 +104,9 @@ class ChainPlan:
 
 
 def input_values(spec, input, seed: int) -> np.ndarray:
-    """The input in grid form (C, H, W): given (PyTorch's shape, checked) or seeded."""
-    return make_input(spec.input_shape, input, seed).reshape(spec.input_grid)
+    """The input in grid form (C, H, W): given (PyTorch's shape, (N, C, *spatial) for a batch; checked) or
+    seeded."""
+    return to_grid(make_input(spec.input_torch_shape, input, seed), spec.input_shape, spec.batch)
 
 
 def weight_values(weights, shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -127,26 +130,41 @@ def axis_map(size: int, before: int, after: int, stride: int = 1) -> np.ndarray:
     return np.where(hit, index // stride, -1).astype(np.int32)
 
 
-def window_steps(out_shape: tuple[int, int, int], stride: tuple[int, int], order: str) -> Steps:
-    """Steps of a windowed op: one per output cell, window at (oy*sh, ox*sw)."""
-    c_out, oh, ow = out_shape
+def window_steps(out_shape: tuple[int, int, int], stride: tuple[int, int], order: str, samples: int = 1,
+                 virtual_width: int = 0) -> Steps:
+    """Steps of a windowed op: one per output cell, window at (oy*sh, ox*sw). With a batch (``samples`` side
+    by side, each ``virtual_width`` virtual columns wide) a filter goes over one sample after the other."""
+    c_out, oh, width = out_shape
+    ow = width // samples
     if order == "filter":
-        f, oy, ox = (a.ravel() for a in np.indices((c_out, oh, ow), dtype=np.int32))
+        f, n, oy, ox = (a.ravel() for a in np.indices((c_out, samples, oh, ow), dtype=np.int32))
     else:
-        oy, ox, f = (a.ravel() for a in np.indices((oh, ow, c_out), dtype=np.int32))
+        n, oy, ox, f = (a.ravel() for a in np.indices((samples, oh, ow, c_out), dtype=np.int32))
     count = len(f)
     return Steps(filter=f,
-                 out=np.stack([f, oy, ox], axis=1),
-                 window=np.stack([oy * np.int32(stride[0]), ox * np.int32(stride[1])], axis=1),
+                 out=np.stack([f, oy, n * np.int32(ow) + ox], axis=1),
+                 window=np.stack([oy * np.int32(stride[0]), n * np.int32(virtual_width) + ox * np.int32(stride[1])],
+                                 axis=1),
                  src=np.full((count, 3), -1, np.int32))
+
+
+def batched_axis(virtual: np.ndarray, size: int, samples: int) -> np.ndarray:
+    """One sample's virtual -> input map along x repeated for ``samples`` side by side (sample n's input
+    columns are n*size + x)."""
+    copies = [np.where(virtual >= 0, virtual + n * size, -1) for n in range(samples)]
+    return np.concatenate(copies).astype(np.int32)
 
 
 def windowed_plan(spec, values, weights, filters, rows, cols, stride, order, reduce,
                   dilation=(1, 1)) -> Plan:
     """A plan whose steps slide ``filters`` (C_out, C_in/groups, kh, kw) over the virtual grid ``rows`` x
-    ``cols`` of ``values`` (grid form) with ``stride`` (rows, columns), in ``order``."""
+    ``cols`` (one sample's) of ``values`` (grid form) with ``stride`` (rows, columns), in ``order``; over
+    every sample of a batch."""
+    samples = spec.batch
+    sample_width = len(cols)
+    cols = batched_axis(cols, values.shape[2] // samples, samples)
     result = Plan(spec=spec, grid_input=values, weights=weights, grid_output=np.zeros(0),
-                  steps=window_steps(spec.output_grid, stride, order), order=order,
+                  steps=window_steps(spec.output_grid, stride, order, samples, sample_width), order=order,
                   filters=filters, virtual_rows=rows, virtual_cols=cols,
                   kernel_size=tuple(filters.shape[2:]), dilation=tuple(dilation),
                   channels_per_group=filters.shape[1], reduce=reduce)
@@ -157,8 +175,10 @@ def windowed_plan(spec, values, weights, filters, rows, cols, stride, order, red
 
 
 def shuffle_plan(spec, values, out_cells: np.ndarray, src_cells: np.ndarray, order: str) -> Plan:
-    """One step per cell: ``src`` moves to ``out``. Order "filter": by input cell (channel by channel);
-    "position": by output position (row-major), every channel there before the next position."""
+    """One step per cell: ``src`` moves to ``out`` (cells of one sample's grids; repeated for every sample of a
+    batch). Order "filter": by input cell (channel by channel); "position": by output position (row-major),
+    every channel there before the next position."""
+    out_cells, src_cells = _batched_cells(spec, out_cells, src_cells)
     if order == "filter":
         sort = np.lexsort((src_cells[:, 2], src_cells[:, 1], src_cells[:, 0]))
     else:
@@ -170,6 +190,18 @@ def shuffle_plan(spec, values, out_cells: np.ndarray, src_cells: np.ndarray, ord
                   reduce="move")
     result.grid_output = assemble_output(result)
     return result
+
+
+def _batched_cells(spec, out_cells: np.ndarray, src_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One sample's (out, src) cells repeated for every sample, each shifted to its columns."""
+    samples = spec.batch
+    if samples == 1:
+        return out_cells, src_cells
+    n = np.repeat(np.arange(samples, dtype=np.int32), len(out_cells))
+    out, src = np.tile(out_cells, (samples, 1)), np.tile(src_cells, (samples, 1))
+    out[:, 2] += n * np.int32(spec.output_grid[2] // samples)
+    src[:, 2] += n * np.int32(spec.input_grid[2] // samples)
+    return out, src
 
 
 def grid_cells(shape) -> np.ndarray:

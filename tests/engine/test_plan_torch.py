@@ -66,10 +66,12 @@ def test_every_operation_has_an_oracle():
 
 
 def torch_output(spec, values: np.ndarray, weights) -> np.ndarray:
-    """What PyTorch computes for one stage on values in its layout (C, *spatial)."""
-    x = torch.from_numpy(np.ascontiguousarray(values))[None]
+    """What PyTorch computes for one stage on values in its layout ((N,) C, *spatial: N when batch > 1)."""
+    x = torch.from_numpy(np.ascontiguousarray(values))
+    x = x if spec.batch > 1 else x[None]
     w = None if weights is None else torch.from_numpy(np.ascontiguousarray(weights))
-    return ORACLES[spec.op](spec, x, w)[0].numpy()
+    result = ORACLES[spec.op](spec, x, w).numpy()
+    return result if spec.batch > 1 else result[0]
 
 
 def plan_output_reference(result) -> np.ndarray:
@@ -97,11 +99,14 @@ def check_steps(result: Plan) -> None:
         return
     assert (steps.src == -1).all()
     assert np.array_equal(steps.filter, steps.out[:, 0])
+    # a batch's samples stand side by side (column n*OW + x): a filter goes over one sample after the other
+    samples = result.spec.batch
+    channels, rows, width = shape[0], shape[1], shape[2] // samples
+    n, x = np.divmod(steps.out[:, 2], width)
     if result.order == "filter":
-        key = np.ravel_multi_index(tuple(steps.out.T), shape)
+        key = np.ravel_multi_index((steps.out[:, 0], n, steps.out[:, 1], x), (channels, samples, rows, width))
     else:
-        key = np.ravel_multi_index((steps.out[:, 1], steps.out[:, 2], steps.out[:, 0]),
-                                   (shape[1], shape[2], shape[0]))
+        key = np.ravel_multi_index((n, steps.out[:, 1], x, steps.out[:, 0]), (samples, rows, width, channels))
     assert (np.diff(key) > 0).all()
 
 
@@ -156,6 +161,8 @@ def build(cls, *args, **kwargs):
 # --- strategies ------------------------------------------------------------------------
 
 pair = st.tuples(st.integers(1, 3), st.integers(1, 3))
+#: Samples in a batch: N > 1 folds the samples side by side on the grid; torch computes them at once.
+batches = st.integers(1, 3)
 paddings = st.one_of(st.sampled_from(["valid", "same", "full"]), st.integers(0, 3),
                      st.tuples(st.integers(0, 3), st.integers(0, 3)),
                      st.tuples(*[st.integers(0, 3)] * 4))
@@ -172,7 +179,7 @@ def conv2d_specs(draw):
     height = max(1, span[0] + draw(st.integers(-2, 5)))
     width = max(1, span[1] + draw(st.integers(-2, 5)))
     return build(Conv2d, in_channels, height, width, out_channels=out_channels, kernel_size=kernel,
-                 stride=draw(pair), padding=draw(paddings), dilation=dilation, groups=groups)
+                 stride=draw(pair), padding=draw(paddings), dilation=dilation, groups=groups, batch=draw(batches))
 
 
 @st.composite
@@ -184,7 +191,8 @@ def conv_transpose2d_specs(draw):
     output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
     return build(ConvTranspose2d, groups * draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 6)),
                  out_channels=groups * draw(st.integers(1, 3)), kernel_size=kernel, stride=stride,
-                 padding=padding, output_padding=output_padding, dilation=dilation, groups=groups)
+                 padding=padding, output_padding=output_padding, dilation=dilation, groups=groups,
+                 batch=draw(batches))
 
 
 @st.composite
@@ -193,7 +201,8 @@ def max_pool_specs(draw):
     dilation = draw(pair)
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     return build(MaxPool2d, draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9)),
-                 kernel_size=kernel, stride=draw(st.one_of(st.none(), pair)), padding=padding, dilation=dilation)
+                 kernel_size=kernel, stride=draw(st.one_of(st.none(), pair)), padding=padding, dilation=dilation,
+                 batch=draw(batches))
 
 
 @st.composite
@@ -202,25 +211,28 @@ def avg_pool_specs(draw):
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     return build(AvgPool2d, draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9)),
                  kernel_size=kernel, stride=draw(st.one_of(st.none(), pair)), padding=padding,
-                 count_include_pad=draw(st.booleans()))
+                 count_include_pad=draw(st.booleans()), batch=draw(batches))
 
 
 @st.composite
 def pixel_shuffle_specs(draw):
     r = draw(st.integers(1, 4))
-    return PixelShuffle(draw(st.integers(1, 3)) * r * r, draw(st.integers(1, 5)), draw(st.integers(1, 5)), r)
+    return PixelShuffle(draw(st.integers(1, 3)) * r * r, draw(st.integers(1, 5)), draw(st.integers(1, 5)), r,
+                        batch=draw(batches))
 
 
 @st.composite
 def pixel_unshuffle_specs(draw):
     r = draw(st.integers(1, 4))
-    return PixelUnshuffle(draw(st.integers(1, 3)), r * draw(st.integers(1, 4)), r * draw(st.integers(1, 4)), r)
+    return PixelUnshuffle(draw(st.integers(1, 3)), r * draw(st.integers(1, 4)), r * draw(st.integers(1, 4)), r,
+                          batch=draw(batches))
 
 
 @st.composite
 def chain_specs(draw):
     """2-3 stages, each drawn to fit the shape the previous one makes."""
     shape = (draw(st.integers(1, 4)), draw(st.integers(2, 6)), draw(st.integers(2, 6)))
+    batch = draw(batches)
     stages = []
     for _ in range(draw(st.integers(2, 3))):
         c, h, w = shape
@@ -230,15 +242,16 @@ def chain_specs(draw):
         kind = draw(st.sampled_from(kinds))
         if kind == "conv":
             stage = Conv2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=draw(st.integers(1, 3)),
-                           padding="same", stride=draw(st.integers(1, 2)))
+                           padding="same", stride=draw(st.integers(1, 2)), batch=batch)
         elif kind == "transpose":
-            stage = ConvTranspose2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=2, stride=2)
+            stage = ConvTranspose2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=2, stride=2,
+                                    batch=batch)
         elif kind == "pool":
-            stage = MaxPool2d(c, h, w, kernel_size=1 if min(h, w) < 2 else 2)
+            stage = MaxPool2d(c, h, w, kernel_size=1 if min(h, w) < 2 else 2, batch=batch)
         elif kind == "shuffle":
-            stage = PixelShuffle(c, h, w, 2)
+            stage = PixelShuffle(c, h, w, 2, batch=batch)
         else:
-            stage = PixelUnshuffle(c, h, w, 2)
+            stage = PixelUnshuffle(c, h, w, 2, batch=batch)
         stages.append(stage)
         shape = stage.output_shape
         assume(max(shape[1:]) <= 24)
@@ -254,7 +267,7 @@ def conv1d_specs(draw):
                              st.tuples(st.integers(0, 3), st.integers(0, 3))))
     return build(Conv1d, groups * draw(st.integers(1, 3)), length, out_channels=groups * draw(st.integers(1, 3)),
                  kernel_size=kernel, stride=draw(st.integers(1, 3)), padding=padding, dilation=dilation,
-                 groups=groups)
+                 groups=groups, batch=draw(batches))
 
 
 seeds = st.integers(0, 2**32)
@@ -267,7 +280,8 @@ seeds = st.integers(0, 2**32)
 def test_conv2d_matches_torch(spec, seed):
     result = check_against_torch(spec, seed)
     assert result.channels_per_group == spec.in_channels // spec.groups
-    assert result.virtual_shape[1:] == (spec.height + sum(spec.pads[:2]), spec.width + sum(spec.pads[2:]))
+    assert result.virtual_shape[1:] == (spec.height + sum(spec.pads[:2]),
+                                        spec.batch * (spec.width + sum(spec.pads[2:])))
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")   # torch's note on its own zero-padded copy
@@ -275,12 +289,13 @@ def test_conv2d_matches_torch(spec, seed):
 @given(conv1d_specs(), seeds)
 def test_conv1d_matches_torch(spec, seed):
     result = check_against_torch(spec, seed)
-    assert result.input.shape == (spec.in_channels, spec.length)
-    assert result.output.shape == spec.output_shape and result.grid_output.shape == spec.output_grid
+    assert result.input.shape == spec.input_torch_shape
+    assert result.input.shape[-2:] == (spec.in_channels, spec.length)
+    assert result.output.shape == spec.output_torch_shape and result.grid_output.shape == spec.output_grid
     if spec.padding == "causal":      # no step reads an input position later than its output position
         reads = read_cells(result, np.arange(len(result.steps)))
-        latest = np.where(reads.is_padding, -1, reads.x).max(axis=1)
-        assert (latest <= result.steps.out[:, 2] * spec.stride).all()
+        latest = np.where(reads.is_padding, -1, reads.x % spec.length).max(axis=1)
+        assert (latest <= result.steps.out[:, 2] % spec.output_shape[1] * spec.stride).all()
 
 
 @SWEEP
@@ -289,7 +304,8 @@ def test_conv_transpose2d_matches_torch(spec, seed):
     result = check_against_torch(spec, seed)
     assert result.weights.shape == (spec.in_channels, spec.out_channels // spec.groups) + spec.kernel_size
     # the virtual grid holds every input cell once; everything else is an inserted zero or padding
-    assert (result.virtual_rows >= 0).sum() == spec.height and (result.virtual_cols >= 0).sum() == spec.width
+    assert (result.virtual_rows >= 0).sum() == spec.height
+    assert (result.virtual_cols >= 0).sum() == spec.batch * spec.width
 
 
 @settings(max_examples=40, deadline=None)
