@@ -220,6 +220,10 @@ class Spec(abc.ABC):
     def output_torch_shape(self) -> tuple[int, ...]:
         return torch_shape(self.output_shape, self.batch)
 
+    def filter_fold(self) -> GridFold:
+        """How one filter (C_in/groups, *kernel) folds onto its grid: as a sample of the input does."""
+        return GridFold(axes=fold_of(self.input_shape).axes)
+
     def padding_cubes(self) -> int:
         """Padding (and inserted-zero) cubes the clip shows around the input: every sample's virtual grid
         less its real cells."""
@@ -288,3 +292,15 @@ class Spec1d(Spec):
     length: int
 
     SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ("in_channels", "length")
+
+
+@dataclass(frozen=True)
+class Spec3d(Spec):
+    """A spec whose input is (C, D, H, W): the depth slices fold onto the grid's channel axis."""
+
+    in_channels: int
+    depth: int
+    height: int
+    width: int
+
+    SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ("in_channels", "depth", "height", "width")

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from animatedai_addon.engine import registry
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.planning import ChainPlan, Plan, plan, read_cells
-from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
-                                          PixelUnshuffle)
+from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv1d, Conv2d, Conv3d, ConvTranspose2d, MaxPool2d,
+                                          PixelShuffle, PixelUnshuffle)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -46,8 +46,28 @@ def _conv1d(spec, x, w):
                     groups=spec.groups)
 
 
+def _conv3d(spec, x, w):
+    """Torch's own padding argument for ints and stride-1 words; else explicit sides by TensorFlow's rule."""
+    p, sizes = spec.padding, spec.input_shape[1:]
+    if p in ("valid", "same") and (p == "valid" or spec.stride == (1, 1, 1)):
+        return F.conv3d(x, w, stride=spec.stride, padding=p, dilation=spec.dilation, groups=spec.groups)
+    if p == "full":
+        sides = [d * (k - 1) for k, d in zip(spec.kernel_size, spec.dilation) for _ in range(2)]
+    elif p == "same":
+        sides = []
+        for n, k, s, d in zip(sizes, spec.kernel_size, spec.stride, spec.dilation):
+            total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+            sides += [total // 2, total - total // 2]
+    else:
+        sides = list(p)
+    front, back, top, bottom, left, right = sides
+    return F.conv3d(F.pad(x, (left, right, top, bottom, front, back)), w, stride=spec.stride,
+                    dilation=spec.dilation, groups=spec.groups)
+
+
 #: PyTorch's computation for each registered operation (one entry per operation: see docs/DESIGN.md).
 ORACLES = {
+    "conv3d": _conv3d,
     "conv1d": _conv1d,
     "conv2d": _conv2d,
     "conv_transpose2d": lambda spec, x, w: F.conv_transpose2d(
@@ -98,6 +118,9 @@ def check_steps(result: Plan) -> None:
         assert np.array_equal(np.sort(moved), np.arange(len(steps)))
         return
     assert (steps.src == -1).all()
+    if result.depth is not None:
+        check_depth_steps(result)
+        return
     assert np.array_equal(steps.filter, steps.out[:, 0])
     # a batch's samples stand side by side (column n*OW + x): a filter goes over one sample after the other
     samples = result.spec.batch
@@ -110,6 +133,20 @@ def check_steps(result: Plan) -> None:
     assert (np.diff(key) > 0).all()
 
 
+def check_depth_steps(result: Plan) -> None:
+    """A depth window's steps: output grid channel od*C_out + f, window at depth od*stride, in order."""
+    steps, spec = result.steps, result.spec
+    od, f = np.divmod(steps.out[:, 0], spec.out_channels)
+    assert np.array_equal(steps.filter, f) and np.array_equal(result.depth.corner, od * spec.stride[0])
+    n, x = np.divmod(steps.out[:, 2], spec.output_grid[2] // spec.batch)
+    shape = (spec.out_channels, spec.batch) + spec.output_shape[1:]
+    if result.order == "filter":
+        key = np.ravel_multi_index((f, n, od, steps.out[:, 1], x), shape)
+    else:
+        key = np.ravel_multi_index((n, od, steps.out[:, 1], x, f), shape[1:] + shape[:1])
+    assert (np.diff(key) > 0).all()
+
+
 def check_reads(result: Plan, rng: np.random.Generator) -> None:
     """Each step's output value follows from read_cells alone (for a sample of steps)."""
     picked = rng.choice(len(result.steps), size=min(40, len(result.steps)), replace=False)
@@ -118,11 +155,11 @@ def check_reads(result: Plan, rng: np.random.Generator) -> None:
     if result.reduce == "move":
         assert np.array_equal(out, result.grid_input[reads.channel[:, 0], reads.y[:, 0], reads.x[:, 0]])
         return
-    assert reads.channel.shape == (len(picked), result.channels_per_group * int(np.prod(result.kernel_size)))
-    assert np.array_equal(reads.is_padding, (reads.y < 0) | (reads.x < 0))
+    assert reads.channel.shape == (len(picked), result.filters[0].size)
+    assert np.array_equal(reads.is_padding, (reads.channel < 0) | (reads.y < 0) | (reads.x < 0))
     assert np.array_equal(reads.y, result.virtual_rows[reads.vy])
     real = ~reads.is_padding
-    values = np.where(real, result.grid_input[reads.channel, reads.y, reads.x], 0.0)
+    values = np.where(real, result.grid_input[np.maximum(reads.channel, 0), reads.y, reads.x], 0.0)
     if result.reduce == "sum":
         kernel = result.filters.reshape(result.filters.shape[0], -1)[result.steps.filter[picked][:, None],
                                                                       reads.kernel]
@@ -270,6 +307,19 @@ def conv1d_specs(draw):
                  groups=groups, batch=draw(batches))
 
 
+@st.composite
+def conv3d_specs(draw):
+    groups = draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    sizes = [max(1, d * (k - 1) + 1 + draw(st.integers(-2, 3))) for k, d in zip(kernel, dilation)]
+    padding = draw(st.one_of(st.sampled_from(["valid", "same", "full"]), st.integers(0, 2),
+                             st.tuples(*[st.integers(0, 2)] * 3), st.tuples(*[st.integers(0, 2)] * 6)))
+    return build(Conv3d, groups * draw(st.integers(1, 2)), *sizes, out_channels=groups * draw(st.integers(1, 2)),
+                 kernel_size=kernel, stride=tuple(draw(st.integers(1, 2)) for _ in range(3)), padding=padding,
+                 dilation=dilation, groups=groups, batch=draw(batches))
+
+
 seeds = st.integers(0, 2**32)
 
 
@@ -296,6 +346,20 @@ def test_conv1d_matches_torch(spec, seed):
         reads = read_cells(result, np.arange(len(result.steps)))
         latest = np.where(reads.is_padding, -1, reads.x % spec.length).max(axis=1)
         assert (latest <= result.steps.out[:, 2] % spec.output_shape[1] * spec.stride).all()
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@SWEEP
+@given(conv3d_specs(), seeds)
+def test_conv3d_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    assert result.input.shape == spec.input_torch_shape and result.output.shape == spec.output_torch_shape
+    assert result.weights.shape == (spec.out_channels, spec.in_channels // spec.groups) + spec.kernel_size
+    # the virtual grid holds every input cell once, its depth slices along the channel axis
+    real = result.virtual_channels >= 0
+    assert real.sum() == spec.in_channels * spec.depth
+    assert np.array_equal(np.sort(result.virtual_channels[real]), np.arange(spec.in_channels * spec.depth))
+    assert len(result.virtual_channels) == spec.in_channels * (spec.depth + sum(spec.pads[:2]))
 
 
 @SWEEP
