@@ -50,6 +50,7 @@ class Reads:
     x: np.ndarray        # input column, -1 where the virtual cell is padding
     is_padding: np.ndarray  # bool
     kernel: np.ndarray   # (ci_local, ky, kx) flattened: index into filters[f].ravel()
+    vc: np.ndarray | None = None   # virtual channel (a depth window's padding slices have no input channel)
 
 
 @dataclass
@@ -271,6 +272,16 @@ def depth_window(spec, steps: Steps, order: str, virtual: np.ndarray, kernel: in
                        channels=spec.in_channels, corner=(od[sort] * np.int32(stride)).astype(np.int32))
 
 
+def channel_span(plan_: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """(S,) first and last virtual channel each step reads (its window's extent along the channel axis)."""
+    base = _group_base(plan_, plan_.steps.filter)
+    depth = plan_.depth
+    if depth is None:
+        return base, base + plan_.channels_per_group - 1
+    first = depth.corner * depth.channels + base
+    return first, first + (depth.kernel - 1) * depth.dilation * depth.channels + plan_.channels_per_group - 1
+
+
 def _kernel_offsets(plan_: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per read r (ci, ky, kx flattened): the index along the gather kernel's channel axis, and the row/column
     offsets."""
@@ -314,14 +325,15 @@ def read_cells(plan_: Plan, step_indices) -> Reads:
                      y=src[:, 1:2].copy(), x=src[:, 2:3].copy(), is_padding=zeros,
                      kernel=np.full((n, 1), -1, np.int32))
     ci, oy, ox = _kernel_offsets(plan_)
-    channel = plan_.virtual_channels[step_channels(plan_, indices)[:, ci]]
+    vc = step_channels(plan_, indices)[:, ci]
+    channel = plan_.virtual_channels[vc]
     vy = steps.window[indices, :1] + oy[None, :]
     vx = steps.window[indices, 1:] + ox[None, :]
     y = plan_.virtual_rows[vy]
     x = plan_.virtual_cols[vx]
     kernel = np.broadcast_to(np.arange(len(ci), dtype=np.int32), (n, len(ci))).copy()
     return Reads(channel=channel, vy=vy, vx=vx, y=y, x=x, is_padding=(channel < 0) | (y < 0) | (x < 0),
-                 kernel=kernel)
+                 kernel=kernel, vc=vc)
 
 
 #: Elements (steps x reads) one chunk of :func:`assemble_output` / ``window_read_intervals`` gathers at once:

@@ -109,7 +109,8 @@ class Conv3d(Filters, Spec3d):
             if value != (1, 1, 1):
                 name += f" {prefix}{value[0]}" if len(set(value)) == 1 else f" {prefix}{dims(value)}"
         name += f" g{self.groups}" if self.groups > 1 else ""
-        return name + " " + padding_label(self.padding)
+        p = self.padding
+        return name + " " + (f"p{p[0]}" if not isinstance(p, str) and len(set(p)) == 1 else padding_label(p))
 
     def virtual_extent(self) -> tuple[int, int]:
         _, _, t, b, l, r = self.pads
