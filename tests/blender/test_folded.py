@@ -71,3 +71,14 @@ def test_made_editable_cells_keep_their_unfolded_names():
     names = {o.name for o in made}
     assert "1:input[n0,c1,y0,x0]" in names and "1:input[n1,c1,y2,x3]" in names
     assert all("[n" in name for name in names if name.startswith(("1:input", "1:output")))
+
+
+@pytest.mark.parametrize("spec", [BATCH, VOLUME.replace(batch=3)], ids=["batch", "conv3d"])
+def test_the_panel_shows_and_builds_batches_and_volumes(spec):
+    """Every Operation-menu form carries the Batch field: the panel's settings give the spec back."""
+    settings = bpy.context.scene.animatedai
+    settings.apply_spec(spec)
+    assert settings.operation == spec.op and settings.batch == spec.batch
+    assert settings.build_spec() == spec
+    settings.batch = 1
+    assert settings.build_spec() == spec.replace(batch=1)
