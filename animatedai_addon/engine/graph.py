@@ -57,6 +57,10 @@ class Chain:
         return self.stages[0].input_torch_shape
 
     @property
+    def output_torch_shape(self) -> tuple[int, ...]:
+        return self.stages[-1].output_torch_shape
+
+    @property
     def label(self) -> str:
         return self.name or " + ".join(s.label for s in self.stages)
 

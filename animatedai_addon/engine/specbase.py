@@ -174,7 +174,8 @@ class Spec(abc.ABC):
         for name in self.SHAPE_FIELDS:
             self._set(name, check_int(name, getattr(self, name)))
         self._set("batch", check_int("batch", self.batch, 1, MAX_BATCH))
-        check_cells("*".join(self.SHAPE_FIELDS) + " * batch", self.input_shape + (self.batch,))
+        check_cells("*".join(self.SHAPE_FIELDS + (("batch",) if self.batch > 1 else ())),
+                    self.input_shape + (self.batch,))
 
     def _set(self, name, value):
         object.__setattr__(self, name, value)

@@ -132,3 +132,13 @@ def test_budget_counts_every_sample(spec):
         expected = pads(spec) * batch + filters + math.prod(spec.output_shape) * batch
     assert count_cubes(spec) == expected == build_timeline(plan(spec)).cube_count
     assert fold_of(spec.input_shape, batch).samples == batch
+
+
+def test_batch_from_presets_and_overrides():
+    from animatedai_addon.engine.presets import apply_overrides, load_preset_file, preset_to_toml
+    preset = apply_overrides(load_preset_file("conv3d-3x3x3"), ["batch=2"])
+    assert preset.spec.batch == 2 and preset.spec.input_torch_shape == (2, 2, 4, 6, 6)
+    assert "batch = 2" in preset_to_toml(preset)
+    with pytest.raises(SpecError) as info:
+        apply_overrides(load_preset_file("conv3d-3x3x3"), ["batch=0"])
+    assert info.value.parameter == "batch"

@@ -387,7 +387,9 @@ FOLDED = [Conv2d(2, 4, 5, out_channels=2, kernel_size=3, padding="same", stride=
           Conv3d(1, 5, 3, 3, out_channels=2, kernel_size=2, dilation=(2, 1, 2), stride=(2, 1, 1), padding=1),
           Conv1d(2, 7, 2, kernel_size=3, padding="causal", dilation=2, batch=2),
           MaxPool2d(2, 4, 4, kernel_size=2, padding=1, batch=2),
-          Chain((PixelShuffle(8, 2, 2, 2, batch=2), Conv2d(2, 4, 4, out_channels=2, padding="same", batch=2)))]
+          Chain((PixelShuffle(8, 2, 2, 2, batch=2), Conv2d(2, 4, 4, out_channels=2, padding="same", batch=2))),
+          Chain((Conv3d(1, 3, 3, 3, out_channels=2, kernel_size=(1, 2, 2), batch=2),
+                 Conv3d(2, 3, 2, 2, out_channels=1, kernel_size=(2, 1, 1), padding="same", batch=2)))]
 
 
 @pytest.mark.parametrize("spec", FOLDED, ids=[s.label for s in FOLDED])
