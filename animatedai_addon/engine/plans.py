@@ -84,6 +84,7 @@ class Plan:
     order: str = "filter"
     # windowed ops only (None / () otherwise):
     filters: np.ndarray | None = None           # (C_out, C_in/groups, kh, kw): the kernel each step gathers with
+    #                                             (a depth window: (C_out, kd*C_in/groups, kh, kw))
     virtual_rows: np.ndarray | None = None      # (VH,) int32
     virtual_cols: np.ndarray | None = None      # (VW,) int32
     kernel_size: tuple[int, int] = (1, 1)
@@ -189,7 +190,9 @@ def windowed_plan(spec, values, weights, filters, rows, cols, stride, order, red
                   dilation=(1, 1), depth=None) -> Plan:
     """A plan whose steps slide ``filters`` (C_out, C_in/groups, kh, kw) over the virtual grid ``rows`` x
     ``cols`` (one sample's) of ``values`` (grid form) with ``stride`` (rows, columns), in ``order``; over
-    every sample of a batch."""
+    every sample of a batch. ``depth``: (virtual depth map, kd, depth dilation, depth stride) for a window
+    that also slides along depth (Conv3d; ``filters`` then (C_out, kd*C_in/groups, kh, kw), see
+    :class:`DepthWindow`)."""
     samples = spec.batch
     sample_width = len(cols)
     cols = batched_axis(cols, values.shape[2] // samples, samples)
