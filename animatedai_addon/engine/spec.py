@@ -14,19 +14,21 @@ from . import registry
 from .errors import SpecError
 from .graph import AnySpec, Chain
 from .ops.conv1d import Conv1d
+from .ops.conv3d import Conv3d
 from .ops.conv2d import Conv2d, depthwise, depthwise_separable, mobilenet_block, pointwise
 from .ops.conv_transpose2d import ConvTranspose2d
 from .ops.flatten import Flatten
 from .ops.linear import Linear
 from .ops.pixel_shuffle import PixelShuffle, PixelUnshuffle, espcn, shuffle_loop
 from .ops.pool2d import AvgPool2d, MaxPool2d
-from .specbase import MAX_CELLS, MAX_EXTENT, PADDING_WORDS, Spec, Spec1d, Spec2d, grid_shape
+from .specbase import MAX_CELLS, MAX_EXTENT, PADDING_WORDS, Spec, Spec1d, Spec2d, Spec3d, grid_shape
 
 #: Spec class by operation name (the registry's).
 OPS: dict[str, type[Spec]] = {name: op.spec_class for name, op in registry.OPERATIONS.items()}
 
-__all__ = ["Spec", "Spec1d", "Spec2d", "Chain", "AnySpec", "OPS", "Conv1d", "Conv2d", "ConvTranspose2d",
-           "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "Flatten", "Linear", "depthwise", "pointwise",
+__all__ = ["Spec", "Spec1d", "Spec2d", "Spec3d", "Chain", "AnySpec", "OPS", "Conv1d", "Conv2d", "Conv3d",
+           "ConvTranspose2d", "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "Flatten", "Linear",
+           "depthwise", "pointwise",
            "depthwise_separable", "mobilenet_block", "espcn", "shuffle_loop", "spec_from_dict", "grid_shape",
            "MAX_CELLS", "MAX_EXTENT", "PADDING_WORDS"]
 

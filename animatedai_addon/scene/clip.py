@@ -54,10 +54,11 @@ def spec_key(spec) -> str:
 
 
 def clip_label(spec) -> str:
-    """A readable label that tells apart specs of different shapes: ``conv 3x3 valid 8x8x8→8x6x6``."""
+    """A readable label that tells apart specs of different shapes: ``conv 3x3 valid 8x8x8→8x6x6`` (a batch
+    first: ``2x8x8x8→2x8x6x6``)."""
     def shape(s):
         return "x".join(str(int(v)) for v in s)
-    return f"{spec.label} {shape(spec.input_shape)}\u2192{shape(spec.output_shape)}"
+    return f"{spec.label} {shape(spec.input_torch_shape)}\u2192{shape(spec.output_torch_shape)}"
 
 
 def record(collection) -> dict | None:

@@ -506,7 +506,7 @@ def subset_track(track: TensorTrack, keep: np.ndarray) -> TensorTrack:
         move_end=track.move_end[moves], move_to=track.move_to[moves],
         key_frames=track.key_frames, key_locations=track.key_locations,
         highlight_cell=new_index[track.highlight_cell[lights]].astype(np.int32),
-        highlight_start=track.highlight_start[lights], highlight_end=track.highlight_end[lights])
+        highlight_start=track.highlight_start[lights], highlight_end=track.highlight_end[lights], fold=track.fold)
 
 
 def on_lattice(offset: np.ndarray, spacing, phase) -> np.ndarray:

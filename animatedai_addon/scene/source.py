@@ -67,7 +67,7 @@ def input_values(spec, input, seed: int) -> tuple[np.ndarray | None, str | None]
         return None, None
     from ..engine.values import make_input
     path = os.fspath(input) if isinstance(input, (str, os.PathLike)) else None
-    return make_input(spec.input_shape, input, seed), path
+    return make_input(spec.input_torch_shape, input, seed), path
 
 
 def _encode(values):
