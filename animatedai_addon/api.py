@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from dataclasses import dataclass, field
 
 from . import ensure_registered
@@ -238,8 +239,16 @@ def _check_if_edited(value) -> str:
     return value
 
 
+def _frame_map(first: float, start_frame: float, speed: float) -> tuple[float, float] | None:
+    """(offset, factor) that puts clip frame f at scene frame offset + factor * f, or None for 1:1."""
+    if start_frame == first and speed == 1.0:
+        return None
+    return float(start_frame) - float(first) / float(speed), 1.0 / float(speed)
+
+
 def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=None, input=None, seed: int = 0,
-             order: str = "filter", template=None, scene=None, cube_budget: int | None = None,
+             order: str = "filter", input_shape=None, weights=None, bias=None, template=None, scene=None,
+             cube_budget: int | None = None,
              set_scene: bool = False, use_template_camera: bool = False, use_template_world: bool = False,
              start_frame: float | None = None, location=None, share_animation: bool = True,
              if_edited: str = "new", progress=None) -> GenerateResult:
@@ -247,7 +256,10 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
 
     ``mode``: "objects" (one keyframed object per cube), "instanced" (one point object per
     tensor with Geometry Nodes) or "auto" (instanced above the preferences' threshold, 20,000 cubes by
-    default). ``cube_budget`` refuses larger clips (default: the preferences' budget for the mode,
+    default). ``spec_or_preset_name`` may also be a PyTorch model (an ``nn.Sequential`` of supported layers, see
+    ``engine.from_torch``) with ``input_shape`` (one sample's shape, e.g. (3, 32, 32)): the clip shows it with the
+    model's own weights and biases. ``weights`` / ``bias``: the values ``engine.plan`` takes (None: seeded).
+    ``cube_budget`` refuses larger clips (default: the preferences' budget for the mode,
     50,000 objects or 2,000,000 instanced unless changed there). See :func:`preferences`.
     ``progress(done, total, what)``, if given, is called before the stage, before each tensor is written
     and at the end; it may raise :class:`Cancelled`.
@@ -277,6 +289,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     from .engine.timeline import build_timeline, check_clip_length
     from .scene import clip as clips, playback, source as sources, stage, templates, writer
 
+    spec_or_preset_name, weights, bias = _model_values(spec_or_preset_name, input_shape, weights, bias)
     request = resolve_spec(spec_or_preset_name, timing, look)
     mode, cubes = check_budget(request.spec, cube_budget, request.look, mode)     # before any planning
     template = _resolve_template(template, templates)
@@ -289,11 +302,11 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     if_edited = _check_if_edited(if_edited)
     input_path = input if isinstance(input, (str, os.PathLike)) else None
     input = _read_image_input(input, request.spec)
-    the_plan = plan(request.spec, input=input, seed=seed, order=order)
+    the_plan = plan(request.spec, input=input, seed=seed, order=order, weights=weights, bias=bias)
     # what the clip is made from, stored on it: make_editable rebuilds its cells from this with the engine
     made_from = sources.ClipSource(request.spec, request.timing, request.look, int(seed), order,
                                    sources.input_values(request.spec, input, seed)[0],
-                                   os.fspath(input_path) if input_path is not None else None)
+                                   os.fspath(input_path) if input_path is not None else None, weights, bias)
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
     check_clip_length(timeline)
@@ -354,18 +367,16 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     name = clips.collection_name(label, number)
     made = writer.write_clip(timeline, label, scene, mode, cube_size=request.look.cube_size, reuse=reuse,
                              share_identical=share_animation, name_prefix=prefix, collection_name=name,
-                             location=location, tag=uid,
+                             location=location, tag=uid, frame_map=_frame_map(first, start_frame, speed),
                              progress=(lambda done, what: report(done + 1, what)) if report else None)
     writer.remove_objects(reuse.values())
     clips.give_back(user_objects, made.collection)
-    if start_frame != first or speed != 1.0:
-        ours, _ = clips.clip_objects(made.collection)
-        clips.retime_actions(made.actions, clips.time_map((first, 1.0), (start_frame, speed)))
-        clips.set_modifier_time(ours, start_frame, speed)
+    if mode == "instanced" and (start_frame != first or speed != 1.0):
+        clips.set_modifier_time(clips.clip_objects(made.collection)[0], start_frame, speed)
     end = start_frame + (float(timeline.frame_end) - first) / speed
     if set_scene:
         playback.set_playback(scene, int(round(start_frame)), int(round(end)), timeline.fps)
-    clips.stamp(made.collection, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
+    clips.stamp(made.collection, made.written, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
                 first=first, start=float(start_frame), speed=float(speed), root=made.root.name,
                 x_range=[float(v) for v in x_range])
     clips.write_source(made.collection, sources.to_json(made_from))
@@ -381,6 +392,25 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
                           boxes=dict(made.boxes), mode=mode, label=label, cells=dict(made.cells), root=made.root,
                           start_frame=float(start_frame), speed=float(speed), message=message,
                           replaced=previous is not None and replacing)
+
+
+def _model_values(spec_or_model, input_shape, weights, bias):
+    """(spec, weights, bias) of a PyTorch model and its ``input_shape`` (``engine.from_torch``); anything else
+    passes through with the weights and bias given."""
+    torch = sys.modules.get("torch")     # a model can only exist when torch is loaded: never import it here
+    if torch is None or not isinstance(spec_or_model, torch.nn.Module):
+        if input_shape is not None:
+            raise SpecError("input_shape", input_shape, "None: input_shape goes with a PyTorch model")
+        return spec_or_model, weights, bias
+    from .engine.torch_model import from_torch
+    for name, value in (("weights", weights), ("bias", bias)):
+        if value is not None:
+            raise SpecError(name, "an array" if hasattr(value, "shape") else value,
+                            "None: a PyTorch model brings its own")
+    if input_shape is None:
+        raise SpecError("input_shape", None, "the shape of one sample the model takes, e.g. (3, 32, 32)")
+    model = from_torch(spec_or_model, input_shape)
+    return model.spec, model.weights, model.bias
 
 
 def _x_range(timeline, stage) -> tuple[float, float]:

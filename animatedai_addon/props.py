@@ -299,7 +299,7 @@ class SettingsMixin:
             check_image_size(path)
             if not read:
                 return None
-        return _read_input(path, os.stat(path).st_mtime_ns, spec.input_shape)
+        return _read_input(path, os.stat(path).st_mtime_ns, spec.input_torch_shape)
 
     def to_request(self, read_input: bool = True) -> Request:
         """The arguments of ``api.generate`` for these settings; raises SpecError before anything is changed.

@@ -3,7 +3,8 @@ then peak memory per cube over kernels 1-255.
 
 Run: ``.venv/bin/python benchmarks/engine.py``. Prints the best of 3 for the plan, the timeline
 without per-cell input highlights (the instanced mode lights cells with the window box) and with
-them (the objects mode), the ratio of the two, and the memory the timeline's arrays take.
+them (the objects mode), the ratio of the two, and the memory the timeline's arrays take; then the
+operations beside Conv2d (a batch, Conv3d): plan and timeline time, cubes, microseconds per cube.
 
 ``--memory`` (or ``--memory-only``) adds the memory table: for each kernel size k in 1..255, a clip of
 about the same cube count (a transposed convolution with stride 2 and a same-padded convolution) is
@@ -29,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from animatedai_addon.engine.planning import plan  # noqa: E402
-from animatedai_addon.engine.spec import Conv2d  # noqa: E402
+from animatedai_addon.engine.spec import Conv2d, Conv3d  # noqa: E402
 from animatedai_addon.engine.timeline import Timeline, build_timeline  # noqa: E402
 
 SPEC = Conv2d(32, 64, 64, out_channels=32, kernel_size=3, padding="same")
@@ -68,6 +69,25 @@ def main() -> None:
     print(f"timeline, highlights=True         {lit_s:7.3f} s   plan + timeline {plan_s + lit_s:7.3f} s"
           f"             arrays {timeline_bytes(lit) / 2**20:7.1f} MiB, {lit_intervals:,} highlight intervals")
     print(f"highlights=True / highlights=False: {lit_s / plain_s:5.1f}x")
+
+
+#: Operations beside Conv2d, each planned and timed the same way: a 3x3 same convolution over 8 channels of
+#: 32x32, the same over a batch of 8 (side by side), and a 3x3x3 Conv3d over 8 slices of it (the same cells).
+BESIDE = (("Conv2d", Conv2d(8, 32, 32, out_channels=8, kernel_size=3, padding="same")),
+          ("Conv2d batch=8", Conv2d(8, 32, 32, out_channels=8, kernel_size=3, padding="same", batch=8)),
+          ("Conv3d", Conv3d(8, 8, 32, 32, out_channels=8, kernel_size=3, padding="same")))
+
+
+def operations_table() -> None:
+    """Plan and timeline time per operation beside Conv2d, and per cube (planning stays O(cubes))."""
+    print(f"\n{'operation':16} {'input':>18} {'steps':>8} {'cubes':>8} {'plan s':>7} {'timeline s':>10} "
+          f"{'us/cube':>7}")
+    for name, spec in BESIDE:
+        plan_s, the_plan = best_of(lambda: plan(spec))
+        timeline_s, timeline = best_of(lambda: build_timeline(the_plan, highlights=False))
+        shape = "x".join(map(str, spec.input_torch_shape))
+        print(f"{name:16} {shape:>18} {len(the_plan.steps):>8,} {timeline.cube_count:>8,} {plan_s:7.3f} "
+              f"{timeline_s:10.3f} {(plan_s + timeline_s) / timeline.cube_count * 1e6:7.2f}")
 
 
 #: Kernel sizes of the memory table.
@@ -148,5 +168,6 @@ if __name__ == "__main__":
     options = parser.parse_args()
     if not options.memory_only:
         main()
+        operations_table()
     if options.memory or options.memory_only:
         memory_table(options.baseline)

@@ -59,8 +59,8 @@ print(json.dumps({{"modules": modules, "cubes": cubes, "blender_modules_loaded":
 """
 
 
-def run_without_blender(presets=("conv-3x3-same", "mobilenet-block"), extra_imports=()):
-    script = ENGINE_SCRIPT.format(blocked=BLENDER_MODULES, presets=list(presets), extra_imports=list(extra_imports))
+def run_without_blender(presets=("conv-3x3-same", "mobilenet-block"), extra_imports=(), blocked=BLENDER_MODULES):
+    script = ENGINE_SCRIPT.format(blocked=blocked, presets=list(presets), extra_imports=list(extra_imports))
     return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
@@ -79,6 +79,20 @@ def test_the_blender_refusal_is_real():
     result = run_without_blender(presets=(), extra_imports=["animatedai_addon.scene.compat"])
     assert result.returncode != 0
     assert "bpy is refused in this test" in result.stderr
+
+
+def test_engine_imports_and_runs_without_torch():
+    """torch is optional: only engine.from_torch imports it, inside the function."""
+    result = run_without_blender(presets=("dense-vs-conv-dense", "linear-16-4"), blocked=BLENDER_MODULES + ("torch",))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert "animatedai_addon.engine.torch_model" in report["modules"]
+    assert report["blender_modules_loaded"] == [] and all(report["cubes"].values())
+
+
+def test_the_torch_refusal_is_real():
+    result = run_without_blender(presets=(), extra_imports=["torch"], blocked=BLENDER_MODULES + ("torch",))
+    assert result.returncode != 0 and "torch is refused in this test" in result.stderr
 
 
 # --- 2. no import cycles -------------------------------------------------------------------------------------

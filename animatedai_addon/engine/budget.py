@@ -23,7 +23,8 @@ def _stages(spec) -> tuple[Spec, ...]:
 def count_cubes(spec, look: Look | None = None) -> int:
     """Cubes a clip of ``spec`` shows, from shapes alone: the input, padding of every windowed stage,
     filters and outputs; a chain shows each stage's output once (it is the next stage's input), and a
-    shuffle moves cubes without adding any. Each operation says what it shows (``Spec.virtual_extent``,
+    shuffle moves cubes without adding any; a batch shows every sample (one filter set). Each operation says
+    what it shows (``Spec.padding_cubes`` from ``Spec.virtual_extent``,
     ``Spec.filter_cubes``, ``Spec.moves_cells``)."""
     if look is not None:
         check_look(look)
@@ -32,9 +33,7 @@ def count_cubes(spec, look: Look | None = None) -> int:
     for stage in stages:
         if stage.moves_cells:
             continue
-        c, h, w = stage.input_grid
-        vh, vw = stage.virtual_extent()
-        total += c * (vh * vw - h * w) + stage.filter_cubes() + math.prod(stage.output_grid)
+        total += stage.padding_cubes() + stage.filter_cubes() + math.prod(stage.output_grid)
     return total
 
 

@@ -31,6 +31,9 @@ class Chain:
                 raise SpecError(f"stages[{i}]", stage, "a spec of one operation (Conv2d, ConvTranspose2d, "
                                 "PixelShuffle, ...)")
         for i in range(1, len(stages)):
+            if stages[i].batch != stages[0].batch:
+                raise SpecError(f"stages[{i}].batch", stages[i].batch,
+                                f"the batch of stages[0], {stages[0].batch}: every stage takes the same samples")
             made, wanted = stages[i - 1].output_shape, stages[i].input_shape
             if made != wanted:
                 raise SpecError(f"stages[{i}]", stages[i].label,
@@ -47,6 +50,18 @@ class Chain:
     @property
     def output_shape(self) -> tuple[int, ...]:
         return self.stages[-1].output_shape
+
+    @property
+    def batch(self) -> int:
+        return self.stages[0].batch
+
+    @property
+    def input_torch_shape(self) -> tuple[int, ...]:
+        return self.stages[0].input_torch_shape
+
+    @property
+    def output_torch_shape(self) -> tuple[int, ...]:
+        return self.stages[-1].output_torch_shape
 
     @property
     def label(self) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 from . import palette
 from .errors import SpecError
 from .graph import GRAPH_INPUT
-from .layout import StageLayout, layout_stages
+from .layout import StageLayout, layout_stages, pitch_of
 from .options import FRAME_START, check_look, check_timing
 from .schedule import _Builder, _cells, _View
 from .tracks import BoxTrack
@@ -84,10 +84,12 @@ class _GraphBuilder(_Builder):
         return end
 
     def outline(self, name: str, layout: StageLayout, shape) -> None:
+        first, last = (layout.output.world(layout.output_chans[k[0]], layout.output_rows[k[1]],
+                                           layout.output_cols[k[2]]) for k in ((0, 0, 0), np.array(shape) - 1))
         self.boxes.append(BoxTrack(name=f"{name} outline", role="outline",
-                                   size=self._span_size(shape[2], shape[0], shape[1]),
+                                   size=(np.abs(last - first) + pitch_of(self.look)).astype(np.float32),
                                    key_frames=np.float32([FRAME_START]),
-                                   key_centers=self._outline_center(layout, shape)[None].astype(np.float32),
+                                   key_centers=((first + last) / 2)[None].astype(np.float32),
                                    color=palette.OUTLINE_COLOR))
 
     # --- Add -----------------------------------------------------------------------------
@@ -128,7 +130,8 @@ class _GraphBuilder(_Builder):
         first = stage.grid_input.shape[0]
         cells = _cells(shape)
         grid = layout.output
-        local = grid.local(cells[:, 0], layout.output_rows[cells[:, 1]], layout.output_cols[cells[:, 2]])
+        local = grid.local(layout.output_chans[cells[:, 0]], layout.output_rows[cells[:, 1]],
+                           layout.output_cols[cells[:, 2]])
         mine = cells[:, 0] < first
         start = local.copy()
         start[mine], start[~mine] = self.lane(local[mine], grid.origin), self.lane(local[~mine], grid.origin)
@@ -149,7 +152,8 @@ class _GraphBuilder(_Builder):
         self.outline(name, layout, shape)
         self.step_frames.append(np.full(len(stage.steps), landed, np.float32))
         flat = index.reshape(shape)
-        return _View(name, flat, grid, layout.output_rows, layout.output_cols, base[flat[:, 0, 0]]), landed
+        return _View(name, flat, grid, layout.output_rows, layout.output_cols, base[flat[:, 0, 0]],
+                     layout.output_chans), landed
 
 
 def build_graph_timeline(graph_plan, timing, look, highlights: bool = True):

@@ -44,22 +44,45 @@ ROW_LENGTH = 8
 SLOT_GAP, OUTPUT_GAP = 0.5, 1.5
 #: The waiting row starts at least this many ``tensor_gap``s right of the slot's side.
 ROW_GAP = 2.0
+#: Extra space between the blocks a tensor folds into (see :mod:`.tensors`), in pitches: between the depth
+#: slices along the flow, and between the samples of a batch side by side.
+DEPTH_GAP, SAMPLE_GAP = 1.0, 2.0
+
+
+def _unfold_gaps(index, count: int, blocks: int, gap: float) -> np.ndarray:
+    """Grid index -> place along one axis in pitches, ``gap`` more past each boundary between ``blocks``
+    equal blocks; linear across a boundary, so fractional indices (a box's centre) land between blocks."""
+    index = np.asarray(index, np.float64)
+    if blocks <= 1:
+        return index
+    per = count // blocks
+    return index + gap * sum(np.clip(index - (b * per - 1), 0.0, 1.0) for b in range(1, blocks))
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A block of cubes on a (C, rows, cols) grid with its centre at ``origin`` (world)."""
+    """A block of cubes on a (C, rows, cols) grid with its centre at ``origin`` (world). ``blocks``: the
+    (channel, column) blocks a folded tensor makes (depth slices, samples), set apart by a gap."""
 
     shape: tuple[int, int, int]
     origin: np.ndarray
     pitch: float
     cube: float
+    blocks: tuple[int, int] = (1, 1)
+
+    def channel_place(self, c) -> np.ndarray:
+        """Place of channel ``c`` along the channel axis in pitches from channel 0 (fold gaps included)."""
+        return _unfold_gaps(c, self.shape[0], self.blocks[0], DEPTH_GAP)
+
+    def _column_place(self, col) -> np.ndarray:
+        return _unfold_gaps(col, self.shape[2], self.blocks[1], SAMPLE_GAP)
 
     @property
     def size(self) -> np.ndarray:
         """Outer size of the cubes along x, y, z."""
         c, h, w = self.shape
-        return np.array([(w - 1) * self.pitch + self.cube, (c - 1) * self.pitch + self.cube,
+        return np.array([float(self._column_place(w - 1)) * self.pitch + self.cube,
+                         float(self.channel_place(c - 1)) * self.pitch + self.cube,
                          (h - 1) * self.pitch + self.cube])
 
     @property
@@ -75,38 +98,42 @@ class Grid:
         c, row, col = (np.asarray(a, np.float64) for a in (c, row, col))
         n_c, n_h, n_w = self.shape
         p = self.pitch
-        return np.stack([(col - (n_w - 1) / 2) * p, ((n_c - 1) / 2 - c) * p, ((n_h - 1) / 2 - row) * p], axis=-1)
+        x, y = self._column_place(col), self.channel_place(c)
+        x_mid, y_mid = float(self._column_place(n_w - 1)) / 2, float(self.channel_place(n_c - 1)) / 2
+        return np.stack([(x - x_mid) * p, (y_mid - y) * p, ((n_h - 1) / 2 - row) * p], axis=-1)
 
     def world(self, c, row, col) -> np.ndarray:
         return self.origin + self.local(c, row, col)
 
     def channel_y(self, c) -> np.ndarray:
         """World y of channel ``c`` (fractional allowed)."""
-        return self.origin[1] + ((self.shape[0] - 1) / 2 - np.asarray(c, np.float64)) * self.pitch
+        mid = float(self.channel_place(self.shape[0] - 1)) / 2
+        return self.origin[1] + (mid - self.channel_place(c)) * self.pitch
 
 
 def pitch_of(look) -> float:
     return float(look.cube_size + look.gap)
 
 
-def place_grid(shape, look, left: float, front: float, bottom: float = 0.0) -> Grid:
+def place_grid(shape, look, left: float, front: float, bottom: float = 0.0, blocks=(1, 1)) -> Grid:
     """The grid whose cubes' outer faces start at x = ``left``, y = ``front``, z = ``bottom``."""
     shape = tuple(int(s) for s in shape)
-    grid = Grid(shape, np.zeros(3), pitch_of(look), float(look.cube_size))
+    grid = Grid(shape, np.zeros(3), pitch_of(look), float(look.cube_size), tuple(blocks))
     origin = np.array([left, front, bottom], np.float64) + grid.size / 2
-    return Grid(shape, origin, grid.pitch, grid.cube)
+    return Grid(shape, origin, grid.pitch, grid.cube, grid.blocks)
 
 
-def place_before(shape, look, back: float) -> Grid:
+def place_before(shape, look, back: float, blocks=(1, 1)) -> Grid:
     """The grid centred on x = 0, standing on the floor, whose back face is at y = ``back``."""
-    size = place_grid(shape, look, 0, 0).size
-    return place_grid(shape, look, -size[0] / 2, back - size[1])
+    size = place_grid(shape, look, 0, 0, blocks=blocks).size
+    return place_grid(shape, look, -size[0] / 2, back - size[1], blocks=blocks)
 
 
-def place_centred(shape, look, center) -> Grid:
+def place_centred(shape, look, center, blocks=(1, 1)) -> Grid:
     """The grid whose centre is ``center`` (a shuffle's output in place of its input)."""
-    size = place_grid(shape, look, 0, 0).size
-    return place_grid(shape, look, center[0] - size[0] / 2, center[1] - size[1] / 2, center[2] - size[2] / 2)
+    size = place_grid(shape, look, 0, 0, blocks=blocks).size
+    return place_grid(shape, look, center[0] - size[0] / 2, center[1] - size[1] / 2, center[2] - size[2] / 2,
+                      blocks)
 
 
 def inverse_map(virtual_to_real: np.ndarray, size: int) -> np.ndarray:
@@ -130,16 +157,36 @@ class StageLayout:
     output: Grid                     # the output grid (the next stage's virtual grid when that is windowed)
     output_rows: np.ndarray          # (OH,) grid row of each output row
     output_cols: np.ndarray          # (OW,)
-    filter_grid: Grid | None = None  # a filter's own grid (C_in/groups, kh, kw), origin at 0
+    filter_grid: Grid | None = None  # a filter's own grid (C_in/groups [+1 for a bias], kh, kw), origin at 0
     slots: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # (C_out, 3) slot centre per filter
     homes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # (C_out, 3) waiting place per filter
     travel_z: float = 0.0            # centre height of a filter travelling above the others
     returns: bool = False            # a shuffle undoing the one before it: cells go back to where they started
+    input_chans: np.ndarray | None = None    # (C,) grid channel of each input channel (a depth window pads slices)
+    output_chans: np.ndarray | None = None   # (OC,)
     other: Grid | None = None        # "add": where the copy of the second input lands, between input and output
 
 
 def _virtual_shape(stage) -> tuple[int, int, int]:
-    return (stage.grid_input.shape[0], len(stage.virtual_rows), len(stage.virtual_cols))
+    return stage.virtual_shape
+
+
+def _blocks(stage, output: bool = False) -> tuple[int, int]:
+    """(channel, column) blocks of a stage's input grid (its virtual grid: a depth window's virtual slices)
+    or of its output: the depth slices and the samples the tensor folds into (:mod:`.tensors`)."""
+    spec = stage.spec
+    if output:
+        return spec.output_fold.depths, spec.batch
+    depth = getattr(stage, "depth", None)
+    return (len(depth.virtual) if depth is not None else spec.input_fold.depths), spec.batch
+
+
+def _fold_maps(stage):
+    """The grid a stage's input is shown on, its blocks, and the grid channel/row/column of each input one."""
+    c = stage.grid_input.shape[0]
+    shape, rows, cols = _grid_maps(stage)
+    chans = inverse_map(stage.virtual_channels, c) if stage.is_windowed else np.arange(c)
+    return shape, _blocks(stage), chans, rows, cols
 
 
 def _kind(stage) -> str:
@@ -175,42 +222,48 @@ def _undoes(first, second) -> bool:
 def layout_stages(stages, look) -> list[StageLayout]:
     """Lay out the plans of a chain's stages (a single op is a chain of one): each block in front of the last."""
     gap = float(look.tensor_gap)
-    shape, rows, cols = _grid_maps(stages[0])
-    grid_in = place_before(shape, look, 0.0)
+    shape, blocks, chans, rows, cols = _fold_maps(stages[0])
+    grid_in = place_before(shape, look, 0.0, blocks)
     layouts = []
     for i, stage in enumerate(stages):
         kind = _kind(stage)
         out_shape = stage.grid_output.shape
         if i + 1 < len(stages):
-            grid_shape, out_rows, out_cols = _grid_maps(stages[i + 1])
+            grid_shape, out_blocks, out_chans, out_rows, out_cols = _fold_maps(stages[i + 1])
         else:
-            grid_shape, out_rows, out_cols = out_shape, np.arange(out_shape[1]), np.arange(out_shape[2])
-        layout = StageLayout(kind, grid_in, rows, cols, grid_in, out_rows, out_cols)
+            grid_shape, out_blocks = out_shape, _blocks(stage, output=True)
+            out_chans, out_rows, out_cols = (np.arange(n) for n in out_shape)
+        layout = StageLayout(kind, grid_in, rows, cols, grid_in, out_rows, out_cols, input_chans=chans,
+                             output_chans=out_chans)
         if kind == "shuffle" and i > 0 and layouts[i - 1].kind == "shuffle" and _undoes(stages[i - 1], stage) \
                 and (i + 1 == len(stages) or not stages[i + 1].is_windowed):
             # e.g. a shuffle loop: the cells travel back along their own routes into their first places
             before = layouts[i - 1]
             layout.returns = True
             layout.output, layout.output_rows, layout.output_cols = before.input, before.input_rows, before.input_cols
+            layout.output_chans = before.input_chans
             layouts.append(layout)
-            grid_in, rows, cols = layout.output, layout.output_rows, layout.output_cols
+            grid_in, chans, rows, cols = layout.output, layout.output_chans, layout.output_rows, layout.output_cols
             continue
         if kind == "filters":
             n_filters, cpg, kh, kw = stage.filters.shape
-            fgrid = Grid((cpg, kh, kw), np.zeros(3), pitch_of(look), float(look.cube_size))
+            # a filter with a bias shows it as one more layer (one cube) at its output end, in the last block
+            layers = cpg + (stage.bias is not None)
+            fgrid = Grid((layers, kh, kw), np.zeros(3), pitch_of(look), float(look.cube_size),
+                         (stage.spec.filter_fold().depths, 1))
             slot_back = grid_in.lo[1] - SLOT_GAP * gap
             layout.filter_grid = fgrid
             layout.slots = np.tile([0.0, slot_back - fgrid.size[1] / 2, fgrid.size[2] / 2], (n_filters, 1))
-            layout.output = place_before(grid_shape, look, slot_back - fgrid.size[1] - OUTPUT_GAP * gap)
+            layout.output = place_before(grid_shape, look, slot_back - fgrid.size[1] - OUTPUT_GAP * gap, out_blocks)
         elif kind == "pool" or kind == "concat":
-            layout.output = place_before(grid_shape, look, grid_in.lo[1] - gap)
+            layout.output = place_before(grid_shape, look, grid_in.lo[1] - gap, out_blocks)
         elif kind == "add":
             layout.other = place_before(stage.grid_other.shape, look, grid_in.lo[1] - SLOT_GAP * gap)
-            layout.output = place_before(grid_shape, look, layout.other.lo[1] - gap)
+            layout.output = place_before(grid_shape, look, layout.other.lo[1] - gap, out_blocks)
         else:
-            layout.output = place_centred(grid_shape, look, grid_in.origin)
+            layout.output = place_centred(grid_shape, look, grid_in.origin, out_blocks)
         layouts.append(layout)
-        grid_in, rows, cols = layout.output, out_rows, out_cols
+        grid_in, chans, rows, cols = layout.output, out_chans, out_rows, out_cols
     _place_waiting_rows(layouts, look)
     return layouts
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import SpecError
+from .tensors import from_grid, to_grid
 from .values import _check_array, check_finite_output, make_input
 
 @dataclass
@@ -49,6 +50,28 @@ class Reads:
     x: np.ndarray        # input column, -1 where the virtual cell is padding
     is_padding: np.ndarray  # bool
     kernel: np.ndarray   # (ci_local, ky, kx) flattened: index into filters[f].ravel()
+    vc: np.ndarray | None = None   # virtual channel (a depth window's padding slices have no input channel)
+
+
+@dataclass
+class DepthWindow:
+    """A window that also slides along depth (Conv3d). The input's depth slices fold onto the grid's channel
+    axis (grid channel ``d*C + c``, :mod:`.tensors`); the virtual grid's channel axis holds the *virtual*
+    depth slices, padding included: virtual channel ``vd*C + c`` shows input channel
+    ``virtual[vd]*C + c`` (none where ``virtual[vd]`` is -1). A step reads, for each kernel depth ``i`` and
+    channel ``ci`` of its group, virtual channel ``(corner + i*dilation)*C + group base + ci``; the gather
+    kernel's channel axis runs over (i, ci): ``filters[f, i*C/groups + ci]``."""
+
+    virtual: np.ndarray   # (VD,) int32: input depth of each virtual depth slice, -1 = padding
+    kernel: int           # kd
+    dilation: int         # dd
+    channels: int         # C: input channels per depth slice
+    corner: np.ndarray    # (S,) int32: the virtual depth slice each step's window starts at
+
+    def channel_map(self) -> np.ndarray:
+        """(VD*C,) virtual channel -> grid input channel, -1 in padding slices."""
+        c = np.arange(self.channels, dtype=np.int32)
+        return np.where(self.virtual[:, None] >= 0, self.virtual[:, None] * self.channels + c, -1).ravel()
 
 
 @dataclass
@@ -61,6 +84,7 @@ class Plan:
     order: str = "filter"
     # windowed ops only (None / () otherwise):
     filters: np.ndarray | None = None           # (C_out, C_in/groups, kh, kw): the kernel each step gathers with
+    #                                             (a depth window: (C_out, kd*C_in/groups, kh, kw))
     virtual_rows: np.ndarray | None = None      # (VH,) int32
     virtual_cols: np.ndarray | None = None      # (VW,) int32
     kernel_size: tuple[int, int] = (1, 1)
@@ -68,17 +92,20 @@ class Plan:
     channels_per_group: int = 0                 # input channels each step reads
     reduce: str = "sum"                         # "sum" (conv), "max", "mean" (pooling), "move" (shuffles),
                                                 # "add", "concat" (two-input ops: see ops/add.py, ops/concat.py)
+    bias: np.ndarray | None = None              # (C_out,): added to each step's sum of filter C_out; None: no bias
+    depth: DepthWindow | None = None            # Conv3d: the window's slide along depth (None: 2-D windows)
     grid_other: np.ndarray | None = None        # two-input ops: the second input in grid form
 
     @property
     def input(self) -> np.ndarray:
-        """The input in PyTorch's layout (C, *spatial): a view of ``grid_input``."""
-        return self.grid_input.reshape(self.spec.input_shape)
+        """The input in PyTorch's layout (C, *spatial), (N, C, *spatial) when the batch is > 1: a view of
+        ``grid_input`` unless a batch or a depth axis is folded into it (:mod:`.tensors`)."""
+        return from_grid(self.grid_input, self.spec.input_shape, self.spec.batch)
 
     @property
     def output(self) -> np.ndarray:
-        """The output in PyTorch's layout (C, *spatial): a view of ``grid_output``."""
-        return self.grid_output.reshape(self.spec.output_shape)
+        """The output in PyTorch's layout, as :attr:`input`."""
+        return from_grid(self.grid_output, self.spec.output_shape, self.spec.batch)
 
     @property
     def other(self) -> np.ndarray | None:
@@ -91,7 +118,14 @@ class Plan:
 
     @property
     def virtual_shape(self) -> tuple[int, int, int]:
-        return (self.grid_input.shape[0], len(self.virtual_rows), len(self.virtual_cols))
+        return (len(self.virtual_channels), len(self.virtual_rows), len(self.virtual_cols))
+
+    @property
+    def virtual_channels(self) -> np.ndarray:
+        """(VC,) virtual channel -> grid input channel, -1 for padding (only depth slices pad channels)."""
+        if self.depth is None:
+            return np.arange(self.grid_input.shape[0], dtype=np.int32)
+        return self.depth.channel_map()
 
 
 @dataclass
@@ -140,14 +174,45 @@ class GraphPlan:
 
 
 def input_values(spec, input, seed: int) -> np.ndarray:
-    """The input in grid form (C, H, W): given (PyTorch's shape, checked) or seeded."""
-    return make_input(spec.input_shape, input, seed).reshape(spec.input_grid)
+    """The input in grid form (C, H, W): given (PyTorch's shape, (N, C, *spatial) for a batch; checked) or
+    seeded."""
+    return to_grid(make_input(spec.input_torch_shape, input, seed), spec.input_shape, spec.batch)
 
 
 def weight_values(weights, shape: tuple[int, ...], seed: int) -> np.ndarray:
     if weights is None:
         return np.random.default_rng(seed).standard_normal(shape)
     return _check_array("weights", weights, shape, f"an array of shape {shape} (PyTorch's layout), or None")
+
+
+def bias_values(bias, count: int, seed: int) -> np.ndarray:
+    """The bias (C_out,): given (checked) or seeded standard normal, on a stream apart from the weights'."""
+    if bias is None:
+        return np.random.default_rng([seed, 2]).standard_normal(count)
+    return _check_array("bias", bias, (count,), f"an array of shape ({count},) (one value per filter), or None")
+
+
+def with_bias(plan_: Plan, bias, seed: int) -> Plan:
+    """``plan_`` with the bias its spec asks for (``spec.bias``): seeded, or ``bias`` when given; each step then
+    adds its filter's bias to its sum. SpecError when a bias is given to a spec that has none."""
+    has_bias = getattr(plan_.spec, "bias", False) is True
+    if not has_bias:
+        if bias is not None:
+            allowed = (f"None: this {plan_.spec.op} has bias=False (make it with bias=True)"
+                       if hasattr(plan_.spec, "bias") else f"None: {plan_.spec.op} has no bias")
+            raise SpecError("bias", "an array" if isinstance(bias, np.ndarray) else bias, allowed)
+        return plan_
+    plan_.bias = bias_values(bias, plan_.filters.shape[0], seed)
+    _add_bias(plan_.grid_output, plan_)
+    check_finite_output(plan_.grid_output)
+    return plan_
+
+
+def _add_bias(output: np.ndarray, plan_: Plan) -> None:
+    """Each step adds its filter's bias to the cell it writes (nothing without a bias)."""
+    if plan_.bias is not None:
+        steps = plan_.steps
+        output[tuple(steps.out.T)] += plan_.bias[steps.filter]
 
 
 def no_weights(spec, weights) -> None:
@@ -165,29 +230,49 @@ def axis_map(size: int, before: int, after: int, stride: int = 1) -> np.ndarray:
     return np.where(hit, index // stride, -1).astype(np.int32)
 
 
-def window_steps(out_shape: tuple[int, int, int], stride: tuple[int, int], order: str) -> Steps:
-    """Steps of a windowed op: one per output cell, window at (oy*sh, ox*sw)."""
-    c_out, oh, ow = out_shape
+def window_steps(out_shape: tuple[int, int, int], stride: tuple[int, int], order: str, samples: int = 1,
+                 virtual_width: int = 0) -> Steps:
+    """Steps of a windowed op: one per output cell, window at (oy*sh, ox*sw). With a batch (``samples`` side
+    by side, each ``virtual_width`` virtual columns wide) a filter goes over one sample after the other."""
+    c_out, oh, width = out_shape
+    ow = width // samples
     if order == "filter":
-        f, oy, ox = (a.ravel() for a in np.indices((c_out, oh, ow), dtype=np.int32))
+        f, n, oy, ox = (a.ravel() for a in np.indices((c_out, samples, oh, ow), dtype=np.int32))
     else:
-        oy, ox, f = (a.ravel() for a in np.indices((oh, ow, c_out), dtype=np.int32))
+        n, oy, ox, f = (a.ravel() for a in np.indices((samples, oh, ow, c_out), dtype=np.int32))
     count = len(f)
     return Steps(filter=f,
-                 out=np.stack([f, oy, ox], axis=1),
-                 window=np.stack([oy * np.int32(stride[0]), ox * np.int32(stride[1])], axis=1),
+                 out=np.stack([f, oy, n * np.int32(ow) + ox], axis=1),
+                 window=np.stack([oy * np.int32(stride[0]), n * np.int32(virtual_width) + ox * np.int32(stride[1])],
+                                 axis=1),
                  src=np.full((count, 3), -1, np.int32))
 
 
+def batched_axis(virtual: np.ndarray, size: int, samples: int) -> np.ndarray:
+    """One sample's virtual -> input map along x repeated for ``samples`` side by side (sample n's input
+    columns are n*size + x)."""
+    copies = [np.where(virtual >= 0, virtual + n * size, -1) for n in range(samples)]
+    return np.concatenate(copies).astype(np.int32)
+
+
 def windowed_plan(spec, values, weights, filters, rows, cols, stride, order, reduce,
-                  dilation=(1, 1)) -> Plan:
+                  dilation=(1, 1), depth=None) -> Plan:
     """A plan whose steps slide ``filters`` (C_out, C_in/groups, kh, kw) over the virtual grid ``rows`` x
-    ``cols`` of ``values`` (grid form) with ``stride`` (rows, columns), in ``order``."""
+    ``cols`` (one sample's) of ``values`` (grid form) with ``stride`` (rows, columns), in ``order``; over
+    every sample of a batch. ``depth``: (virtual depth map, kd, depth dilation, depth stride) for a window
+    that also slides along depth (Conv3d; ``filters`` then (C_out, kd*C_in/groups, kh, kw), see
+    :class:`DepthWindow`)."""
+    samples = spec.batch
+    sample_width = len(cols)
+    cols = batched_axis(cols, values.shape[2] // samples, samples)
     result = Plan(spec=spec, grid_input=values, weights=weights, grid_output=np.zeros(0),
-                  steps=window_steps(spec.output_grid, stride, order), order=order,
+                  steps=window_steps(spec.output_grid, stride, order, samples, sample_width), order=order,
                   filters=filters, virtual_rows=rows, virtual_cols=cols,
                   kernel_size=tuple(filters.shape[2:]), dilation=tuple(dilation),
                   channels_per_group=filters.shape[1], reduce=reduce)
+    if depth is not None:       # (virtual, kd, dd, stride) along depth: the output's depth slices fold as well
+        result.depth = depth_window(spec, result.steps, order, *depth)
+        result.channels_per_group = filters.shape[1] // result.depth.kernel
     result.grid_output = assemble_output(result)
     if reduce != "max":      # a max of finite values cannot overflow (a window of padding only is -inf, as in PyTorch)
         check_finite_output(result.grid_output)
@@ -195,8 +280,10 @@ def windowed_plan(spec, values, weights, filters, rows, cols, stride, order, red
 
 
 def shuffle_plan(spec, values, out_cells: np.ndarray, src_cells: np.ndarray, order: str) -> Plan:
-    """One step per cell: ``src`` moves to ``out``. Order "filter": by input cell (channel by channel);
-    "position": by output position (row-major), every channel there before the next position."""
+    """One step per cell: ``src`` moves to ``out`` (cells of one sample's grids; repeated for every sample of a
+    batch). Order "filter": by input cell (channel by channel); "position": by output position (row-major),
+    every channel there before the next position."""
+    out_cells, src_cells = _batched_cells(spec, out_cells, src_cells)
     if order == "filter":
         sort = np.lexsort((src_cells[:, 2], src_cells[:, 1], src_cells[:, 0]))
     else:
@@ -208,6 +295,18 @@ def shuffle_plan(spec, values, out_cells: np.ndarray, src_cells: np.ndarray, ord
                   reduce="move")
     result.grid_output = assemble_output(result)
     return result
+
+
+def _batched_cells(spec, out_cells: np.ndarray, src_cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One sample's (out, src) cells repeated for every sample, each shifted to its columns."""
+    samples = spec.batch
+    if samples == 1:
+        return out_cells, src_cells
+    n = np.repeat(np.arange(samples, dtype=np.int32), len(out_cells))
+    out, src = np.tile(out_cells, (samples, 1)), np.tile(src_cells, (samples, 1))
+    out[:, 2] += n * np.int32(spec.output_grid[2] // samples)
+    src[:, 2] += n * np.int32(spec.input_grid[2] // samples)
+    return out, src
 
 
 def grid_cells(shape) -> np.ndarray:
@@ -228,19 +327,61 @@ def _as_step_indices(plan_: Plan, step_indices) -> np.ndarray:
     return indices.astype(np.intp) % max(count, 1)
 
 
+def depth_window(spec, steps: Steps, order: str, virtual: np.ndarray, kernel: int, dilation: int,
+                 stride: int) -> DepthWindow:
+    """The depth slide of 2-D ``steps`` made on the folded grid (output channel ``od*C_out + f``): each step's
+    filter becomes ``f``, its window starts at virtual depth ``od*stride``, and the steps are put in
+    ``order``: one filter over every sample and depth ("filter"), or every filter at one window place
+    ("position")."""
+    od, f = np.divmod(steps.filter, np.int32(spec.out_channels))
+    n, x = np.divmod(steps.out[:, 2], np.int32(spec.output_grid[2] // spec.batch))
+    y = steps.out[:, 1]
+    sort = np.lexsort((x, y, od, n, f) if order == "filter" else (f, x, y, od, n))
+    for name in ("out", "window", "src"):
+        setattr(steps, name, getattr(steps, name)[sort])
+    steps.filter = f[sort].astype(np.int32)
+    return DepthWindow(virtual=np.asarray(virtual, np.int32), kernel=kernel, dilation=dilation,
+                       channels=spec.in_channels, corner=(od[sort] * np.int32(stride)).astype(np.int32))
+
+
+def channel_span(plan_: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """(S,) first and last virtual channel each step reads (its window's extent along the channel axis)."""
+    base = _group_base(plan_, plan_.steps.filter)
+    depth = plan_.depth
+    if depth is None:
+        return base, base + plan_.channels_per_group - 1
+    first = depth.corner * depth.channels + base
+    return first, first + (depth.kernel - 1) * depth.dilation * depth.channels + plan_.channels_per_group - 1
+
+
 def _kernel_offsets(plan_: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per read r (ci, ky, kx flattened): the channel offset within the group, and the row/column offsets."""
+    """Per read r (ci, ky, kx flattened): the index along the gather kernel's channel axis, and the row/column
+    offsets."""
     kh, kw = plan_.kernel_size
     dh, dw = plan_.dilation
-    ci, ky, kx = np.indices((plan_.channels_per_group, kh, kw), dtype=np.int32).reshape(3, -1)
+    ci, ky, kx = np.indices((plan_.filters.shape[1], kh, kw), dtype=np.int32).reshape(3, -1)
     return ci, ky * np.int32(dh), kx * np.int32(dw)
 
 
 def _group_base(plan_: Plan, filters: np.ndarray) -> np.ndarray:
-    """First input channel of the group each filter reads."""
-    groups = plan_.grid_input.shape[0] // plan_.channels_per_group
+    """First input channel (of a depth slice) of the group each filter reads."""
+    channels = plan_.grid_input.shape[0] if plan_.depth is None else plan_.depth.channels
+    groups = channels // plan_.channels_per_group
     out_per_group = plan_.filters.shape[0] // groups
     return (filters // out_per_group) * plan_.channels_per_group
+
+
+def step_channels(plan_: Plan, indices: np.ndarray) -> np.ndarray:
+    """(n, K) virtual channels the given steps read, K along the gather kernel's channel axis: the filter's
+    group (2-D windows), and for a depth window each of its kd slices (see :class:`DepthWindow`)."""
+    filters = plan_.steps.filter[indices]
+    base = _group_base(plan_, filters)[:, None]
+    depth = plan_.depth
+    if depth is None:
+        return (base + np.arange(plan_.channels_per_group, dtype=np.int32)[None, :]).astype(np.int32)
+    i, ci = np.divmod(np.arange(plan_.filters.shape[1], dtype=np.int32), np.int32(plan_.channels_per_group))
+    slices = depth.corner[indices][:, None] + i[None, :] * np.int32(depth.dilation)
+    return (slices * np.int32(depth.channels) + base + ci[None, :]).astype(np.int32)
 
 
 def read_cells(plan_: Plan, step_indices) -> Reads:
@@ -256,13 +397,15 @@ def read_cells(plan_: Plan, step_indices) -> Reads:
                      y=src[:, 1:2].copy(), x=src[:, 2:3].copy(), is_padding=zeros,
                      kernel=np.full((n, 1), -1, np.int32))
     ci, oy, ox = _kernel_offsets(plan_)
-    channel = (_group_base(plan_, steps.filter[indices])[:, None] + ci[None, :]).astype(np.int32)
+    vc = step_channels(plan_, indices)[:, ci]
+    channel = plan_.virtual_channels[vc]
     vy = steps.window[indices, :1] + oy[None, :]
     vx = steps.window[indices, 1:] + ox[None, :]
     y = plan_.virtual_rows[vy]
     x = plan_.virtual_cols[vx]
     kernel = np.broadcast_to(np.arange(len(ci), dtype=np.int32), (n, len(ci))).copy()
-    return Reads(channel=channel, vy=vy, vx=vx, y=y, x=x, is_padding=(y < 0) | (x < 0), kernel=kernel)
+    return Reads(channel=channel, vy=vy, vx=vx, y=y, x=x, is_padding=(channel < 0) | (y < 0) | (x < 0),
+                 kernel=kernel, vc=vc)
 
 
 #: Elements (steps x reads) one chunk of :func:`assemble_output` / ``window_read_intervals`` gathers at once:
@@ -293,7 +436,7 @@ def _real_offsets(virtual: np.ndarray, corners: np.ndarray, k: int, d: int) -> t
 
 def assemble_output(plan_: Plan) -> np.ndarray:
     """The output computed only from the steps: each step writes one output cell from the cells it reads
-    (windowed ops) or the one cell it moves (shuffles).
+    (windowed ops) or the one cell it moves (shuffles); a step of a filter with a bias adds the bias.
 
     A windowed step reads ``channels_per_group*kh*kw`` virtual cells, but padding and inserted zeros add
     nothing to a sum or a max (and a mean counts them by formula), so only the window's real input cells are
@@ -317,7 +460,7 @@ def assemble_output(plan_: Plan) -> np.ndarray:
         return output
     kh, kw = plan_.kernel_size
     dh, dw = plan_.dilation
-    cpg = plan_.channels_per_group
+    cpg = plan_.filters.shape[1]          # channels along the gather kernel (x kd slices for a depth window)
     # per distinct window row / column: real kernel offsets and the input row / column they read
     corner_rows, row_of_step = np.unique(steps.window[:, 0], return_inverse=True)
     corner_cols, col_of_step = np.unique(steps.window[:, 1], return_inverse=True)
@@ -327,6 +470,7 @@ def assemble_output(plan_: Plan) -> np.ndarray:
     per_step = max(1, cpg * my * mx)
     if per_step > SLICE_ABOVE:
         output[tuple(steps.out.T)] = _steps_on_views(plan_, ky, iy, kx, ix, row_of_step, col_of_step)
+        _add_bias(output, plan_)
         return output
     chunk = max(1, CHUNK_ELEMENTS // per_step)
     ci = np.arange(cpg)
@@ -334,21 +478,25 @@ def assemble_output(plan_: Plan) -> np.ndarray:
         part = slice(start, start + chunk)
         f = steps.filter[part].astype(np.intp)
         r, c = row_of_step[part], col_of_step[part]
-        channel = _group_base(plan_, f)[:, None] + ci[None, :]                        # (n, cpg)
+        channel = plan_.virtual_channels[step_channels(plan_, np.arange(len(steps))[part])]     # (n, cpg)
         yy, xx = ky[r], kx[c]                                                          # (n, my), (n, mx)
-        valid = (yy >= 0)[:, :, None] & (xx >= 0)[:, None, :]                          # (n, my, mx)
-        values = plan_.grid_input[channel[:, :, None, None], iy[r][:, None, :, None], ix[c][:, None, None, :]]
+        valid = (yy >= 0)[:, None, :, None] & (xx >= 0)[:, None, None, :]              # (n, 1, my, mx)
+        if plan_.depth is not None:       # a padding depth slice reads nothing
+            valid = valid & (channel >= 0)[:, :, None, None]
+        values = plan_.grid_input[np.maximum(channel, 0)[:, :, None, None], iy[r][:, None, :, None],
+                                  ix[c][:, None, None, :]]
         if plan_.reduce == "sum":
             weights = plan_.filters[f[:, None, None, None], ci[None, :, None, None],
                                     np.maximum(yy, 0)[:, None, :, None], np.maximum(xx, 0)[:, None, None, :]]
-            result = np.einsum("ncyx,ncyx->n", np.where(valid[:, None], values, 0.0), weights)
+            result = np.einsum("ncyx,ncyx->n", np.where(valid, values, 0.0), weights)
         elif plan_.reduce == "max":
             # PyTorch's max pooling reads padding as -inf: only real cells can win (all padding: -inf)
-            result = np.where(valid[:, None], values, -np.inf).reshape(len(f), -1).max(axis=1)
+            result = np.where(valid, values, -np.inf).reshape(len(f), -1).max(axis=1)
         else:
-            total = np.where(valid[:, None], values, 0.0).reshape(len(f), -1).sum(axis=1)
+            total = np.where(valid, values, 0.0).reshape(len(f), -1).sum(axis=1)
             result = total / _mean_divisor(plan_, valid.reshape(len(f), -1).sum(axis=1))
         output[tuple(steps.out[part].T)] = result
+    _add_bias(output, plan_)
     return output
 
 
@@ -374,6 +522,8 @@ def _steps_on_views(plan_: Plan, ky, iy, kx, ix, row_of_step, col_of_step) -> np
     cpg = plan_.channels_per_group
     filters = steps.filter.astype(np.intp)
     base = _group_base(plan_, filters)
+    if plan_.depth is not None:
+        return _depth_steps_on_views(plan_, rows, cols, row_of_step, col_of_step)
     include_pad = getattr(plan_.spec, "count_include_pad", True)
     kh, kw = plan_.kernel_size
     result = np.empty(len(steps))
@@ -389,6 +539,22 @@ def _steps_on_views(plan_: Plan, ky, iy, kx, ix, row_of_step, col_of_step) -> np
             result[s] = values.max()
         else:
             result[s] = values.sum() / (cpg * kh * kw if include_pad else values.size)
+    return result
+
+
+def _depth_steps_on_views(plan_: Plan, rows, cols, row_of_step, col_of_step) -> np.ndarray:
+    """:func:`_steps_on_views` for a depth window (convolutions only): the real channels of each step's slices
+    gathered, the rows and columns as strided views."""
+    channels = plan_.virtual_channels[step_channels(plan_, np.arange(len(plan_.steps)))]
+    filters = plan_.steps.filter.astype(np.intp)
+    result = np.zeros(len(plan_.steps))
+    for s in range(len(plan_.steps)):
+        along_y, along_x = rows[row_of_step[s]], cols[col_of_step[s]]
+        real = channels[s] >= 0
+        if along_y is None or along_x is None or not real.any():
+            continue
+        values = plan_.grid_input[channels[s][real]][:, along_y[1], along_x[1]]
+        result[s] = np.einsum("cyx,cyx->", plan_.filters[filters[s]][real][:, along_y[0], along_x[0]], values)
     return result
 
 

@@ -6,12 +6,37 @@ look operations up here. Adding an operation adds its module to ``OP_MODULES`` (
 
 from __future__ import annotations
 
+import dataclasses
+
 from .errors import SpecError
+from .graph import Chain
 from .operation import Field, Form, Operation
-from .ops import add, concat, conv1d, conv2d, conv_transpose2d, pixel_shuffle, pool2d
+from .ops import add, concat, conv1d, conv2d, conv3d, conv_transpose2d, flatten, linear, pixel_shuffle, pool2d
 
 #: The operation modules, in the order of the panel's Operation menu.
-OP_MODULES = (conv2d, conv_transpose2d, pixel_shuffle, pool2d, conv1d, add, concat)
+OP_MODULES = (conv2d, conv_transpose2d, pixel_shuffle, pool2d, conv1d, conv3d, flatten, linear, add, concat)
+
+
+#: Every form's last field: every operation takes a batch (its samples side by side, one set of filters).
+BATCH = Field("batch", "count", "Batch", "Samples side by side: one set of filters slides over each", 1, soft_max=8)
+
+
+def with_batch(spec, batch: int):
+    """``spec`` (a chain: each stage) over ``batch`` samples."""
+    if isinstance(spec, Chain):
+        return Chain(tuple(stage.replace(batch=batch) for stage in spec.stages), name=spec.name)
+    return spec.replace(batch=batch)
+
+
+def _batched(form: Form) -> Form:
+    """``form`` with the batch field: its spec built over that many samples, and read back."""
+    def build(get):
+        return with_batch(form.build(get), get("batch"))
+
+    def settings(spec):
+        values = form.settings(spec)
+        return None if values is None else {**values, "batch": spec.batch}
+    return dataclasses.replace(form, fields=form.fields + (BATCH,), build=build, settings=settings)
 
 
 def _collect() -> tuple[dict[str, Operation], tuple[Form, ...], dict[str, Field]]:
@@ -24,7 +49,7 @@ def _collect() -> tuple[dict[str, Operation], tuple[Form, ...], dict[str, Field]
                 raise RuntimeError(f"{operation.spec_class.__name__}.op is {operation.spec_class.op!r}, "
                                    f"registered as {operation.name!r}")
             operations[operation.name] = operation
-        for form in module.FORMS:
+        for form in map(_batched, module.FORMS):
             if any(f.name == form.name for f in forms):
                 raise RuntimeError(f"panel form {form.name!r} is declared twice")
             forms.append(form)

@@ -46,9 +46,10 @@ class _View:
     rows: np.ndarray             # (H,) grid row of each row
     cols: np.ndarray             # (W,) grid column of each column
     channel_colors: np.ndarray   # (C, 4) base colour of each channel (pooling keeps it)
+    chans: np.ndarray | None = None   # (C,) grid channel of each channel (None: the same)
 
     def world(self, c, y, x) -> np.ndarray:
-        return self.grid.world(c, self.rows[y], self.cols[x])
+        return self.grid.world(c if self.chans is None else self.chans[c], self.rows[y], self.cols[x])
 
 
 @dataclass
@@ -114,6 +115,31 @@ def window_read_intervals(stage, start, end):
     return key // (vh * vw), key % (vh * vw), s, e
 
 
+def depth_read_intervals(stage, start, end):
+    """Merged intervals during which the steps of a depth window read each virtual cell: (flat index on the
+    virtual grid (VC, VH, VW), start, end), sorted by (cell, start). As :func:`window_read_intervals`, in
+    chunks of steps; every read channel is keyed (the depth slices a step reads depend on the step)."""
+    steps = stage.steps
+    kh, kw = stage.kernel_size
+    dh, dw = stage.dilation
+    _, vh, vw = stage.virtual_shape
+    ky, kx = np.indices((kh, kw)).reshape(2, -1)
+    spatial = (ky * dh * vw + kx * dw).astype(np.int64)
+    start = np.asarray(start, np.float32)
+    end = np.asarray(end, np.float32)
+    per_step = stage.filters.shape[1] * len(spatial)
+    chunk = max(1, plans.CHUNK_ELEMENTS // per_step)
+    parts = []
+    for first in range(0, len(steps), chunk):
+        part = np.arange(first, min(first + chunk, len(steps)))
+        corner = steps.window[part, 0].astype(np.int64) * vw + steps.window[part, 1]
+        channel = plans.step_channels(stage, part).astype(np.int64) * (vh * vw)
+        key = (channel[:, :, None] + corner[:, None, None] + spatial[None, None, :]).reshape(len(part), -1)
+        parts.append(_merge_reads(key.ravel(), per_step, start[part], end[part]))
+    key, s, e = (np.concatenate(a) for a in zip(*parts))
+    return _merge_sorted_runs(key, s, e) if len(parts) > 1 else (key, s, e)
+
+
 def _merge_reads(key, reads_per_step: int, start, end):
     """(key, start, end) of one chunk's reads (``reads_per_step`` keys per step, in step order), merged."""
     order = np.argsort(key, kind="stable")      # stable: a key's reads stay in step (= time) order
@@ -177,7 +203,8 @@ class _Builder:
         return f"stage{i} {base}" if self.chain else base
 
     # --- tracks ------------------------------------------------------------------------
-    def add_track(self, name, role, shape, cells, origin, local, base_color, value, appear=None) -> TensorTrack:
+    def add_track(self, name, role, shape, cells, origin, local, base_color, value, appear=None,
+                  fold=None) -> TensorTrack:
         n = len(cells)
         value = np.asarray(value, np.float32).reshape(-1)
         color = palette.shade_by_value(base_color, value, self.look.value_shading) if role != "padding" \
@@ -187,7 +214,7 @@ class _Builder:
             origin=np.asarray(origin, np.float64).copy(), position=np.asarray(local, np.float32),
             color=color, highlight_color=self.highlight_colors(role, color), value=value,
             appear=np.full(n, -np.inf, np.float32) if appear is None else np.asarray(appear, np.float32),
-            disappear=np.full(n, np.inf, np.float32))
+            disappear=np.full(n, np.inf, np.float32), fold=fold)
         self.tracks[name] = track
         self.base[name] = np.asarray(base_color, np.float32)
         self.hl[name], self.moves[name], self.keys[name] = [], [], []
@@ -232,11 +259,14 @@ class _Builder:
         stage, layout = self.stages[0], self.layouts[0]
         shape = stage.grid_input.shape
         cells = _cells(shape)
-        local = layout.input.local(cells[:, 0], layout.input_rows[cells[:, 1]], layout.input_cols[cells[:, 2]])
+        local = layout.input.local(layout.input_chans[cells[:, 0]], layout.input_rows[cells[:, 1]],
+                                   layout.input_cols[cells[:, 2]])
         base = self.input_colors(stage, cells)
-        self.add_track("input", "input", shape, cells, layout.input.origin, local, base, stage.grid_input.ravel())
+        self.add_track("input", "input", shape, cells, layout.input.origin, local, base, stage.grid_input.ravel(),
+                       fold=stage.spec.input_fold)
         index = np.arange(len(cells)).reshape(shape)
-        return _View("input", index, layout.input, layout.input_rows, layout.input_cols, base[index[:, 0, 0]])
+        return _View("input", index, layout.input, layout.input_rows, layout.input_cols, base[index[:, 0, 0]],
+                     layout.input_chans)
 
     def input_colors(self, stage, cells) -> np.ndarray:
         families = stage.spec.input_families(cells)
@@ -261,33 +291,40 @@ class _Builder:
 
     # --- windowed stages (convolutions, pooling) ---------------------------------------
     def padding_track(self, i: int, stage, layout: StageLayout, appear: float) -> str | None:
-        rows, cols = stage.virtual_rows, stage.virtual_cols
-        vy, vx = np.nonzero((rows[:, None] < 0) | (cols[None, :] < 0))
-        if len(vy) == 0:
+        rows, cols, chans = stage.virtual_rows, stage.virtual_cols, stage.virtual_channels
+        padded = (chans[:, None, None] < 0) | (rows[None, :, None] < 0) | (cols[None, None, :] < 0)
+        cells = np.argwhere(padded).astype(np.int32)        # channel by channel, as the reads count them
+        if len(cells) == 0:
             return None
-        channels = stage.grid_input.shape[0]
-        cells = np.stack([np.repeat(np.arange(channels), len(vy)), np.tile(vy, channels), np.tile(vx, channels)],
-                         axis=1).astype(np.int32)
         local = layout.input.local(cells[:, 0], cells[:, 1], cells[:, 2])
         name = self.name(i, "input padding")
         n = len(cells)
-        self.add_track(name, "padding", (channels, len(rows), len(cols)), cells, layout.input.origin, local,
+        self.add_track(name, "padding", padded.shape, cells, layout.input.origin, local,
                        np.tile(np.float32(self.look.padding_color), (n, 1)), np.zeros(n),
-                       appear=None if i == 0 else np.full(n, appear, np.float32))
+                       appear=None if i == 0 else np.full(n, appear, np.float32), fold=stage.spec.input_fold)
         if i > 0:
             self.popped.append(name)
         return name
 
     def filter_tracks(self, i: int, stage, layout: StageLayout) -> list[str]:
+        """One track per filter: its kernel cells, and with a bias one more cell, the bias, centred on a layer
+        of its own at the output end (the pulse runs through it last: its value joins the sum)."""
         weights = stage.filters
         colors = self.filter_colors(i, len(weights))
+        shape = layout.filter_grid.shape
         cells = _cells(weights.shape[1:])
         local = layout.filter_grid.local(cells[:, 0], cells[:, 1], cells[:, 2])
+        values = weights.reshape(len(weights), -1)
+        if stage.bias is not None:
+            cpg, kh, kw = weights.shape[1:]
+            cells = np.r_[cells, [[cpg, kh // 2, kw // 2]]].astype(np.int32)
+            local = np.r_[local, layout.filter_grid.local([cpg], [(kh - 1) / 2], [(kw - 1) / 2])]
+            values = np.c_[values, stage.bias]
         names = []
         for f in range(len(weights)):
             name = self.name(i, f"filter{f}")
-            self.add_track(name, "filter", weights.shape[1:], cells, layout.homes[f], local,
-                           np.tile(colors[f], (len(cells), 1)), weights[f].ravel())
+            self.add_track(name, "filter", shape, cells, layout.homes[f], local,
+                           np.tile(colors[f], (len(cells), 1)), values[f], fold=stage.spec.filter_fold())
             names.append(name)
         return names
 
@@ -364,7 +401,7 @@ class _Builder:
         fgrid = layout.filter_grid
         places = layout.slots if filters_move else layout.homes
         layers = fgrid.shape[0]
-        half = layers * fgrid.pitch / 2
+        half = (fgrid.size[1] - fgrid.cube + fgrid.pitch) / 2      # layers * pitch / 2, and the gaps of folds
         begin, finish = places[filters].copy(), places[filters].copy()
         # channel 0 stands at the back (+y); the box runs a hair (PULSE_LEAD of a layer) ahead of the
         # intervals below, so that at a boundary frame both modes light the layer being entered
@@ -381,14 +418,16 @@ class _Builder:
             color=PULSE_COLOR, key_visible=np.tile([True, False], len(start))[keep], interpolation="linear"))
         if not self.highlights:
             return
-        # cell of layer c is lit during [start + c/L * run, start + (c+1)/L * run)
+        # cell of layer c is lit during [start + u/U * run, start + (u+1)/U * run), u its place along the filter
+        # (c, and the fold gaps before it) and U the places the box passes (L without gaps)
         run = (arrive - start)[None, :]
+        places = float(fgrid.channel_place(layers - 1)) + 1.0
         for f in np.unique(filters):
             track = self.tracks[names[f]]
             mine = filters == f
-            c = track.cells[:, 0].astype(np.float64)[:, None]
-            s = start[mine][None, :] + c / layers * run[:, mine]
-            e = start[mine][None, :] + (c + 1) / layers * run[:, mine]
+            c = fgrid.channel_place(track.cells[:, 0])[:, None]
+            s = start[mine][None, :] + c / places * run[:, mine]
+            e = start[mine][None, :] + (c + 1) / places * run[:, mine]
             cell = np.repeat(np.arange(len(track), dtype=np.int32), int(mine.sum()))
             live = (e > s).ravel()
             self.light(names[f], cell[live], s.astype(np.float32).ravel()[live], e.astype(np.float32).ravel()[live],
@@ -398,43 +437,45 @@ class _Builder:
         """Output cells appear at ``arrive``; with the pulse they are white until their step ends."""
         shape = stage.grid_output.shape
         cells = _cells(shape)
-        local = layout.output.local(cells[:, 0], layout.output_rows[cells[:, 1]], layout.output_cols[cells[:, 2]])
+        local = layout.output.local(layout.output_chans[cells[:, 0]], layout.output_rows[cells[:, 1]],
+                                    layout.output_cols[cells[:, 2]])
         appear = np.full(len(cells), np.inf, np.float32)
         flat = _flat_index(stage.steps.out, shape)
         appear[flat] = arrive
         name = self.name(i, "output")
-        base = np.asarray(colors, np.float32)[cells[:, 0]]
-        self.add_track(name, "output", shape, cells, layout.output.origin, local, base, stage.grid_output.ravel(), appear)
+        colors = np.asarray(colors, np.float32)[np.arange(shape[0]) % len(colors)]   # depth slices repeat them
+        base = colors[cells[:, 0]]
+        self.add_track(name, "output", shape, cells, layout.output.origin, local, base, stage.grid_output.ravel(), appear,
+                       fold=stage.spec.output_fold)
         self.popped.append(name)
         if self.pulse:      # white until the step ends, and at least one frame after the pop-in completes
             white_end = np.maximum(np.asarray(end, np.float64), arrive + self.timing.pop_frames + 1.0)
             self.light(name, flat, appear[flat], white_end.astype(np.float32))
-        outline = BoxTrack(name=f"{name} outline", role="outline", size=self._span_size(shape[2], shape[0], shape[1]),
+        first, last = (layout.output.world(layout.output_chans[k[0]], layout.output_rows[k[1]],
+                                           layout.output_cols[k[2]]) for k in ((0, 0, 0), np.array(shape) - 1))
+        outline = BoxTrack(name=f"{name} outline", role="outline",
+                           size=(np.abs(last - first) + pitch_of(self.look)).astype(np.float32),
                            key_frames=np.float32([FRAME_START]),
-                           key_centers=self._outline_center(layout, shape)[None].astype(np.float32),
+                           key_centers=((first + last) / 2)[None].astype(np.float32),
                            color=palette.OUTLINE_COLOR)
         self.boxes.append(outline)
         index = np.arange(len(cells)).reshape(shape)
-        return _View(name, index, layout.output, layout.output_rows, layout.output_cols, np.asarray(colors, np.float32))
+        return _View(name, index, layout.output, layout.output_rows, layout.output_cols, colors, layout.output_chans)
 
     def _span_size(self, cols: float, channels: float, rows: float) -> np.ndarray:
         """A box around ``cols x channels x rows`` cells whose faces sit mid-gap: it holds exactly their centres."""
         return (np.array([cols, channels, rows], np.float64) * pitch_of(self.look)).astype(np.float32)
 
-    @staticmethod
-    def _outline_center(layout: StageLayout, shape) -> np.ndarray:
-        rows, cols = layout.output_rows, layout.output_cols
-        return layout.output.world((shape[0] - 1) / 2, (rows[0] + rows[-1]) / 2, (cols[0] + cols[-1]) / 2)
-
     def window_boxes(self, i, stage, layout, view, pad_name, start, end, firsts, lasts):
         steps = stage.steps
         kh, kw = stage.kernel_size
         dh, dw = stage.dilation
-        cpg = stage.channels_per_group
-        per_group = stage.filters.shape[0] // (stage.grid_input.shape[0] // cpg)
-        group = steps.filter // per_group
-        centers = layout.input.world(group * cpg + (cpg - 1) / 2, steps.window[:, 0] + (kh - 1) * dh / 2,
-                                     steps.window[:, 1] + (kw - 1) * dw / 2)
+        first_c, last_c = plans.channel_span(stage)
+        row, col = steps.window[:, 0] + (kh - 1) * dh / 2, steps.window[:, 1] + (kw - 1) * dw / 2
+        front, back = layout.input.world(first_c, row, col), layout.input.world(last_c, row, col)
+        centers = (front + back) / 2
+        size = self._span_size((kw - 1) * dw + 1, 1, (kh - 1) * dh + 1)
+        size[1] += abs(front[0, 1] - back[0, 1]) if len(steps) else 0.0   # the channels it spans (and fold gaps)
         # hidden from the end of each pass until the next pass starts (no key where no gap is left)
         pass_end = end[lasts]
         gap_after = np.r_[start[firsts[1:]] > pass_end[:-1], True]
@@ -443,10 +484,13 @@ class _Builder:
         order = np.argsort(rank, kind="stable")
         hidden_centers = centers[lasts[gap_after]]
         visible = np.r_[np.ones(len(start), bool), np.zeros(int(gap_after.sum()), bool)]
-        targets = () if self.pulse else (view.track,) + ((pad_name,) if pad_name else ())
+        # a box lights what lies inside it; a depth window of several groups or a dilated depth holds cells it
+        # does not read: then the read intervals light them
+        inexact = stage.depth is not None and (stage.depth.dilation > 1 or stage.spec.groups > 1)
+        targets = () if self.pulse or inexact else (view.track,) + ((pad_name,) if pad_name else ())
         self.boxes.append(BoxTrack(
             name=self.name(i, "window"), role="window",
-            size=self._span_size((kw - 1) * dw + 1, cpg, (kh - 1) * dh + 1),
+            size=size.astype(np.float32),
             key_frames=frames[order].astype(np.float32),
             key_centers=np.concatenate([centers, hidden_centers])[order].astype(np.float32),
             appear=float(np.float32(start[0])), disappear=float(np.float32(end[-1])), targets=targets,
@@ -455,6 +499,8 @@ class _Builder:
 
     def light_reads(self, stage, view: _View, pad_name, start, end):
         """Highlight intervals of the input (and padding) cells: lit while a step reads them."""
+        if stage.depth is not None:
+            return self.light_depth_reads(stage, view, pad_name, start, end)
         group, spatial, s, e = window_read_intervals(stage, start, end)
         rows, cols = stage.virtual_rows, stage.virtual_cols
         channels, h, w = view.index.shape
@@ -475,6 +521,21 @@ class _Builder:
                                               cpg, int(is_pad.sum()))
             self.light(pad_name, cell, s_p, e_p, merged=True)
 
+    def light_depth_reads(self, stage, view: _View, pad_name, start, end):
+        """:meth:`light_reads` for a depth window: intervals per virtual cell, then to the input's cells (the
+        real ones) and the padding's (virtual cells in padding slices, rows or columns, in their order)."""
+        vcell, s, e = depth_read_intervals(stage, start, end)
+        shape = stage.virtual_shape
+        vc, vy, vx = np.unravel_index(vcell, shape)
+        chans, rows, cols = stage.virtual_channels, stage.virtual_rows, stage.virtual_cols
+        real = (chans[vc] >= 0) & (rows[vy] >= 0) & (cols[vx] >= 0)
+        cell = view.index[chans[vc[real]], rows[vy[real]], cols[vx[real]]]
+        self.light(view.track, cell, s[real], e[real])
+        if pad_name is not None:
+            padded = (chans[:, None, None] < 0) | (rows[None, :, None] < 0) | (cols[None, None, :] < 0)
+            pad_rank = np.cumsum(padded.ravel()) - 1
+            self.light(pad_name, pad_rank[vcell[~real]], s[~real], e[~real])
+
     # --- shuffles ----------------------------------------------------------------------
     def shuffle_stage(self, i: int, stage, layout: StageLayout, view: _View, previous_end: float):
         """In place: every cell of the view travels to its output place, all at once (:func:`exploded_routes`)."""
@@ -488,7 +549,7 @@ class _Builder:
             half = float(self.timing.shuffle_frames) / 2
             times = np.tile([t0, t0 + half, t0 + 2 * half], (len(cell), 1))
             points = exploded_routes(view.world(src[:, 0], src[:, 1], src[:, 2]),
-                                     layout.output.world(out[:, 0], layout.output_rows[out[:, 1]],
+                                     layout.output.world(layout.output_chans[out[:, 0]], layout.output_rows[out[:, 1]],
                                                          layout.output_cols[out[:, 2]]))
         origin = self.tracks[view.track].origin
         for leg in range(times.shape[1] - 1):
@@ -500,7 +561,8 @@ class _Builder:
         index[out[:, 0], out[:, 1], out[:, 2]] = cell
         self.aliases[self.name(i, "output")] = view.track
         colors = self.base[view.track][index[:, 0, 0]]
-        return _View(view.track, index, layout.output, layout.output_rows, layout.output_cols, colors), \
+        return _View(view.track, index, layout.output, layout.output_rows, layout.output_cols, colors,
+                     layout.output_chans), \
             float(times[:, -1].max())
 
     def returning_routes(self, cell, t0: float):

@@ -16,18 +16,21 @@ from .graph import GRAPH_INPUT, AnySpec, Chain, Graph, Node
 from .ops.add import Add
 from .ops.concat import Concat
 from .ops.conv1d import Conv1d
+from .ops.conv3d import Conv3d
 from .ops.conv2d import Conv2d, depthwise, depthwise_separable, mobilenet_block, pointwise
 from .ops.conv_transpose2d import ConvTranspose2d
+from .ops.flatten import Flatten
+from .ops.linear import Linear
 from .ops.pixel_shuffle import PixelShuffle, PixelUnshuffle, espcn, shuffle_loop
 from .ops.pool2d import AvgPool2d, MaxPool2d
-from .specbase import MAX_CELLS, MAX_EXTENT, PADDING_WORDS, Spec, Spec1d, Spec2d, grid_shape
+from .specbase import MAX_CELLS, MAX_EXTENT, PADDING_WORDS, Spec, Spec1d, Spec2d, Spec3d, grid_shape
 
 #: Spec class by operation name (the registry's).
 OPS: dict[str, type[Spec]] = {name: op.spec_class for name, op in registry.OPERATIONS.items()}
 
-__all__ = ["Spec", "Spec1d", "Spec2d", "Chain", "Graph", "Node", "Add", "Concat", "AnySpec", "OPS", "Conv1d", "Conv2d", "ConvTranspose2d",
-           "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "depthwise", "pointwise",
-           "depthwise_separable", "mobilenet_block", "espcn", "shuffle_loop", "spec_from_dict", "grid_shape",
+__all__ = ["Spec", "Spec1d", "Spec2d", "Spec3d", "Chain", "Graph", "Node", "AnySpec", "OPS", "Conv1d", "Conv2d",
+           "Conv3d", "ConvTranspose2d", "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "Flatten", "Linear",
+           "Add", "Concat", "depthwise", "pointwise", "depthwise_separable", "mobilenet_block", "espcn", "shuffle_loop", "spec_from_dict", "grid_shape",
            "MAX_CELLS", "MAX_EXTENT", "PADDING_WORDS"]
 
 

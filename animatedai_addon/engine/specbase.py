@@ -10,12 +10,14 @@ and what is allowed.
 
 Tensors and the grid
 --------------------
-A tensor has PyTorch's layout ``(C, *spatial)`` with 0 to 2 spatial axes (a
-batch axis and a third spatial axis come with the operations that need them).
-The timeline and the layout work on one canonical form, the *grid*
-``(C, H, W)``: :func:`grid_shape` is the one rule that maps a tensor onto it,
-the last spatial axis to W (x, left to right), the one before to H (z, top
-down), the channels to C (y, along the flow) and a missing axis to extent 1.
+A tensor has PyTorch's layout ``(N, C, *spatial)`` with 0 to 3 spatial axes;
+a spec's ``input_shape`` / ``output_shape`` are one sample's ``(C, *spatial)``
+and its ``batch`` (keyword, default 1) is N. The timeline and the layout work
+on one canonical form, the *grid* ``(C, H, W)``: :func:`grid_shape` is the one
+rule that maps a tensor onto it (see :mod:`.tensors`): the last spatial axis to
+W (x, left to right), the one before to H (z, top down), the channels to C (y,
+along the flow), a depth axis folded onto the channels (``d*C + c``), the batch
+side by side along x (``n*W + x``), and a missing axis to extent 1.
 """
 
 from __future__ import annotations
@@ -28,26 +30,20 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from .errors import SpecError
+from .tensors import MAX_SPATIAL_AXES, GridFold, fold_of, grid_shape, torch_shape
 
 #: Largest extent of any one dimension (channels, height or width).
 MAX_EXTENT = 65536
 #: Largest number of cells in any one tensor the engine will plan.
 MAX_CELLS = 1 << 27
-#: Spatial axes a tensor may have today (Conv3d brings a third).
-MAX_SPATIAL_AXES = 2
+#: Largest batch (samples side by side).
+MAX_BATCH = 64
+
+#: (field, value) pairs ``to_dict`` leaves out: fields added after clips were stored, at the value they had
+#: before, so a clip made earlier keeps its identity (its spec's dict).
+QUIET_DEFAULTS = (("batch", 1), ("bias", False))
 
 PADDING_WORDS = ("valid", "same", "full")
-
-
-# --- the grid rule ------------------------------------------------------------------
-
-def grid_shape(shape) -> tuple[int, int, int]:
-    """The canonical (C, H, W) of a tensor of PyTorch shape (C, *spatial): missing spatial axes are 1."""
-    shape = tuple(int(n) for n in shape)
-    spatial = len(shape) - 1
-    if not 0 <= spatial <= MAX_SPATIAL_AXES:
-        raise SpecError("shape", shape, f"(C, *spatial) with 0 to {MAX_SPATIAL_AXES} spatial axes")
-    return (shape[0],) + (1,) * (MAX_SPATIAL_AXES - spatial) + shape[1:]
 
 
 # --- value checks -----------------------------------------------------------------
@@ -72,6 +68,12 @@ def check_pair(name: str, value, minimum: int = 1, maximum: int = MAX_EXTENT) ->
     except SpecError:
         raise SpecError(name, value, f"an integer or an (h, w) pair of integers from {minimum} to {maximum}") from None
     return (single, single)
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(name, value, "true or false")
+    return value
 
 
 def check_single(name: str, value, minimum: int = 1, maximum: int = MAX_EXTENT) -> int:
@@ -132,7 +134,9 @@ def check_groups(groups: int, in_channels: int, out_channels: int) -> None:
 
 class Filters:
     """What every convolution shares: ``out_channels`` filters, each reading ``in_channels / groups`` channels
-    over its kernel. Mixed in before the spec base (``class Conv2d(Filters, Spec2d)``)."""
+    over its kernel, and a ``bias`` (one value per filter, added to each of its sums) when ``bias`` is True.
+    Mixed in before the spec base (``class Conv2d(Filters, Spec2d)``); the spec declares ``bias: bool = False``
+    as its last field (PyTorch's place for it, after ``groups``)."""
 
     def check_filters(self, check_axes) -> None:
         """Checks and normalises out_channels, kernel_size, stride, dilation (each by ``check_axes``:
@@ -142,13 +146,15 @@ class Filters:
             self._set(name, check_axes(name, getattr(self, name)))
         self._set("groups", check_int("groups", self.groups))
         check_groups(self.groups, self.in_channels, self.out_channels)
+        self._set("bias", check_bool("bias", getattr(self, "bias", False)))
 
     def reads_per_step(self) -> int:
         kernel = self.kernel_size
         return (self.in_channels // self.groups) * (math.prod(kernel) if isinstance(kernel, tuple) else kernel)
 
     def filter_cubes(self) -> int:
-        return self.out_channels * self.reads_per_step()
+        """Every filter's kernel cubes, and its bias cube when there is a bias."""
+        return self.out_channels * (self.reads_per_step() + int(getattr(self, "bias", False)))
 
 
 # --- labels -------------------------------------------------------------------------
@@ -170,6 +176,9 @@ class Spec(abc.ABC):
     """Base of every single-operation spec. Subclasses name their input-shape fields in ``SHAPE_FIELDS``
     (``in_channels`` first, then the spatial extents) and declare them first."""
 
+    #: Samples in the batch (N): shown side by side, the same filters sliding over each.
+    batch: int = dataclasses.field(default=1, kw_only=True)
+
     op: ClassVar[str] = ""
     SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ()
     #: A shuffle moves the input's own cubes into the output (no new cubes, no window, no weights).
@@ -178,7 +187,9 @@ class Spec(abc.ABC):
     def __post_init__(self):
         for name in self.SHAPE_FIELDS:
             self._set(name, check_int(name, getattr(self, name)))
-        check_cells("*".join(self.SHAPE_FIELDS), self.input_shape)
+        self._set("batch", check_int("batch", self.batch, 1, MAX_BATCH))
+        check_cells("*".join(self.SHAPE_FIELDS + (("batch",) if self.batch > 1 else ())),
+                    self.input_shape + (self.batch,))
 
     def _set(self, name, value):
         object.__setattr__(self, name, value)
@@ -195,11 +206,45 @@ class Spec(abc.ABC):
 
     @property
     def input_grid(self) -> tuple[int, int, int]:
-        return grid_shape(self.input_shape)
+        """The input's grid (C, H, W), every sample and depth slice folded in (:mod:`.tensors`)."""
+        return grid_shape(self.input_shape, self.batch)
 
     @property
     def output_grid(self) -> tuple[int, int, int]:
-        return grid_shape(self.output_shape)
+        return grid_shape(self.output_shape, self.batch)
+
+    @property
+    def sample_grid(self) -> tuple[int, int, int]:
+        """One sample's input grid (the batch not folded in)."""
+        return grid_shape(self.input_shape)
+
+    @property
+    def input_fold(self) -> GridFold:
+        return fold_of(self.input_shape, self.batch)
+
+    @property
+    def output_fold(self) -> GridFold:
+        return fold_of(self.output_shape, self.batch)
+
+    @property
+    def input_torch_shape(self) -> tuple[int, ...]:
+        """PyTorch's shape of the whole input: ``input_shape`` with a leading N when ``batch`` > 1."""
+        return torch_shape(self.input_shape, self.batch)
+
+    @property
+    def output_torch_shape(self) -> tuple[int, ...]:
+        return torch_shape(self.output_shape, self.batch)
+
+    def filter_fold(self) -> GridFold:
+        """How one filter (C_in/groups, *kernel) folds onto its grid: as a sample of the input does."""
+        return GridFold(axes=fold_of(self.input_shape).axes)
+
+    def padding_cubes(self) -> int:
+        """Padding (and inserted-zero) cubes the clip shows around the input: every sample's virtual grid
+        less its real cells."""
+        c, h, w = self.sample_grid
+        vh, vw = self.virtual_extent()
+        return self.batch * c * (vh * vw - h * w)
 
     @property
     @abc.abstractmethod
@@ -208,8 +253,8 @@ class Spec(abc.ABC):
 
     # What the clip shows, from shapes alone (the cube budget is checked before anything is planned).
     def virtual_extent(self) -> tuple[int, int]:
-        """Rows and columns of the grid the input is shown on (padding and inserted zeros included)."""
-        return self.input_grid[1:]
+        """Rows and columns of one sample's grid the input is shown on (padding and inserted zeros included)."""
+        return self.sample_grid[1:]
 
     def filter_cubes(self) -> int:
         """Cubes of the filters the clip shows (0: the operation has no weights)."""
@@ -234,6 +279,8 @@ class Spec(abc.ABC):
         out = {"op": self.op}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if (f.name, value) in QUIET_DEFAULTS:     # left out: a clip's identity (its spec's dict) stays as it was
+                continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -260,3 +307,15 @@ class Spec1d(Spec):
     length: int
 
     SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ("in_channels", "length")
+
+
+@dataclass(frozen=True)
+class Spec3d(Spec):
+    """A spec whose input is (C, D, H, W): the depth slices fold onto the grid's channel axis."""
+
+    in_channels: int
+    depth: int
+    height: int
+    width: int
+
+    SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ("in_channels", "depth", "height", "width")

@@ -13,6 +13,7 @@ import numpy as np
 from .errors import SpecError
 from .graph import GRAPH_INPUT
 from .plans import CHUNK_ELEMENTS, ChainPlan, GraphPlan, Plan, read_cells
+from .tensors import from_grid, to_grid
 
 
 def tensor_names(the_plan) -> list[tuple[str, Plan, tuple[str, ...]]]:
@@ -35,19 +36,28 @@ def trace(the_plan, node, cell) -> dict[str, np.ndarray]:
     by :func:`tensor_names`; stages after ``node`` contribute nothing).
 
     ``node``: a node name, a chain's stage index or None (the last stage). ``cell``: an index into that stage's
-    output in PyTorch's layout, e.g. (c, y, x)."""
+    output in PyTorch's layout, e.g. (c, y, x), (n, c, y, x) with a batch."""
     stages = tensor_names(the_plan)
+    masks = _grid_masks(stages, node, cell)
+    first = stages[0][1].spec
+    shapes = {GRAPH_INPUT: (first.input_shape, first.batch), **{n: (p.spec.output_shape, p.spec.batch)
+                                                               for n, p, _ in stages}}
+    return {n: from_grid(mask, *shapes[n]) for n, mask in masks.items()}
+
+
+def _grid_masks(stages, node, cell) -> dict[str, np.ndarray]:
+    """:func:`trace`'s masks in grid form (what the steps index)."""
     index = _stage_index(stages, node)
     name, picked_plan, _ = stages[index]
     masks = {GRAPH_INPUT: np.zeros(stages[0][1].grid_input.shape, bool)}
     masks.update({n: np.zeros(p.grid_output.shape, bool) for n, p, _ in stages})
-    masks[name].reshape(picked_plan.spec.output_shape)[_check_cell(cell, picked_plan.spec.output_shape)] = True
+    spec = picked_plan.spec
+    picked = np.zeros(spec.output_torch_shape, bool)
+    picked[_check_cell(cell, spec.output_torch_shape)] = True
+    masks[name] = to_grid(picked, spec.output_shape, spec.batch)
     for name, stage, inputs in reversed(stages[:index + 1]):
         _read_back(stage, masks[name], [masks[i] for i in inputs])
-    shapes = {GRAPH_INPUT: stages[0][1].spec.input_shape, **{n: p.spec.output_shape for n, p, _ in stages}}
-    if isinstance(the_plan, GraphPlan):
-        shapes[GRAPH_INPUT] = the_plan.spec.input_shape
-    return {n: mask.reshape(shapes[n]) for n, mask in masks.items()}
+    return masks
 
 
 def _stage_index(stages, node) -> int:
@@ -63,7 +73,7 @@ def _stage_index(stages, node) -> int:
 
 
 def _check_cell(cell, shape) -> tuple[int, ...]:
-    allowed = f"an index {tuple('c' if i == 0 else 'i' for i in range(len(shape)))} into the output of shape {shape}"
+    allowed = f"an index, one integer per axis, into the output of PyTorch's shape {shape}"
     if not isinstance(cell, (list, tuple, np.ndarray)) or len(cell) != len(shape):
         raise SpecError("cell", cell, allowed)
     for value, size in zip(cell, shape):
@@ -119,8 +129,8 @@ def tensor_tracks(the_plan) -> dict[str, tuple[str, np.ndarray]]:
 def traced_cubes(the_plan, node, cell) -> list[tuple[int, str, np.ndarray]]:
     """The receptive field as cubes, stage by stage back from the picked cell: (stages back from ``node``, by
     the longest way, track name, the track's cell indices) for every tensor with a traced cell, nearest first."""
-    field = trace(the_plan, node, cell)
     stages = tensor_names(the_plan)
+    field = _grid_masks(stages, node, cell)
     picked = stages[_stage_index(stages, node)][0]
     depth = {picked: 0}
     for name, _, inputs in reversed(stages):
@@ -131,7 +141,7 @@ def traced_cubes(the_plan, node, cell) -> list[tuple[int, str, np.ndarray]]:
     found = []
     for name, d in sorted(depth.items(), key=lambda item: item[1]):
         track, index = shown[name]
-        mask = field[name].reshape(index.shape)
+        mask = field[name]
         if mask.any():
             found.append((d, track, index[mask]))
     return found

@@ -36,12 +36,18 @@ class TensorTrack:
     highlight_cell: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     highlight_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     highlight_end: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    # added: how the tensor folds onto the grid (``GridFold``: samples, depth slices, the axes it has); None: a
+    # (C, H, W) tensor
+    fold: object = None
 
     def __len__(self) -> int:
         return len(self.cells)
 
     def cell_names(self) -> list[str]:
-        """Outliner names: ``input[c3,y1,x4]``."""
+        """Outliner names, the cell's index along the axes the tensor has: ``input[c3,y1,x4]``,
+        ``input[n1,c3,d2,y1,x4]`` (a batch of volumes), ``input[c3,x4]`` (a sequence)."""
+        if self.fold is not None:
+            return self.fold.names(self.name, self.cells, self.shape)
         return [f"{self.name}[c{c},y{y},x{x}]" for c, y, x in self.cells.tolist()]
 
 

@@ -33,14 +33,15 @@ def check_seed(seed) -> int:
 
 
 #: Axis names of a tensor by its rank, in PyTorch's order.
-AXIS_NAMES = {1: "(C)", 2: "(C, L)", 3: "(C, H, W)"}
+AXIS_NAMES = {1: "(C)", 2: "(C, L)", 3: "(C, H, W)", 4: "(C, D, H, W) or (N, C, H, W)",
+              5: "(N, C, D, H, W)"}
 
 
 def _check_shape(shape) -> tuple[int, ...]:
     ok = (isinstance(shape, (tuple, list)) and len(shape) in AXIS_NAMES
           and all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in shape))
     if not ok:
-        raise SpecError("shape", shape, "one to three positive integers (C, *spatial)")
+        raise SpecError("shape", shape, "one to five positive integers ([N,] C, *spatial)")
     return tuple(int(n) for n in shape)
 
 

@@ -36,7 +36,7 @@ import uuid
 import bpy
 import numpy as np
 
-from . import compat, writer
+from . import compat, keys, writer
 
 TAG = writer.TAG
 #: The clip collection's string property holding its source as JSON (see :mod:`.source`).
@@ -54,10 +54,11 @@ def spec_key(spec) -> str:
 
 
 def clip_label(spec) -> str:
-    """A readable label that tells apart specs of different shapes: ``conv 3x3 valid 8x8x8→8x6x6``."""
+    """A readable label that tells apart specs of different shapes: ``conv 3x3 valid 8x8x8→8x6x6`` (a batch
+    first: ``2x8x8x8→2x8x6x6``)."""
     def shape(s):
         return "x".join(str(int(v)) for v in s)
-    return f"{spec.label} {shape(spec.input_shape)}\u2192{shape(spec.output_shape)}"
+    return f"{spec.label} {shape(spec.input_torch_shape)}\u2192{shape(spec.output_torch_shape)}"
 
 
 def record(collection) -> dict | None:
@@ -166,75 +167,59 @@ def clip_actions(objects, uid: str) -> list:
     return [actions[name] for name in sorted(actions)]
 
 
-BEZIER = 2           # Keyframe.interpolation as foreach_get gives it
+def _read_handles(points):
+    count = len(points)
+    parts = []
+    for name, width, dtype in (("handle_left_type", 1, np.int32), ("handle_right_type", 1, np.int32),
+                               ("handle_left", 2, np.float32), ("handle_right", 2, np.float32)):
+        values = np.empty(width * count, dtype)
+        points.foreach_get(name, values)
+        parts.append(values)
+    return parts
 
 
-def fingerprint(collection, uid: str, root=None, theirs: list | None = None) -> tuple[str, int]:
+def read_curves(actions) -> keys.CurveDigests:
+    """The digests of every F-curve of ``actions`` as Blender holds them now (:func:`keys.curve_digest`)."""
+    digests = keys.CurveDigests()
+    for action in actions:
+        for handle, curves in compat.action_channel_bags(action):
+            for fc in curves:
+                points = fc.keyframe_points
+                count = len(points)
+                kinds = np.empty(count, np.int32)
+                points.foreach_get("interpolation", kinds)
+                co = np.empty(2 * count, np.float32)
+                points.foreach_get("co", co)
+                digests.add((action.name, handle), fc.data_path, fc.array_index,
+                            keys.read_curve_digest(co, kinds, lambda points=points: _read_handles(points)))
+    return digests
+
+
+def fingerprint(collection, uid: str, root=None, theirs: list | None = None,
+                written: writer.Written | None = None) -> tuple[str, int]:
     """(hash of what can be edited by hand, number of objects the add-on made) for a clip; the
     objects a user put there are appended to ``theirs`` when given.
 
-    Hashed: which animation (action, slot) each object plays, every key of those actions (frames,
-    values, handles, interpolation), and the transform channels no F-curve drives (an animated
-    channel's current value is only the last evaluated frame's). The root empty is left out:
-    moving the whole clip is placing it, not editing it. One pass over the clip's collections;
-    transforms are read per collection with ``foreach_get``.
+    Hashed: which animation (action, slot) each object plays, every key of those actions
+    (:func:`keys.curve_digest`: frames, values, interpolation, handle types and placed handles), and the
+    transform channels no F-curve drives (an animated channel's current value is only the last evaluated
+    frame's). The root empty is left out: moving the whole clip is placing it, not editing it.
+    ``written``: what the writer just wrote (``writer.Clip.written``: the objects it made, what they play,
+    their keys' digests), which saves reading every object and key back; by default all is read from
+    Blender. One pass over the clip's collections; transforms are read per collection with ``foreach_get``.
     """
+    curves = written.curves if written is not None else None
+    plays = written.plays if curves is not None else None      # (objects are read when the keys are)
+    objects = [] if plays is None else None
+    names, owners, vectors = _clip_members(collection, root, plays, theirs, objects)
+    if curves is None:
+        curves = read_curves(clip_actions(objects, uid))
     digest = hashlib.blake2b(digest_size=16)
-    seen = set() if root is None else {root.as_pointer()}
-    ours, plays, names = [], [], []
-    vectors = {attribute: [] for attribute in _TRANSFORMS}
-    for c in [collection] + list(collection.children_recursive):
-        members = list(c.objects)
-        keep = []
-        for i, obj in enumerate(members):
-            pointer = obj.as_pointer()
-            if pointer in seen:
-                continue
-            if obj.get(TAG) != obj.name:
-                if theirs is not None:
-                    theirs.append(obj)
-                seen.add(pointer)
-                continue
-            seen.add(pointer)
-            keep.append(i)
-            ours.append(obj)
-            animation = obj.animation_data
-            action = animation.action if animation is not None else None
-            key = (action.name, compat.slot_handle(animation)) if action is not None else None
-            plays.append(key)
-            names.append(f"{obj.name}|{key}")
-        if keep:
-            for attribute in _TRANSFORMS:
-                values = np.empty(3 * len(members), np.float32)
-                c.objects.foreach_get(attribute, values)
-                vectors[attribute].append(values.reshape(-1, 3)[keep])
-    digest.update("\n".join(names).encode())
-    driven = {}          # (action name, slot handle) -> {(data path, index)}
-    labels, parts = [], []
-    for action in clip_actions(ours, uid):
-        labels.append(action.name)
-        for handle, curves in compat.action_channel_bags(action):
-            channels = driven.setdefault((action.name, handle), set())
-            for fc in curves:
-                channels.add((fc.data_path, fc.array_index))
-                labels.append(f"{handle}:{fc.data_path}[{fc.array_index}]")
-                points = fc.keyframe_points
-                count_keys = len(points)
-                kinds = np.empty(count_keys, np.int32)
-                points.foreach_get("interpolation", kinds)
-                co = np.empty(2 * count_keys, np.float32)
-                points.foreach_get("co", co)
-                parts += [kinds, co]
-                if (kinds[:-1] == BEZIER).any():     # handles shape only the BEZIER segments
-                    for name in ("handle_left", "handle_right"):
-                        values = np.empty(2 * count_keys, np.float32)
-                        points.foreach_get(name, values)
-                        parts.append(values)
-    digest.update("\n".join(labels).encode())
-    for part in parts:
-        digest.update(part.data)
+    digest.update("\n".join(f"{name}|{key}" for name, key in zip(names, owners)).encode())
+    digest.update(curves.hexdigest().encode())
+    driven = curves.driven()
     rows_of = {}
-    for row, key in enumerate(plays):
+    for row, key in enumerate(owners):
         if key is not None:
             rows_of.setdefault(key, []).append(row)
     transforms = {attribute: np.concatenate(parts) if parts else np.zeros((0, 3), np.float32)
@@ -245,19 +230,65 @@ def fingerprint(collection, uid: str, root=None, theirs: list | None = None) -> 
                 transforms[path][rows, index] = 0.0
     for attribute in _TRANSFORMS:
         digest.update(np.ascontiguousarray(transforms[attribute]).tobytes())
-    return digest.hexdigest(), len(ours)
+    return digest.hexdigest(), len(names)
+
+
+def _clip_members(collection, root, plays: dict | None, theirs: list | None, objects: list | None = None):
+    """(names of the objects the add-on made, what each plays: (action name, slot handle) or None, their
+    transforms per collection) in the clip's collection order, the root left out; the user's objects are
+    appended to ``theirs`` and, when given, those it made to ``objects``. ``plays``: the writer's record by
+    name (else each object is read: its tag, its animation)."""
+    seen = set() if root is None else {root.name}
+    names, owners = [], []
+    vectors = {attribute: [] for attribute in _TRANSFORMS}
+    for c in [collection] + list(collection.children_recursive):
+        # by name from the writer's record (no object is touched), else object by object
+        members = c.objects.keys() if plays is not None else list(c.objects)
+        keep = []
+        for i, member in enumerate(members):
+            name = member if plays is not None else member.name
+            if name in seen:
+                continue
+            seen.add(name)
+            if plays is not None:
+                mine, key = name in plays, plays.get(name)
+            else:
+                mine, key = member.get(TAG) == name, _plays(member)
+            if not mine:
+                if theirs is not None:
+                    theirs.append(c.objects[name] if plays is not None else member)
+                continue
+            keep.append(i)
+            names.append(name)
+            owners.append(key)
+            if objects is not None:
+                objects.append(member)
+        if keep:
+            for attribute in _TRANSFORMS:
+                values = np.empty(3 * len(members), np.float32)
+                c.objects.foreach_get(attribute, values)
+                vectors[attribute].append(values.reshape(-1, 3)[keep])
+    return names, owners, vectors
+
+
+def _plays(obj) -> tuple[str, int] | None:
+    """(action name, slot handle) of what ``obj`` plays, or None."""
+    animation = obj.animation_data
+    action = animation.action if animation is not None else None
+    return (action.name, compat.slot_handle(animation)) if action is not None else None
 
 
 _TRANSFORMS = ("location", "rotation_euler", "scale")
 
 
-def stamp(collection, **fields) -> dict:
-    """Update the clip's record with ``fields`` and a fresh fingerprint of what it holds now."""
+def stamp(collection, written: writer.Written | None = None, **fields) -> dict:
+    """Update the clip's record with ``fields`` and a fresh fingerprint of what it holds now (``written``: the
+    writer's record of what it just wrote, when nothing changed it since; by default all is read back)."""
     data = record(collection) or {}
     data.update(fields)
     root = collection.objects.get(data.get("root", "")) if data.get("root") else None
     theirs = []
-    data["fingerprint"], data["objects"] = fingerprint(collection, data["uid"], root, theirs)
+    data["fingerprint"], data["objects"] = fingerprint(collection, data["uid"], root, theirs, written)
     data["theirs"] = sorted(o.name for o in theirs)
     _write_record(collection, data)
     return data

@@ -21,6 +21,7 @@ F-curves built from these keys evaluate exactly like ``engine.state_at``:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,9 @@ from ..engine.errors import SpecError
 from ..engine.timeline import BoxTrack, TensorTrack
 
 CONSTANT, LINEAR, BEZIER = 0, 1, 2   # Keyframe.interpolation as foreach_set integers
-FREE = 0                             # Keyframe.handle_*_type FREE
+FREE, ALIGNED, AUTO_CLAMPED = 0, 1, 4  # Keyframe.handle_*_type as foreach_get integers
+#: Handle types whose place a user sets; Blender derives the others from the keys.
+PLACED_HANDLES = (FREE, ALIGNED)
 INTERPOLATION = {"constant": CONSTANT, "linear": LINEAR, "ease": BEZIER}
 #: A travel of zero length jumps this many frames before its end frame (a CONSTANT key just before it).
 JUMP = 1.0 / 1024.0
@@ -229,6 +232,14 @@ def _per_row_any(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.add.reduceat(flags.astype(np.int64), offsets[:-1]) > 0
 
 
+def _interleaved(frames: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(2N,) float32 frame, value, frame, value, ...: ``keyframe_points.foreach_set("co", ...)``'s layout."""
+    out = np.empty((len(frames), 2), np.float32)
+    out[:, 0] = frames
+    out[:, 1] = values
+    return out.ravel()
+
+
 class Channels:
     """One kind of Keys prepared for writing: flat float32 arrays per F-curve, sliced per cell
     (``writer.fill_fcurves`` writes a cell's rows).
@@ -243,7 +254,8 @@ class Channels:
       touches any other key (a key mid-way in a rising run) are FREE handles written.
     """
 
-    def __init__(self, keys: Keys, paths: list[tuple[str, int, int]], scale: np.ndarray | float = 1.0):
+    def __init__(self, keys: Keys, paths: list[tuple[str, int, int]], scale: np.ndarray | float = 1.0,
+                 frame_map: tuple[float, float] | None = None):
         self.keys = keys
         self.paths = [(path, index) for path, index, _ in paths]
         offsets = keys.offsets
@@ -259,16 +271,25 @@ class Channels:
         self.set_interpolation = _per_row_any(~bezier & ~last, offsets).tolist()
         touches_bezier = (bezier & ~last) | (np.roll(bezier, 1) & ~first)
         left, right = keys.handles() if bezier.any() else (keys.frames, keys.frames)
+        frames = keys.frames
+        if frame_map is not None:     # scene frame = offset + factor * clip frame; handles move with their keys
+            offset, factor = frame_map
+            frames, left, right = (offset + factor * f for f in (frames, left, right))
         self.co, self.left, self.right, self.explicit = [], [], [], []
         for _, _, dim in paths:
             v = values[:, dim]
-            self.co.append(np.column_stack([keys.frames, v]).astype(np.float32).ravel())
-            self.left.append(np.column_stack([left, v]).astype(np.float32).ravel())
-            self.right.append(np.column_stack([right, v]).astype(np.float32).ravel())
-            rise_before = v - np.roll(v, 1)
-            rise_after = np.roll(v, -1) - v
-            flat = first | last | (rise_before * rise_after <= 0)
-            self.explicit.append(_per_row_any(touches_bezier & ~flat, offsets).tolist())
+            self.co.append(_interleaved(frames, v))
+            if bezier.any():
+                self.left.append(_interleaved(left, v))
+                self.right.append(_interleaved(right, v))
+                rise_before = v - np.roll(v, 1)
+                rise_after = np.roll(v, -1) - v
+                flat = first | last | (rise_before * rise_after <= 0)
+                self.explicit.append(_per_row_any(touches_bezier & ~flat, offsets).tolist())
+            else:             # no BEZIER key: no handles to write
+                self.left.append(None)
+                self.right.append(None)
+                self.explicit.append([False] * (len(offsets) - 1))
         self.interpolation = keys.interpolation
         self.free = np.full(count, FREE, np.int32)
 
@@ -278,8 +299,8 @@ class Channels:
         return rows
 
 
-def cell_channels(track: TensorTrack, pop_frames: float, easing: int, cube_size: float
-                  ) -> tuple[Keys, list[Channels]]:
+def cell_channels(track: TensorTrack, pop_frames: float, easing: int, cube_size: float,
+                  frame_map: tuple[float, float] | None = None) -> tuple[Keys, list[Channels]]:
     """(the visibility keys, the kinds of keys some cell of ``track`` has, ready to write): scale (pop-in),
     location (travels), colour (the RGBA channels highlights change)."""
     shown = visibility_keys(track.appear, track.disappear, pop_frames, easing)
@@ -288,9 +309,9 @@ def cell_channels(track: TensorTrack, pop_frames: float, easing: int, cube_size:
     lit = highlight_keys(track, color_channels) if color_channels else group_keys(
         np.zeros(0), np.zeros(0), np.zeros((0, 1)), np.zeros(0))
     kinds = [
-        Channels(shown, [("scale", axis, 0) for axis in range(3)], cube_size),
-        Channels(moves, [("location", axis, axis) for axis in range(3)]),
-        Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)]),
+        Channels(shown, [("scale", axis, 0) for axis in range(3)], cube_size, frame_map),
+        Channels(moves, [("location", axis, axis) for axis in range(3)], frame_map=frame_map),
+        Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)], frame_map=frame_map),
     ]
     return shown, [k for k in kinds if len(k.keys)]
 
@@ -485,7 +506,7 @@ def subset_track(track: TensorTrack, keep: np.ndarray) -> TensorTrack:
         move_end=track.move_end[moves], move_to=track.move_to[moves],
         key_frames=track.key_frames, key_locations=track.key_locations,
         highlight_cell=new_index[track.highlight_cell[lights]].astype(np.int32),
-        highlight_start=track.highlight_start[lights], highlight_end=track.highlight_end[lights])
+        highlight_start=track.highlight_start[lights], highlight_end=track.highlight_end[lights], fold=track.fold)
 
 
 def on_lattice(offset: np.ndarray, spacing, phase) -> np.ndarray:
@@ -493,3 +514,76 @@ def on_lattice(offset: np.ndarray, spacing, phase) -> np.ndarray:
     spacing, phase = np.asarray(spacing, np.float64), np.asarray(phase, np.float64)
     u = np.where(spacing > 0, offset / np.where(spacing > 0, spacing, 1.0) - phase, 0.0)
     return np.all(np.abs(u - np.floor(u + 0.5)) < 0.25, axis=-1)
+
+
+# --------------------------------------------------------------------------------------------- digests
+
+
+def curve_digest(co, kinds=None, handles=None) -> bytes:
+    """16 bytes that change with any hand edit of one F-curve's keys.
+
+    ``co``: (2N,) float32 frames and values; ``kinds``: each key's interpolation, None when every key is
+    BEZIER (``keyframe_points.add``'s default); ``handles``: None when no segment is BEZIER or every
+    handle is AUTO_CLAMPED (their places follow from the keys: dragging one in the Graph Editor makes it
+    ALIGNED), else (left types, right types, left, right) with the places of the FREE or ALIGNED handles
+    only. Put so, a writer computes the digest from what it wrote without reading Blender's handles
+    back; :func:`read_curve_digest` computes the same from what Blender holds.
+    """
+    digest = hashlib.blake2b(co, digest_size=16)
+    digest.update(b"B" if kinds is None else kinds)
+    if handles is not None:
+        for part in handles:
+            digest.update(part)
+    return digest.digest()
+
+
+def read_curve_digest(co, kinds, get_handles) -> bytes:
+    """:func:`curve_digest` of a curve read back: ``co`` and ``kinds`` as ``foreach_get`` gives them,
+    ``get_handles()`` -> (left types, right types, left, right), called only for curves with a BEZIER
+    segment."""
+    handles = None
+    if (kinds[:-1] == BEZIER).any():
+        left_types, right_types, left, right = get_handles()
+        placed = np.isin(left_types, PLACED_HANDLES) | np.isin(right_types, PLACED_HANDLES)
+        if not ((left_types == AUTO_CLAMPED).all() and (right_types == AUTO_CLAMPED).all()):
+            handles = (np.ascontiguousarray(left_types, np.int32), np.ascontiguousarray(right_types, np.int32),
+                       np.ascontiguousarray(np.reshape(left, (-1, 2))[placed], np.float32),
+                       np.ascontiguousarray(np.reshape(right, (-1, 2))[placed], np.float32))
+    every_bezier = (kinds == BEZIER).all()
+    return curve_digest(np.ascontiguousarray(co, np.float32),
+                        None if every_bezier else np.ascontiguousarray(kinds, np.int32), handles)
+
+
+class CurveDigests:
+    """The digests of a clip's F-curves by what plays them, (action name, slot handle), and by channel,
+    (data path, index): the same whether taken from what the writer wrote or read back from Blender,
+    in whatever order the curves come."""
+
+    def __init__(self):
+        self.owners: dict[tuple[str, int], dict[tuple[str, int], bytes]] = {}
+
+    def bag(self, owner: tuple[str, int]) -> dict[tuple[str, int], bytes]:
+        """The digests of one (action name, slot handle), by (data path, index), to fill."""
+        owner = (owner[0], int(owner[1]))
+        curves = self.owners.get(owner)
+        if curves is None:
+            curves = self.owners[owner] = {}
+        return curves
+
+    def add(self, owner: tuple[str, int], path: str, index: int, digest: bytes) -> None:
+        self.bag(owner)[(path, int(index))] = digest
+
+    def driven(self) -> dict[tuple[str, int], set[tuple[str, int]]]:
+        """The channels some F-curve drives, per (action name, slot handle)."""
+        return {owner: set(curves) for owner, curves in self.owners.items() if curves}
+
+    def hexdigest(self) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        for owner in sorted(self.owners):
+            curves = self.owners[owner]
+            if not curves:
+                continue
+            channels = sorted(curves)
+            digest.update(repr((owner, channels)).encode())
+            digest.update(b"".join([curves[channel] for channel in channels]))
+        return digest.hexdigest()

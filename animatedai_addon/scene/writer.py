@@ -57,43 +57,77 @@ def tensor_collection_name(label: str, tensor: str) -> str:
 # --------------------------------------------------------------------------------------------- writing keys
 
 
-def fill_fcurves(channels: keys.Channels, fcurves, row: int) -> None:
-    """Write row ``row`` (one cell) of ``channels`` into ``fcurves`` (one per channel path, in order)."""
+def fill_fcurves(channels: keys.Channels, fcurves, row: int, digests: dict | None = None, paths=None) -> None:
+    """Write row ``row`` (one cell) of ``channels`` into ``fcurves`` (one per channel path, in order);
+    with ``digests`` (``CurveDigests.bag`` of what plays them), file each curve's :func:`keys.curve_digest`
+    under its (data path, index) from ``paths`` (default ``channels.paths``)."""
     a, b = channels.offsets[row], channels.offsets[row + 1]
     bezier = channels.has_bezier[row]
     interpolation = channels.interpolation[a:b] if channels.set_interpolation[row] else None
+    paths = channels.paths if paths is None else paths
     for dim, fc in enumerate(fcurves):
         points = fc.keyframe_points
         points.add(b - a)
-        points.foreach_set("co", channels.co[dim][2 * a:2 * b])
+        co = channels.co[dim][2 * a:2 * b]
+        points.foreach_set("co", co)
         if interpolation is not None:
             points.foreach_set("interpolation", interpolation)
-        if not bezier:
-            continue
-        if channels.explicit[dim][row]:
-            points.foreach_set("handle_left_type", channels.free[a:b])
-            points.foreach_set("handle_right_type", channels.free[a:b])
-            points.foreach_set("handle_left", channels.left[dim][2 * a:2 * b])
-            points.foreach_set("handle_right", channels.right[dim][2 * a:2 * b])
-        else:
+        handles = None
+        if bezier and channels.explicit[dim][row]:
+            free, left, right = channels.free[a:b], channels.left[dim][2 * a:2 * b], channels.right[dim][2 * a:2 * b]
+            points.foreach_set("handle_left_type", free)
+            points.foreach_set("handle_right_type", free)
+            points.foreach_set("handle_left", left)
+            points.foreach_set("handle_right", right)
+            handles = (free, free, left, right)
+        elif bezier:
             fc.update()      # AUTO_CLAMPED handles: flat, at thirds (see the class notes)
+        if digests is not None:
+            digests[paths[dim]] = keys.curve_digest(co, interpolation, handles)
 
 
-def write_fcurve(fcurve, frames, values, interpolation) -> None:
-    """Keys on one F-curve (frames sorted), BEZIER segments with flat handles at thirds."""
+def animation_owner(obj) -> tuple[str, int]:
+    """(action name, slot handle) of what ``obj`` plays: the key its F-curves' digests are filed under."""
+    animation = obj.animation_data
+    return animation.action.name, compat.slot_handle(animation)
+
+
+def write_fcurve(fcurve, frames, values, interpolation, digests: dict | None = None,
+                 frame_map: tuple[float, float] | None = None) -> None:
+    """Keys on one F-curve (frames sorted), BEZIER segments with flat handles at thirds; ``frame_map``
+    (offset, factor) puts clip frame f at scene frame offset + factor * f."""
     n = len(frames)
     grouped = keys.group_keys(np.zeros(n), frames, np.reshape(values, (n, 1)), np.broadcast_to(interpolation, (n,)))
-    fill_fcurves(keys.Channels(grouped, [("", 0, 0)]), [fcurve], 0)
+    fill_fcurves(keys.Channels(grouped, [("", 0, 0)], frame_map=frame_map), [fcurve], 0, digests,
+                 [(fcurve.data_path, fcurve.array_index)])
 
 
-def animate_object(pool: compat.ActionPool, obj, tracks: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]]):
+def animate_object(pool: compat.ActionPool, obj, tracks: list[tuple[str, int, np.ndarray, np.ndarray, np.ndarray]],
+                   written: Written | None = None, frame_map: tuple[float, float] | None = None):
     """Keys on a single object: ``tracks`` of (data_path, index, frames, values, interpolation)."""
     fcurves = pool.new_fcurves(obj, [(path, index) for path, index, *_ in tracks])
+    owner = animation_owner(obj) if written is not None else None
     for fc, (_, _, frames, values, kinds) in zip(fcurves, tracks):
-        write_fcurve(fc, frames, values, kinds)
+        write_fcurve(fc, frames, values, kinds, written and written.curves.bag(owner), frame_map)
+    if written is not None:
+        written.made(obj, owner)
 
 
 # --------------------------------------------------------------------------------------------- the clip
+
+
+@dataclass
+class Written:
+    """What a clip's writer made, for its fingerprint (``clip.fingerprint``) without reading it back:
+    the digests of every F-curve it keyed, and by name each object it made (the root aside) with what it
+    plays, (action name, slot handle) or None. ``plays`` is None when some object was not recorded."""
+
+    curves: keys.CurveDigests = field(default_factory=keys.CurveDigests)
+    plays: dict | None = field(default_factory=dict)
+
+    def made(self, obj, owner: tuple[str, int] | None = None) -> None:
+        if self.plays is not None:
+            self.plays[obj.name] = owner
 
 
 @dataclass
@@ -109,6 +143,7 @@ class Clip:
     boxes: dict = field(default_factory=dict)       # name -> box object
     cells: dict = field(default_factory=dict)       # name -> [cell objects] in TensorTrack order (objects mode)
     actions: list = field(default_factory=list)
+    written: Written = field(default_factory=lambda: Written())   # for the clip's fingerprint
 
 
 def check_write_arguments(timeline: Timeline, label: str, mode: str) -> None:
@@ -130,7 +165,7 @@ def check_write_arguments(timeline: Timeline, label: str, mode: str) -> None:
 def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects", *, cube_size: float | None = None,
                share_identical: bool = True, reuse: dict | None = None, name_prefix: str = "",
                collection_name: str | None = None, location=(0.0, 0.0, 0.0), tag: str | None = None,
-               progress=None) -> Clip:
+               progress=None, frame_map: tuple[float, float] | None = None) -> Clip:
     """Write ``timeline`` into ``scene`` as the clip ``AnimatedAI <label>``; returns what was made.
 
     ``cube_size``: the edge of a fully shown cube (default ``Look().cube_size``).
@@ -143,6 +178,8 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     and boxes are its children); ``tag``: the ``animatedai`` value on the clip's actions and point meshes.
     The scene's frame range, fps and render settings are left alone (``api.generate(set_scene=True)``).
     ``progress(done, what)``, if given, is called before each tensor is written (it may raise to stop).
+    ``frame_map`` (offset, factor): keys of clip frame f go to scene frame offset + factor * f (a clip
+    started late or played faster); instanced cells keep clip frames (their modifier maps the time).
     """
     check_write_arguments(timeline, label, mode)
     scene = scene or bpy.context.scene
@@ -167,7 +204,8 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     easing = INTERPOLATION[timeline.easing]
     box_pool = compat.ActionPool(f"AnimatedAI {name_prefix}{label} / boxes", OBJECTS_PER_ACTION, tags)
     for box in timeline.boxes:
-        obj = write_box(box, label, collection, role_materials["box"], box_pool, name_prefix)
+        obj = write_box(box, label, collection, role_materials["box"], box_pool, name_prefix, clip.written,
+                        frame_map)
         obj.parent = root
         clip.boxes[box.name] = obj
     clip.actions += box_pool.actions
@@ -182,7 +220,7 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
         child[TAG] = tag
         collection.children.link(child)
         pool = compat.ActionPool(f"AnimatedAI {name_prefix}{label} / {track.name}", OBJECTS_PER_ACTION, tags)
-        empty = write_tensor_empty(track, label, easing, pool, name_prefix)
+        empty = write_tensor_empty(track, label, easing, pool, name_prefix, clip.written, frame_map)
         empty.parent = root
         clip.empties[track.name] = empty
         material = role_materials[track.role]
@@ -190,12 +228,14 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
             clip.cells[track.name] = write_cell_objects(
                 track, collection=child, parent=empty, cube_mesh=cube_mesh, material=material, pool=pool,
                 cube_size=cube_size, pop_frames=timeline.pop_frames, easing=easing,
-                share_identical=share_identical, reuse=reuse, name_prefix=name_prefix)
+                share_identical=share_identical, reuse=reuse, name_prefix=name_prefix, written=clip.written,
+                frame_map=frame_map)
             clip.tensors[track.name] = empty
         else:
             from . import instanced   # helper module of the instanced mode (Geometry Nodes)
             windows = [clip.boxes[b.name] for b in timeline.boxes
                        if b.role in ("window", "pulse") and track.name in b.targets]
+            clip.written.plays = None     # its point objects are not recorded: the fingerprint reads them
             clip.tensors[track.name] = instanced.write_tensor_points(
                 track, timeline, name=_object_name(name_prefix, f"{track.name} cells", label), collection=child,
                 parent=empty, cube_mesh=cube_mesh, material=material, window_boxes=windows, cube_scale=cube_size,
@@ -215,7 +255,8 @@ def _object_name(prefix: str, name: str, label: str) -> str:
     return prefix + name if prefix else _free_object_name(name, label)
 
 
-def write_tensor_empty(track: TensorTrack, label: str, easing: int, pool: compat.ActionPool, name_prefix: str = ""):
+def write_tensor_empty(track: TensorTrack, label: str, easing: int, pool: compat.ActionPool, name_prefix: str = "",
+                       written: Written | None = None, frame_map: tuple[float, float] | None = None):
     """The tensor's empty (not linked yet): parent of its cells, at ``origin`` or keyed along ``key_frames``."""
     empty = bpy.data.objects.new(_object_name(name_prefix, track.name, label), None)
     empty[TAG] = empty.name
@@ -227,11 +268,15 @@ def write_tensor_empty(track: TensorTrack, label: str, easing: int, pool: compat
     empty.location = locations[0] if len(frames) else np.asarray(track.origin, np.float64)
     if len(frames) > 1:
         kinds = np.full(len(frames), easing, np.int32)
-        animate_object(pool, empty, [("location", axis, frames, locations[:, axis], kinds) for axis in range(3)])
+        animate_object(pool, empty, [("location", axis, frames, locations[:, axis], kinds) for axis in range(3)],
+                       written, frame_map)
+    elif written is not None:
+        written.made(empty)
     return empty
 
 
-def write_box(box: BoxTrack, label: str, collection, material, pool: compat.ActionPool, name_prefix: str = ""):
+def write_box(box: BoxTrack, label: str, collection, material, pool: compat.ActionPool, name_prefix: str = "",
+              written: Written | None = None, frame_map: tuple[float, float] | None = None):
     """A wire box: location = centre (CONSTANT keys: it jumps; LINEAR for the pulse, which glides),
     scale = size while shown and 0 while hidden. The pulse box only lights cells: it is never rendered."""
     obj = bpy.data.objects.new(_object_name(name_prefix, box.name, label), meshes.ensure_box_mesh(box.size))
@@ -257,7 +302,9 @@ def write_box(box: BoxTrack, label: str, collection, material, pool: compat.Acti
         kinds = np.full(len(shown_frames), CONSTANT, np.int32)
         tracks += [("scale", axis, shown_frames, shown * size[axis], kinds) for axis in range(3)]
     if tracks:
-        animate_object(pool, obj, tracks)
+        animate_object(pool, obj, tracks, written, frame_map)
+    elif written is not None:
+        written.made(obj)
     return obj
 
 
@@ -269,7 +316,8 @@ def _link_material(obj, material) -> None:
 
 def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, material, pool: compat.ActionPool,
                        cube_size: float, pop_frames: float, easing: int, share_identical: bool = True,
-                       reuse: dict | None = None, name_prefix: str = "") -> list:
+                       reuse: dict | None = None, name_prefix: str = "",
+                       written: Written | None = None, frame_map: tuple[float, float] | None = None) -> list:
     """One object per cell (the shared cube mesh), keyed in bulk; returns them in TensorTrack order.
 
     ``reuse``: unlinked, unanimated cell objects of a previous build, by name; a cell whose
@@ -280,7 +328,7 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     n = len(track)
     names = [name_prefix + name for name in track.cell_names()] if name_prefix else track.cell_names()
     reuse = {} if reuse is None else reuse
-    shown, kinds = keys.cell_channels(track, pop_frames, easing, cube_size)
+    shown, kinds = keys.cell_channels(track, pop_frames, easing, cube_size, frame_map)
     if kinds:
         rows = [k.row_lookup(n) for k in kinds]
         animated = np.flatnonzero(np.any(np.stack(rows) >= 0, axis=0))
@@ -291,7 +339,7 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
                          for i in animated.tolist() if source[i] == i])
     # Created in name order: Blender keeps IDs sorted by name, and appending in order is cheap.
     order = sorted(range(n), key=names.__getitem__)
-    objects = [None] * n
+    objects, made, owners = [None] * n, [None] * n, [None] * n
     new_object, link, take = bpy.data.objects.new, collection.objects.link, reuse.pop
     for i in order:
         obj = take(names[i], None)
@@ -300,7 +348,7 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
         link(obj)
         obj.parent = parent
         _link_material(obj, material)
-        obj[TAG] = obj.name
+        made[i] = obj[TAG] = obj.name
         objects[i] = obj
 
     # Static values (what the F-curves do not drive), in the collection's order (= link order).
@@ -314,14 +362,22 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     collection.objects.foreach_set("scale", np.repeat(static_scale[order], 3).astype(np.float32))
     collection.objects.foreach_set("color", static_color[order].ravel())
 
-    if not kinds:
-        return objects
+    if kinds:
+        _animate_cells(objects, owners, kinds, rows, source, animated, pool, written)
+    if written is not None and written.plays is not None:
+        written.plays.update(zip(made, owners))
+    return objects
+
+
+def _animate_cells(objects, owners, kinds, rows, source, animated, pool, written) -> None:
+    """Keys on the animated cells (a twin shares its source's slot); ``owners[i]``: what cell i plays."""
     rows = [r.tolist() for r in rows]
     source = source.tolist()
     for i in animated.tolist():
         obj = objects[i]
         if source[i] != i:
             pool.share(obj, objects[source[i]])
+            owners[i] = owners[source[i]]
             continue
         channels, fills = [], []
         for kind, row in zip(kinds, rows):
@@ -330,11 +386,12 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
                 channels += kind.paths
                 fills.append((kind, r, len(kind.paths)))
         fcurves = pool.new_fcurves(obj, channels)
+        owners[i] = owner = animation_owner(obj) if written is not None else None
+        bag = written.curves.bag(owner) if written is not None else None
         start = 0
         for kind, r, count in fills:
-            fill_fcurves(kind, fcurves[start:start + count], r)
+            fill_fcurves(kind, fcurves[start:start + count], r, bag)
             start += count
-    return objects
 
 
 # --------------------------------------------------------------------------------------------- removing clips

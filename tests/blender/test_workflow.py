@@ -12,7 +12,7 @@ from animatedai_addon import api  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.spec import Conv2d  # noqa: E402
 from animatedai_addon.engine.timeline import build_timeline, state_at  # noqa: E402
-from animatedai_addon.scene import clip as clips, compat, stage, writer  # noqa: E402
+from animatedai_addon.scene import clip as clips, compat, keys, stage, writer  # noqa: E402
 
 from .test_api import sample_frames  # noqa: E402
 from .test_instanced import assert_same_cells, engine_cells, evaluated_cells, nonzero  # noqa: E402
@@ -286,6 +286,53 @@ def test_unedited_clip_is_not_reported_edited(shot):
     assert clips.edits(result.collection) == []
     again = api.generate(SMALL)
     assert again.replaced and tuple(again.root.location) == (5.0, 0.0, 0.0)
+
+
+def _handle_types(collection):
+    types = set()
+    for action in clips.clip_actions(clips.clip_objects(collection)[0], clips.record(collection)["uid"]):
+        for fc in compat.action_fcurves(action):
+            values = np.empty(len(fc.keyframe_points), np.int32)
+            fc.keyframe_points.foreach_get("handle_left_type", values)
+            types.update(values.tolist())
+    return types
+
+
+@pytest.mark.parametrize("spec, options", [
+    (SMALL, {}), (SMALL, {"mode": "instanced"}), (SMALL, {"share_animation": False}),
+    ("pixel-shuffle-2x2", {}), ("conv-3x3-stride2-valid", {"start_frame": 40}),
+])
+def test_the_fingerprint_written_equals_the_one_read_back(shot, spec, options):
+    """generate() stamps the clip from what the writer wrote (no read-back); reading every object and key
+    back must give the same fingerprint, or an unedited clip would count as edited."""
+    result = api.generate(spec, **options)
+    data = clips.record(result.collection)
+    root = result.collection.objects.get(data["root"])
+    assert clips.fingerprint(result.collection, data["uid"], root) == (data["fingerprint"], data["objects"])
+    assert clips.edits(result.collection) == []
+
+
+def test_the_written_fingerprint_covers_free_handles(shot):
+    result = api.generate("pixel-shuffle-2x2")        # its travels have FREE handles mid-way in a rise
+    assert keys.FREE in _handle_types(result.collection)
+    data = clips.record(result.collection)
+    assert clips.fingerprint(result.collection, data["uid"], result.root)[0] == data["fingerprint"]
+
+
+@pytest.mark.parametrize("edit", ["handle", "interpolation", "handle type"])
+def test_key_edits_beyond_frames_and_values_count(shot, edit):
+    result = api.generate(SMALL)
+    fc = next(fc for obj in result.collection.all_objects for fc in compat.object_fcurves(obj)
+              if len(fc.keyframe_points) > 1 and fc.keyframe_points[0].interpolation == "BEZIER")
+    key = fc.keyframe_points[0]
+    if edit == "handle":                  # a handle dragged in the Graph Editor: auto becomes aligned
+        key.handle_right_type = "ALIGNED"
+        key.handle_right = (key.handle_right[0], key.handle_right[1] + 0.5)
+    elif edit == "interpolation":
+        key.interpolation = "LINEAR"
+    else:
+        key.handle_left_type = "VECTOR"
+    assert clips.edits(result.collection) == ["keys or transforms changed"]
 
 
 # --------------------------------------------------------------------------------------------- twins

@@ -107,7 +107,7 @@ def test_plan_arguments():
     raises_naming("weights", plan, shuffle_loop(4, 2, 2), weights=np.ones(1))
     raises_naming("seed", plan, spec, seed=-1)
     raises_naming("spec", plan, "conv-3x3-valid")
-    raises_naming("op", spec_from_dict, {"op": "conv3d"})
+    raises_naming("op", spec_from_dict, {"op": "conv4d"})
     raises_naming("kernel", spec_from_dict, {"op": "conv2d", "in_channels": 1, "height": 3, "width": 3, "kernel": 3})
 
 

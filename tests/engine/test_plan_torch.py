@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from animatedai_addon.engine import registry
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.planning import ChainPlan, GraphPlan, Plan, plan, read_cells
-from animatedai_addon.engine.spec import (Add, AvgPool2d, Chain, Concat, Conv1d, Conv2d, ConvTranspose2d, Graph,
-                                          MaxPool2d, Node, PixelShuffle, PixelUnshuffle)
+from animatedai_addon.engine.spec import (Add, AvgPool2d, Chain, Concat, Conv1d, Conv2d, Conv3d, ConvTranspose2d,
+                                          Flatten, Graph, Linear, MaxPool2d, Node, PixelShuffle, PixelUnshuffle)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -19,9 +19,9 @@ pytestmark = pytest.mark.needs_torch
 SWEEP = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _conv2d(spec, x, w):
+def _conv2d(spec, x, w, bias=None):
     t, b, l, r = spec.pads
-    return F.conv2d(F.pad(x, (l, r, t, b)), w, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
+    return F.conv2d(F.pad(x, (l, r, t, b)), w, bias, stride=spec.stride, dilation=spec.dilation, groups=spec.groups)
 
 
 def _conv1d_padding(spec):
@@ -40,24 +40,48 @@ def _conv1d_padding(spec):
     return 0, tuple(p)
 
 
-def _conv1d(spec, x, w):
+def _conv1d(spec, x, w, bias=None):
     padding, (left, right) = _conv1d_padding(spec)
-    return F.conv1d(F.pad(x, (left, right)), w, stride=spec.stride, padding=padding, dilation=spec.dilation,
+    return F.conv1d(F.pad(x, (left, right)), w, bias, stride=spec.stride, padding=padding, dilation=spec.dilation,
                     groups=spec.groups)
 
 
-#: PyTorch's computation for each registered operation (one entry per operation: see docs/DESIGN.md).
+def _conv3d(spec, x, w, bias=None):
+    """Torch's own padding argument for ints and stride-1 words; else explicit sides by TensorFlow's rule."""
+    p, sizes = spec.padding, spec.input_shape[1:]
+    if p in ("valid", "same") and (p == "valid" or spec.stride == (1, 1, 1)):
+        return F.conv3d(x, w, bias, stride=spec.stride, padding=p, dilation=spec.dilation, groups=spec.groups)
+    if p == "full":
+        sides = [d * (k - 1) for k, d in zip(spec.kernel_size, spec.dilation) for _ in range(2)]
+    elif p == "same":
+        sides = []
+        for n, k, s, d in zip(sizes, spec.kernel_size, spec.stride, spec.dilation):
+            total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+            sides += [total // 2, total - total // 2]
+    else:
+        sides = list(p)
+    front, back, top, bottom, left, right = sides
+    return F.conv3d(F.pad(x, (left, right, top, bottom, front, back)), w, bias, stride=spec.stride,
+                    dilation=spec.dilation, groups=spec.groups)
+
+
+#: PyTorch's computation for each registered operation (one entry per operation: see docs/DESIGN.md):
+#: ``(spec, x, w)``, and ``(spec, x, w, bias)`` for an operation that can have a bias.
 ORACLES = {
+    "conv3d": _conv3d,
     "conv1d": _conv1d,
     "conv2d": _conv2d,
-    "conv_transpose2d": lambda spec, x, w: F.conv_transpose2d(
-        x, w, stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding, dilation=spec.dilation,
+    "conv_transpose2d": lambda spec, x, w, bias=None: F.conv_transpose2d(
+        x, w, bias, stride=spec.stride, padding=spec.padding, output_padding=spec.output_padding, dilation=spec.dilation,
         groups=spec.groups),
     "max_pool2d": lambda spec, x, w: F.max_pool2d(x, spec.kernel_size, spec.stride, spec.padding, spec.dilation),
     "avg_pool2d": lambda spec, x, w: F.avg_pool2d(x, spec.kernel_size, spec.stride, spec.padding,
                                                   count_include_pad=spec.count_include_pad),
     "pixel_shuffle": lambda spec, x, w: F.pixel_shuffle(x, spec.upscale_factor),
     "pixel_unshuffle": lambda spec, x, w: F.pixel_unshuffle(x, spec.downscale_factor),
+    # x carries torch's batch axis: (1, F) for linear, (1, C, H, W) for flatten (dims shift by one)
+    "linear": lambda spec, x, w, bias=None: F.linear(x, w, bias),
+    "flatten": lambda spec, x, w: torch.flatten(x, spec.start_dim + 1, spec.end_dim + 1),
     # two-input ops: x is the pair of inputs
     "add": lambda spec, x, w: torch.add(x[0], x[1]),
     "concat": lambda spec, x, w: torch.cat(x, dim=1),
@@ -68,14 +92,20 @@ def test_every_operation_has_an_oracle():
     assert set(ORACLES) == set(registry.OPERATIONS)
 
 
-def torch_output(spec, values: np.ndarray, weights) -> np.ndarray:
-    """What PyTorch computes for one stage on values in its layout (C, *spatial); a pair for two-input ops."""
+def torch_output(spec, values: np.ndarray, weights, bias=None) -> np.ndarray:
+    """What PyTorch computes for one stage on values in its layout ((N,) C, *spatial: N when batch > 1); a pair
+    of such for two-input ops."""
     if isinstance(values, tuple):
         x = tuple(torch.from_numpy(np.ascontiguousarray(v))[None] for v in values)
     else:
-        x = torch.from_numpy(np.ascontiguousarray(values))[None]
+        x = torch.from_numpy(np.ascontiguousarray(values))
+        x = x if spec.batch > 1 else x[None]
     w = None if weights is None else torch.from_numpy(np.ascontiguousarray(weights))
-    return ORACLES[spec.op](spec, x, w)[0].numpy()
+    if bias is None:
+        result = ORACLES[spec.op](spec, x, w).numpy()
+    else:
+        result = ORACLES[spec.op](spec, x, w, torch.from_numpy(np.ascontiguousarray(bias))).numpy()
+    return result if spec.batch > 1 else result[0]
 
 
 def plan_output_reference(result) -> np.ndarray:
@@ -86,14 +116,14 @@ def plan_output_reference(result) -> np.ndarray:
         for node, node_plan in zip(result.spec.nodes, result.plans):
             operands = tuple(outputs[name] for name in node.inputs)
             outputs[node.name] = torch_output(node.spec, operands if len(operands) == 2 else operands[0],
-                                              node_plan.weights)
+                                              node_plan.weights, node_plan.bias)
         return outputs[result.spec.nodes[-1].name]
     if isinstance(result, Plan) and result.reduce in ("add", "concat"):
         return torch_output(result.spec, (result.input, result.other), None)
     stages = result.stages if isinstance(result, ChainPlan) else [result]
     values = result.input
     for stage in stages:
-        values = torch_output(stage.spec, values, stage.weights)
+        values = torch_output(stage.spec, values, stage.weights, stage.bias)
     return values
 
 
@@ -116,12 +146,32 @@ def check_steps(result: Plan) -> None:
         assert np.array_equal(np.sort(moved), np.arange(len(steps)))
         return
     assert (steps.src == -1).all()
+    if result.depth is not None:
+        check_depth_steps(result)
+        return
     assert np.array_equal(steps.filter, steps.out[:, 0])
+    # a batch's samples stand side by side (column n*OW + x): a filter goes over one sample after the other
+    samples = result.spec.batch
+    channels, rows, width = shape[0], shape[1], shape[2] // samples
+    n, x = np.divmod(steps.out[:, 2], width)
     if result.order == "filter":
-        key = np.ravel_multi_index(tuple(steps.out.T), shape)
+        key = np.ravel_multi_index((steps.out[:, 0], n, steps.out[:, 1], x), (channels, samples, rows, width))
     else:
-        key = np.ravel_multi_index((steps.out[:, 1], steps.out[:, 2], steps.out[:, 0]),
-                                   (shape[1], shape[2], shape[0]))
+        key = np.ravel_multi_index((n, steps.out[:, 1], x, steps.out[:, 0]), (samples, rows, width, channels))
+    assert (np.diff(key) > 0).all()
+
+
+def check_depth_steps(result: Plan) -> None:
+    """A depth window's steps: output grid channel od*C_out + f, window at depth od*stride, in order."""
+    steps, spec = result.steps, result.spec
+    od, f = np.divmod(steps.out[:, 0], spec.out_channels)
+    assert np.array_equal(steps.filter, f) and np.array_equal(result.depth.corner, od * spec.stride[0])
+    n, x = np.divmod(steps.out[:, 2], spec.output_grid[2] // spec.batch)
+    shape = (spec.out_channels, spec.batch) + spec.output_shape[1:]
+    if result.order == "filter":
+        key = np.ravel_multi_index((f, n, od, steps.out[:, 1], x), shape)
+    else:
+        key = np.ravel_multi_index((n, od, steps.out[:, 1], x, f), shape[1:] + shape[:1])
     assert (np.diff(key) > 0).all()
 
 
@@ -140,15 +190,17 @@ def check_reads(result: Plan, rng: np.random.Generator) -> None:
             expected = result.grid_input[cell]
         assert np.array_equal(out, expected)
         return
-    assert reads.channel.shape == (len(picked), result.channels_per_group * int(np.prod(result.kernel_size)))
-    assert np.array_equal(reads.is_padding, (reads.y < 0) | (reads.x < 0))
+    assert reads.channel.shape == (len(picked), result.filters[0].size)
+    assert np.array_equal(reads.is_padding, (reads.channel < 0) | (reads.y < 0) | (reads.x < 0))
     assert np.array_equal(reads.y, result.virtual_rows[reads.vy])
     real = ~reads.is_padding
-    values = np.where(real, result.grid_input[reads.channel, reads.y, reads.x], 0.0)
+    values = np.where(real, result.grid_input[np.maximum(reads.channel, 0), reads.y, reads.x], 0.0)
     if result.reduce == "sum":
         kernel = result.filters.reshape(result.filters.shape[0], -1)[result.steps.filter[picked][:, None],
                                                                       reads.kernel]
         expected = (values * kernel).sum(axis=1)
+        if result.bias is not None:
+            expected += result.bias[result.steps.filter[picked]]
     elif result.reduce == "max":
         expected = np.where(real, values, -np.inf).max(axis=1)
     elif result.spec.count_include_pad:
@@ -183,6 +235,8 @@ def build(cls, *args, **kwargs):
 # --- strategies ------------------------------------------------------------------------
 
 pair = st.tuples(st.integers(1, 3), st.integers(1, 3))
+#: Samples in a batch: N > 1 folds the samples side by side on the grid; torch computes them at once.
+batches = st.integers(1, 3)
 paddings = st.one_of(st.sampled_from(["valid", "same", "full"]), st.integers(0, 3),
                      st.tuples(st.integers(0, 3), st.integers(0, 3)),
                      st.tuples(*[st.integers(0, 3)] * 4))
@@ -199,7 +253,8 @@ def conv2d_specs(draw):
     height = max(1, span[0] + draw(st.integers(-2, 5)))
     width = max(1, span[1] + draw(st.integers(-2, 5)))
     return build(Conv2d, in_channels, height, width, out_channels=out_channels, kernel_size=kernel,
-                 stride=draw(pair), padding=draw(paddings), dilation=dilation, groups=groups)
+                 stride=draw(pair), padding=draw(paddings), dilation=dilation, groups=groups,
+                 bias=draw(st.booleans()), batch=draw(batches))
 
 
 @st.composite
@@ -211,7 +266,8 @@ def conv_transpose2d_specs(draw):
     output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
     return build(ConvTranspose2d, groups * draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 6)),
                  out_channels=groups * draw(st.integers(1, 3)), kernel_size=kernel, stride=stride,
-                 padding=padding, output_padding=output_padding, dilation=dilation, groups=groups)
+                 padding=padding, output_padding=output_padding, dilation=dilation, groups=groups,
+                 bias=draw(st.booleans()), batch=draw(batches))
 
 
 @st.composite
@@ -220,7 +276,8 @@ def max_pool_specs(draw):
     dilation = draw(pair)
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     return build(MaxPool2d, draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9)),
-                 kernel_size=kernel, stride=draw(st.one_of(st.none(), pair)), padding=padding, dilation=dilation)
+                 kernel_size=kernel, stride=draw(st.one_of(st.none(), pair)), padding=padding, dilation=dilation,
+                 batch=draw(batches))
 
 
 @st.composite
@@ -229,25 +286,28 @@ def avg_pool_specs(draw):
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     return build(AvgPool2d, draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9)),
                  kernel_size=kernel, stride=draw(st.one_of(st.none(), pair)), padding=padding,
-                 count_include_pad=draw(st.booleans()))
+                 count_include_pad=draw(st.booleans()), batch=draw(batches))
 
 
 @st.composite
 def pixel_shuffle_specs(draw):
     r = draw(st.integers(1, 4))
-    return PixelShuffle(draw(st.integers(1, 3)) * r * r, draw(st.integers(1, 5)), draw(st.integers(1, 5)), r)
+    return PixelShuffle(draw(st.integers(1, 3)) * r * r, draw(st.integers(1, 5)), draw(st.integers(1, 5)), r,
+                        batch=draw(batches))
 
 
 @st.composite
 def pixel_unshuffle_specs(draw):
     r = draw(st.integers(1, 4))
-    return PixelUnshuffle(draw(st.integers(1, 3)), r * draw(st.integers(1, 4)), r * draw(st.integers(1, 4)), r)
+    return PixelUnshuffle(draw(st.integers(1, 3)), r * draw(st.integers(1, 4)), r * draw(st.integers(1, 4)), r,
+                          batch=draw(batches))
 
 
 @st.composite
 def chain_specs(draw):
     """2-3 stages, each drawn to fit the shape the previous one makes."""
     shape = (draw(st.integers(1, 4)), draw(st.integers(2, 6)), draw(st.integers(2, 6)))
+    batch = draw(batches)
     stages = []
     for _ in range(draw(st.integers(2, 3))):
         c, h, w = shape
@@ -257,15 +317,16 @@ def chain_specs(draw):
         kind = draw(st.sampled_from(kinds))
         if kind == "conv":
             stage = Conv2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=draw(st.integers(1, 3)),
-                           padding="same", stride=draw(st.integers(1, 2)))
+                           padding="same", stride=draw(st.integers(1, 2)), bias=draw(st.booleans()), batch=batch)
         elif kind == "transpose":
-            stage = ConvTranspose2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=2, stride=2)
+            stage = ConvTranspose2d(c, h, w, out_channels=draw(st.integers(1, 4)), kernel_size=2, stride=2,
+                                    batch=batch)
         elif kind == "pool":
-            stage = MaxPool2d(c, h, w, kernel_size=1 if min(h, w) < 2 else 2)
+            stage = MaxPool2d(c, h, w, kernel_size=1 if min(h, w) < 2 else 2, batch=batch)
         elif kind == "shuffle":
-            stage = PixelShuffle(c, h, w, 2)
+            stage = PixelShuffle(c, h, w, 2, batch=batch)
         else:
-            stage = PixelUnshuffle(c, h, w, 2)
+            stage = PixelUnshuffle(c, h, w, 2, batch=batch)
         stages.append(stage)
         shape = stage.output_shape
         assume(max(shape[1:]) <= 24)
@@ -319,7 +380,49 @@ def conv1d_specs(draw):
                              st.tuples(st.integers(0, 3), st.integers(0, 3))))
     return build(Conv1d, groups * draw(st.integers(1, 3)), length, out_channels=groups * draw(st.integers(1, 3)),
                  kernel_size=kernel, stride=draw(st.integers(1, 3)), padding=padding, dilation=dilation,
-                 groups=groups)
+                 groups=groups, bias=draw(st.booleans()), batch=draw(batches))
+
+
+@st.composite
+def linear_specs(draw):
+    return Linear(draw(st.integers(1, 40)), draw(st.integers(1, 6)), draw(st.booleans()))
+
+
+@st.composite
+def flatten_specs(draw):
+    start = draw(st.integers(-3, 2))
+    end = draw(st.integers(start % 3, 2)) - draw(st.sampled_from([0, 3]))
+    return Flatten(draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(1, 5)), start, end)
+
+
+@st.composite
+def dense_chain_specs(draw):
+    """A small CNN: an optional conv (and pool), flatten, then one or two linear layers."""
+    c, h, w = draw(st.integers(1, 3)), draw(st.integers(2, 6)), draw(st.integers(2, 6))
+    stages = []
+    if draw(st.booleans()):
+        stages.append(Conv2d(c, h, w, out_channels=draw(st.integers(1, 3)), kernel_size=2, bias=draw(st.booleans())))
+        c, h, w = stages[-1].output_shape
+    stages.append(Flatten(c, h, w))
+    features = c * h * w
+    for _ in range(draw(st.integers(1, 2))):
+        stages.append(Linear(features, draw(st.integers(1, 5)), draw(st.booleans())))
+        features = stages[-1].out_features
+    return Chain(tuple(stages))
+
+
+
+@st.composite
+def conv3d_specs(draw):
+    groups = draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    sizes = [max(1, d * (k - 1) + 1 + draw(st.integers(-2, 3))) for k, d in zip(kernel, dilation)]
+    padding = draw(st.one_of(st.sampled_from(["valid", "same", "full"]), st.integers(0, 2),
+                             st.tuples(*[st.integers(0, 2)] * 3), st.tuples(*[st.integers(0, 2)] * 6)))
+    return build(Conv3d, groups * draw(st.integers(1, 2)), *sizes, out_channels=groups * draw(st.integers(1, 2)),
+                 kernel_size=kernel, stride=tuple(draw(st.integers(1, 2)) for _ in range(3)), padding=padding,
+                 dilation=dilation, groups=groups, batch=draw(batches), bias=draw(st.booleans()))
 
 
 seeds = st.integers(0, 2**32)
@@ -332,7 +435,8 @@ seeds = st.integers(0, 2**32)
 def test_conv2d_matches_torch(spec, seed):
     result = check_against_torch(spec, seed)
     assert result.channels_per_group == spec.in_channels // spec.groups
-    assert result.virtual_shape[1:] == (spec.height + sum(spec.pads[:2]), spec.width + sum(spec.pads[2:]))
+    assert result.virtual_shape[1:] == (spec.height + sum(spec.pads[:2]),
+                                        spec.batch * (spec.width + sum(spec.pads[2:])))
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")   # torch's note on its own zero-padded copy
@@ -340,12 +444,27 @@ def test_conv2d_matches_torch(spec, seed):
 @given(conv1d_specs(), seeds)
 def test_conv1d_matches_torch(spec, seed):
     result = check_against_torch(spec, seed)
-    assert result.input.shape == (spec.in_channels, spec.length)
-    assert result.output.shape == spec.output_shape and result.grid_output.shape == spec.output_grid
+    assert result.input.shape == spec.input_torch_shape
+    assert result.input.shape[-2:] == (spec.in_channels, spec.length)
+    assert result.output.shape == spec.output_torch_shape and result.grid_output.shape == spec.output_grid
     if spec.padding == "causal":      # no step reads an input position later than its output position
         reads = read_cells(result, np.arange(len(result.steps)))
-        latest = np.where(reads.is_padding, -1, reads.x).max(axis=1)
-        assert (latest <= result.steps.out[:, 2] * spec.stride).all()
+        latest = np.where(reads.is_padding, -1, reads.x % spec.length).max(axis=1)
+        assert (latest <= result.steps.out[:, 2] % spec.output_shape[1] * spec.stride).all()
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@SWEEP
+@given(conv3d_specs(), seeds)
+def test_conv3d_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    assert result.input.shape == spec.input_torch_shape and result.output.shape == spec.output_torch_shape
+    assert result.weights.shape == (spec.out_channels, spec.in_channels // spec.groups) + spec.kernel_size
+    # the virtual grid holds every input cell once, its depth slices along the channel axis
+    real = result.virtual_channels >= 0
+    assert real.sum() == spec.in_channels * spec.depth
+    assert np.array_equal(np.sort(result.virtual_channels[real]), np.arange(spec.in_channels * spec.depth))
+    assert len(result.virtual_channels) == spec.in_channels * (spec.depth + sum(spec.pads[:2]))
 
 
 @SWEEP
@@ -354,7 +473,8 @@ def test_conv_transpose2d_matches_torch(spec, seed):
     result = check_against_torch(spec, seed)
     assert result.weights.shape == (spec.in_channels, spec.out_channels // spec.groups) + spec.kernel_size
     # the virtual grid holds every input cell once; everything else is an inserted zero or padding
-    assert (result.virtual_rows >= 0).sum() == spec.height and (result.virtual_cols >= 0).sum() == spec.width
+    assert (result.virtual_rows >= 0).sum() == spec.height
+    assert (result.virtual_cols >= 0).sum() == spec.batch * spec.width
 
 
 @settings(max_examples=40, deadline=None)
@@ -420,7 +540,49 @@ def test_graph_matches_torch(spec, seed):
         outputs[node.name] = node_plan.output
 
 
+@settings(max_examples=60, deadline=None)
+@given(linear_specs(), seeds)
+def test_linear_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    reads = read_cells(result, np.arange(len(result.steps)))
+    # a dense layer: every step reads every input cell
+    assert np.array_equal(np.sort(reads.channel, axis=1), np.tile(np.arange(spec.in_features), (len(reads.channel), 1)))
+    assert (result.bias is not None) == spec.bias
+
+
+@settings(max_examples=60, deadline=None)
+@given(flatten_specs(), seeds)
+def test_flatten_matches_torch(spec, seed):
+    result = check_against_torch(spec, seed)
+    assert result.output.shape == spec.output_shape
+
+
+@settings(max_examples=60, deadline=None)
+@given(dense_chain_specs(), seeds)
+def test_dense_chain_matches_torch(spec, seed):
+    check_against_torch(spec, seed)
+
+
 # --- fixed cases ---------------------------------------------------------------------------------
+
+def test_bias_given_seeded_and_refused():
+    spec = Conv2d(2, 4, 4, out_channels=3, kernel_size=3, bias=True)
+    given_bias = np.array([0.5, -2.0, 10.0])
+    result = plan(spec, seed=4, bias=given_bias)
+    assert np.array_equal(result.bias, given_bias)
+    np.testing.assert_allclose(result.output, torch_output(spec, result.input, result.weights, given_bias),
+                               rtol=1e-12)
+    seeded = plan(spec, seed=4)
+    assert np.array_equal(seeded.weights, result.weights) and not np.array_equal(seeded.bias, given_bias)
+    np.testing.assert_allclose(seeded.output - plan(spec.replace(bias=False), seed=4).output,
+                               np.broadcast_to(seeded.bias[:, None, None], spec.output_shape), rtol=1e-12)
+    for bad, spec_given in ((np.zeros(2), spec), (given_bias, spec.replace(bias=False)),
+                            (given_bias, PixelShuffle(4, 2, 2, 2))):
+        with pytest.raises(SpecError) as info:
+            plan(spec_given, bias=bad)
+        assert info.value.parameter == "bias"
+
+
 
 def test_plan_takes_given_input_and_weights():
     spec = Conv2d(2, 4, 5, out_channels=3, kernel_size=(2, 3), padding=(1, 0, 2, 1))

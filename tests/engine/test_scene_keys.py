@@ -172,3 +172,60 @@ def test_source_of_another_version_or_none_is_refused(text):
     with pytest.raises(SpecError) as info:
         source.from_json(text)
     assert info.value.parameter == "clip"
+
+
+# --------------------------------------------------------------------------------------------- digests, frame map
+
+
+def _grouped(frames, values, kinds):
+    n = len(frames)
+    return keys.group_keys(np.zeros(n), np.asarray(frames, np.float64), np.reshape(values, (n, 1)),
+                           np.asarray(kinds, np.int32))
+
+
+def test_a_frame_map_moves_keys_and_handles_together():
+    grouped = _grouped([1.0, 10.0, 40.0], [0.0, 2.0, 1.0], [keys.BEZIER] * 3)
+    plain = keys.Channels(grouped, [("location", 0, 0)])
+    mapped = keys.Channels(grouped, [("location", 0, 0)], frame_map=(99.5, 0.5))      # start 100, speed 2
+    for before, after in ((plain.co, mapped.co), (plain.left, mapped.left), (plain.right, mapped.right)):
+        assert np.allclose(after[0][0::2], 99.5 + 0.5 * before[0][0::2])
+        assert np.array_equal(after[0][1::2], before[0][1::2])
+
+
+def test_the_digest_of_written_keys_equals_the_one_read_back():
+    """What the writer files (interpolation None when every key is BEZIER, handles None when AUTO_CLAMPED)
+    equals what read_curve_digest makes of the arrays Blender gives back; an edit changes it."""
+    co = np.float32([1, 0, 5, 2, 9, 1])
+    auto = np.full(3, keys.AUTO_CLAMPED, np.int32)
+    handles = lambda: (auto, auto, np.zeros(6, np.float32), np.zeros(6, np.float32))   # noqa: E731
+    bezier = np.full(3, keys.BEZIER, np.int32)
+    assert keys.read_curve_digest(co, bezier, handles) == keys.curve_digest(co)
+    steps = np.full(3, keys.CONSTANT, np.int32)
+    assert keys.read_curve_digest(co, steps, handles) == keys.curve_digest(co, steps)
+    free = np.full(3, keys.FREE, np.int32)
+    left, right = np.float32([0, 0, 4, 2, 8, 1]), np.float32([2, 0, 6, 2, 10, 1])
+    written = keys.curve_digest(co, None, (free, free, left, right))
+    assert keys.read_curve_digest(co, bezier, lambda: (free, free, left, right)) == written
+    moved = right.copy()
+    moved[3] += 0.5
+    assert keys.read_curve_digest(co, bezier, lambda: (free, free, left, moved)) != written
+    aligned = auto.copy()
+    aligned[1] = keys.ALIGNED
+    assert keys.read_curve_digest(co, bezier, lambda: (auto, aligned, left, right)) != keys.curve_digest(co)
+    shifted = co.copy()
+    shifted[2] += 1
+    assert keys.read_curve_digest(shifted, bezier, handles) != keys.curve_digest(co)
+
+
+def test_curve_digests_ignore_the_order_curves_come_in():
+    a, b = keys.CurveDigests(), keys.CurveDigests()
+    entries = [(("act", 1), "location", 0, b"x" * 16), (("act", 1), "scale", 2, b"y" * 16),
+               (("other", 0), "color", 3, b"z" * 16)]
+    for entry in entries:
+        a.add(*entry)
+    for entry in reversed(entries):
+        b.add(*entry)
+    assert a.hexdigest() == b.hexdigest()
+    assert a.driven() == {("act", 1): {("location", 0), ("scale", 2)}, ("other", 0): {("color", 3)}}
+    b.add(("other", 0), "color", 3, b"w" * 16)
+    assert a.hexdigest() != b.hexdigest()

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from animatedai_addon.engine import palette
 from animatedai_addon.engine.errors import SpecError
-from animatedai_addon.engine.layout import pitch_of
+from animatedai_addon.engine.layout import Grid, pitch_of
 from animatedai_addon.engine.planning import ChainPlan, GraphPlan, plan, read_cells
 from animatedai_addon.engine.presets import list_presets, load_preset_file
-from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv2d, ConvTranspose2d, MaxPool2d, PixelShuffle,
-                                          PixelUnshuffle)
+from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv1d, Conv2d, Conv3d, ConvTranspose2d, MaxPool2d,
+                                          PixelShuffle, PixelUnshuffle)
 from animatedai_addon.engine.timeline import (PULSE_COLOR, EASINGS, FRAME_START, Look, Timing, box_state_at, build_timeline,
                                               check_cube_budget, count_cubes, ease, state_at)
 
@@ -88,7 +88,8 @@ def lit_cells_by_reads(the_plan, timeline, i, s):
     if reads.is_padding.any():
         pad = timeline.tensor(padding_name(the_plan, i))
         lookup = {tuple(c): n for n, c in enumerate(pad.cells.tolist())}
-        wanted[pad.name] = {lookup[(c, y, x)] for c, y, x in zip(reads.channel[0][~real], reads.vy[0][~real],
+        channel = reads.channel if reads.vc is None else reads.vc     # padding cells stand on the virtual grid
+        wanted[pad.name] = {lookup[(c, y, x)] for c, y, x in zip(channel[0][~real], reads.vy[0][~real],
                                                                   reads.vx[0][~real])}
     return wanted
 
@@ -354,12 +355,17 @@ def check_pulse(the_plan, timeline):
         starts = window.key_frames[np.asarray(window.key_visible, bool)] if len(window.key_visible) \
             else window.key_frames
         starts = np.asarray(starts, np.float64)[:len(arrive)]
-        layers = stage.filters.shape[1]
         names = [stage_name(the_plan, i, f"filter{f}") for f in range(stage.filters.shape[0])]
+        # the kernel's channels, and a bias layer (one cube) at the output end when the stage has a bias
+        layers = stage.filters.shape[1] + (stage.bias is not None)
+        assert timeline.tensor(names[0]).shape[0] == layers
         for s in range(0, len(arrive), max(1, len(arrive) // 7)):
             f = int(stage.steps.filter[s])
+            # a folded filter (a Conv3d's depth slices) has gaps between its layers: the pulse passes them too
+            place = Grid(stage.filters.shape[1:], np.zeros(3), 1.0, 1.0,
+                         (stage.spec.filter_fold().depths, 1)).channel_place
             for c in range(layers):
-                frame = starts[s] + (c + 0.5) / layers * (arrive[s] - starts[s])
+                frame = starts[s] + (place(c) + 0.5) / (place(layers - 1) + 1) * (arrive[s] - starts[s])
                 states = state_at(timeline, frame)
                 lit = states[names[f]].highlighted
                 track = timeline.tensor(names[f])
@@ -375,6 +381,36 @@ def check_pulse(the_plan, timeline):
             assert first.visible[cell] and first.highlighted[cell]
             end = float(out.appear[cell]) + max(float(arrive[s] - starts[s]) * 2, timeline.pop_frames + 1.0)
             assert not state_at(timeline, end + 1e-3)[out.name].highlighted[cell]
+
+
+# ---------------------------------------------------------------------------------- folded tensors
+
+FOLDED = [Conv2d(2, 4, 5, out_channels=2, kernel_size=3, padding="same", stride=(1, 2), batch=3),
+          Conv3d(2, 3, 4, 4, out_channels=2, kernel_size=3, padding="same", batch=2),
+          Conv3d(4, 4, 3, 3, out_channels=2, kernel_size=(2, 3, 1), padding=(1, 0, 1, 1, 0, 0), groups=2),
+          Conv3d(1, 5, 3, 3, out_channels=2, kernel_size=2, dilation=(2, 1, 2), stride=(2, 1, 1), padding=1),
+          Conv1d(2, 7, 2, kernel_size=3, padding="causal", dilation=2, batch=2),
+          MaxPool2d(2, 4, 4, kernel_size=2, padding=1, batch=2),
+          Chain((PixelShuffle(8, 2, 2, 2, batch=2), Conv2d(2, 4, 4, out_channels=2, padding="same", batch=2))),
+          Chain((Conv3d(1, 3, 3, 3, out_channels=2, kernel_size=(1, 2, 2), batch=2),
+                 Conv3d(2, 3, 2, 2, out_channels=1, kernel_size=(2, 1, 1), padding="same", batch=2)))]
+
+
+@pytest.mark.parametrize("spec", FOLDED, ids=[s.label for s in FOLDED])
+@pytest.mark.parametrize("order", ["filter", "position"])
+def test_folded_invariants(spec, order):
+    """A batch and a volume fold onto the grid: the same invariants as every preset's, in both highlight modes."""
+    the_plan = plan(spec, seed=4, order=order)
+    for look in (Look(), CELLS):
+        timeline = build_timeline(the_plan, Timing(), look)
+        check_outputs_appear_once(the_plan, timeline)
+        check_sorted_merged(timeline)
+        assert timeline.cube_count == count_cubes(spec)
+        if look.highlight == "pulse":
+            check_pulse(the_plan, timeline)
+        else:
+            check_highlights_are_reads(the_plan, timeline)
+            check_window_holds_the_reads(the_plan, timeline)
 
 
 # ---------------------------------------------------------------------------------- presets

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from animatedai_addon.engine import trace
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.planning import GraphPlan, plan
-from animatedai_addon.engine.spec import (Add, AvgPool2d, Chain, Concat, Conv1d, Conv2d, ConvTranspose2d, Graph,
-                                          MaxPool2d, Node, PixelShuffle, PixelUnshuffle)
+from animatedai_addon.engine.spec import (Add, AvgPool2d, Chain, Concat, Conv1d, Conv2d, Conv3d, ConvTranspose2d,
+                                          Flatten, Graph, Linear, MaxPool2d, Node, PixelShuffle, PixelUnshuffle)
 from animatedai_addon.engine.trace import tensor_names
 
 from .test_plan_torch import ORACLES, chain_specs, graph_specs
@@ -33,15 +33,16 @@ def autograd_field(the_plan, node, cell) -> dict[str, np.ndarray]:
     """{tensor name: cells with a non-zero gradient of the picked output cell}, all weights one."""
     stages = tensor_names(the_plan)
     first = the_plan.input if isinstance(the_plan, GraphPlan) else stages[0][1].input
-    tensors = {"input": torch.tensor(first[None], requires_grad=True)}
+    batched = stages[0][1].spec.batch > 1             # the arrays carry N already
+    tensors = {"input": torch.tensor(first if batched else first[None], requires_grad=True)}
     for name, stage, inputs in stages:
         weights = None if stage.weights is None else torch.ones(stage.weights.shape, dtype=torch.float64)
-        tensors[name] = _forward(stage.spec, tuple(tensors[i] for i in inputs), weights)
+        tensors[name] = _forward(stage.spec, tuple(tensors[i] for i in inputs), weights)     # bias: no gradient
         tensors[name].retain_grad()
     picked = stages[-1][0] if node is None else node if isinstance(node, str) else stages[node][0]
-    tensors[picked][(0,) + tuple(cell)].backward()
-    return {name: (t.grad[0].numpy() != 0) if t.grad is not None else np.zeros(t.shape[1:], bool)
-            for name, t in tensors.items()}
+    tensors[picked][tuple(cell) if batched else (0,) + tuple(cell)].backward()
+    grads = {name: t.grad if t.grad is not None else torch.zeros(t.shape) for name, t in tensors.items()}
+    return {name: (g if batched else g[0]).numpy() != 0 for name, g in grads.items()}
 
 
 def check_trace(spec, node=None, cell=None, seed=0):
@@ -51,7 +52,7 @@ def check_trace(spec, node=None, cell=None, seed=0):
         else stages[node][1]
     if cell is None:
         rng = np.random.default_rng(seed)
-        cell = tuple(int(rng.integers(n)) for n in picked.spec.output_shape)
+        cell = tuple(int(rng.integers(n)) for n in picked.spec.output_torch_shape)
     got, want = trace(the_plan, node, cell), autograd_field(the_plan, node, cell)
     assert set(got) == set(want)
     for name in want:
@@ -75,6 +76,8 @@ def residual_graph():
     AvgPool2d(2, 6, 6, 3, stride=2, padding=1, count_include_pad=False),
     PixelShuffle(8, 2, 3, 2), PixelUnshuffle(2, 4, 4, 2),
     Conv1d(2, 9, 3, 3, padding="causal", dilation=2),
+    Conv3d(2, 4, 4, 4, 2, 3, stride=(1, 2, 1), padding=1, bias=True), Conv2d(2, 5, 5, 2, 3, batch=2),
+    Linear(6, 3), Flatten(2, 3, 3),
 ])
 def test_single_ops(spec):
     for seed in range(3):

@@ -92,7 +92,7 @@ def test_image_is_resized(tmp_path):
 
 
 def test_bad_shapes():
-    for shape in ((), (1, 2, 2, 2, 2), (0, 2, 2), (1, 2, 2.0), "1,2,2"):
+    for shape in ((), (1, 2, 2, 2, 2, 2), (0, 2, 2), (1, 2, 2.0), "1,2,2"):
         with pytest.raises(SpecError):
             make_input(shape)
 

@@ -17,7 +17,7 @@ from ..operation import Operation
 from ..plans import Plan, Steps, assemble_output, grid_cells, no_weights
 from ..specbase import Spec2d, grid_shape
 from ..values import check_finite_output
-from .pair import input_pair, pair_order
+from .pair import check_one_sample, input_pair, pair_order
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class Add(Spec2d):
     op: ClassVar[str] = "add"
     #: Inputs the stage takes (a graph node names this many).
     arity: ClassVar[int] = 2
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_one_sample(self)
 
     @property
     def other_shape(self) -> tuple[int, int, int]:

@@ -16,7 +16,7 @@ import numpy as np
 from ..operation import Operation
 from ..plans import Plan, Steps, assemble_output, grid_cells, no_weights
 from ..specbase import Spec2d, check_cells, check_int, grid_shape
-from .pair import input_pair, pair_order
+from .pair import check_one_sample, input_pair, pair_order
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Concat(Spec2d):
 
     def __post_init__(self):
         super().__post_init__()
+        check_one_sample(self)
         self._set("other_channels", check_int("other_channels", self.other_channels))
         check_int("in_channels + other_channels", self.in_channels + self.other_channels)
         check_cells("other_channels*height*width", self.other_shape)

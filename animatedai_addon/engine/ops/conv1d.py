@@ -53,6 +53,7 @@ class Conv1d(Filters, Spec1d):
     padding: str | tuple[int, int] = "valid"
     dilation: int = 1
     groups: int = 1
+    bias: bool = False
 
     op: ClassVar[str] = "conv1d"
 
@@ -130,7 +131,7 @@ PADDING_LR = Field("padding_lr", "pair", "Explicit Padding", "Padding cells: lef
 def _build(get) -> Conv1d:
     padding = tuple(get("padding_lr")) if get("padding_mode_1d") == "explicit" else get("padding_mode_1d")
     return Conv1d(get("in_channels"), get("length"), get("out_channels"), get("kernel_length"),
-                  get("stride_length"), padding, get("dilation_length"), get("groups"))
+                  get("stride_length"), padding, get("dilation_length"), get("groups"), get("bias"))
 
 
 def _settings(spec):
@@ -140,13 +141,13 @@ def _settings(spec):
         {"padding_mode_1d": "explicit", "padding_lr": spec.padding}
     return {"in_channels": spec.in_channels, "length": spec.length, "out_channels": spec.out_channels,
             "kernel_length": spec.kernel_size, "stride_length": spec.stride, "dilation_length": spec.dilation,
-            "groups": spec.groups, **padding}
+            "groups": spec.groups, "bias": spec.bias, **padding}
 
 
 FORM = Form("conv1d", "Convolution 1D", "1D convolution over a sequence (torch.nn.functional.conv1d), with "
             "'same', 'full' and 'causal' padding",
             (fields.IN_CHANNELS, LENGTH, fields.OUT_CHANNELS, KERNEL, STRIDE, PADDING_MODE, PADDING_LR, DILATION,
-             fields.GROUPS),
+             fields.GROUPS, fields.BIAS),
             build=_build, settings=_settings)
 
 OPERATIONS = (Operation("conv1d", Conv1d, plan_conv1d),)

@@ -51,6 +51,7 @@ class Conv2d(Filters, Spec2d):
     padding: str | tuple[int, int, int, int] = "valid"
     dilation: tuple[int, int] = (1, 1)
     groups: int = 1
+    bias: bool = False
 
     op: ClassVar[str] = "conv2d"
 
@@ -167,18 +168,19 @@ def _conv_settings(spec) -> dict:
 def _conv2d_settings(spec):
     if not isinstance(spec, Conv2d):
         return None
-    return {**_conv_settings(spec), "out_channels": spec.out_channels, "groups": spec.groups}
+    return {**_conv_settings(spec), "out_channels": spec.out_channels, "groups": spec.groups, "bias": spec.bias}
 
 
 def _depthwise_settings(spec):
-    if not (isinstance(spec, Conv2d) and spec.is_depthwise and spec.out_channels % spec.in_channels == 0):
+    if not (isinstance(spec, Conv2d) and spec.is_depthwise and spec.out_channels % spec.in_channels == 0
+            and not spec.bias):
         return None
     return {**_conv_settings(spec), "multiplier": spec.out_channels // spec.in_channels}
 
 
 def _separable_settings(spec):
     if not (isinstance(spec, Chain) and len(spec.stages) == 2
-            and all(isinstance(stage, Conv2d) for stage in spec.stages)):
+            and all(isinstance(stage, Conv2d) and not stage.bias for stage in spec.stages)):
         return None
     first, last = spec.stages
     return {**fields.shape_settings(first), "out_channels": last.out_channels, "kernel_size": first.kernel_size,
@@ -188,9 +190,9 @@ def _separable_settings(spec):
 CONV2D_FORM = Form(
     "conv2d", "Convolution", "2D convolution (torch.nn.functional.conv2d), with 'same' and 'full' padding",
     fields.SHAPE_2D + (fields.OUT_CHANNELS, fields.KERNEL_SIZE, fields.STRIDE, fields.PADDING_MODE, fields.PADDING,
-                       fields.DILATION, fields.GROUPS),
+                       fields.DILATION, fields.GROUPS, fields.BIAS),
     build=lambda get: Conv2d(*_shape(get), get("out_channels"), get("kernel_size"), get("stride"),
-                             fields.padding_value(get), get("dilation"), get("groups")),
+                             fields.padding_value(get), get("dilation"), get("groups"), get("bias")),
     settings=_conv2d_settings)
 
 DEPTHWISE_FORM = Form(

@@ -25,6 +25,7 @@ class ConvTranspose2d(Filters, Spec2d):
     output_padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
     groups: int = 1
+    bias: bool = False
 
     op: ClassVar[str] = "conv_transpose2d"
 
@@ -107,16 +108,16 @@ def _settings(spec):
         return None
     return {**fields.shape_settings(spec), "out_channels": spec.out_channels, "kernel_size": spec.kernel_size,
             "stride": spec.stride, "padding_hw": spec.padding, "output_padding": spec.output_padding,
-            "dilation": spec.dilation, "groups": spec.groups}
+            "dilation": spec.dilation, "groups": spec.groups, "bias": spec.bias}
 
 
 FORM = Form(
     "conv_transpose2d", "Transposed Convolution", "torch.nn.functional.conv_transpose2d",
     fields.SHAPE_2D + (fields.OUT_CHANNELS, fields.KERNEL_SIZE, fields.STRIDE, fields.PADDING_HW, OUTPUT_PADDING,
-                       fields.DILATION, fields.GROUPS),
+                       fields.DILATION, fields.GROUPS, fields.BIAS),
     build=lambda get: ConvTranspose2d(get("in_channels"), get("height"), get("width"), get("out_channels"),
                                       get("kernel_size"), get("stride"), get("padding_hw"), get("output_padding"),
-                                      get("dilation"), get("groups")),
+                                      get("dilation"), get("groups"), get("bias")),
     settings=_settings)
 
 OPERATIONS = (Operation("conv_transpose2d", ConvTranspose2d, plan_conv_transpose2d),)

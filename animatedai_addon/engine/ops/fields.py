@@ -40,3 +40,6 @@ def padding_settings(padding) -> dict:
 
 def shape_settings(spec) -> dict:
     return dict(zip(spec.SHAPE_FIELDS, spec.input_shape))
+
+BIAS = Field("bias", "bool", "Bias", "One bias value per filter, added to each of its sums (shown as one more "
+             "cube at the filter's output end)", False)

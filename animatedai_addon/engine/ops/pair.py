@@ -8,6 +8,12 @@ from ..errors import SpecError
 from ..values import make_input
 
 
+def check_one_sample(spec) -> None:
+    """Two-input stages take one sample: a graph over a batch is not shown yet."""
+    if spec.batch != 1:
+        raise SpecError("batch", spec.batch, f"1: {spec.op} takes one sample (graphs of batches are not shown yet)")
+
+
 def input_pair(spec, input, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Both inputs in grid form: ``input`` is None (both seeded, the second from ``seed + 1``) or a pair
     (first, second), each an array in PyTorch's layout, a path or None."""

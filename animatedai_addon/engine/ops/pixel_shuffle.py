@@ -97,7 +97,7 @@ def plan_pixel_shuffle(spec, input=None, weights=None, seed: int = 0, order: str
     no_weights(spec, weights)
     values = input_values(spec, input, seed)
     r = spec.upscale_factor
-    src = grid_cells(spec.input_grid)
+    src = grid_cells(spec.sample_grid)
     c, rest = np.divmod(src[:, 0], r * r)
     i, j = np.divmod(rest, r)
     out = np.stack([c, src[:, 1] * r + i, src[:, 2] * r + j], axis=1).astype(np.int32)
@@ -109,7 +109,7 @@ def plan_pixel_unshuffle(spec, input=None, weights=None, seed: int = 0, order: s
     no_weights(spec, weights)
     values = input_values(spec, input, seed)
     r = spec.downscale_factor
-    src = grid_cells(spec.input_grid)
+    src = grid_cells(spec.sample_grid)
     y, i = np.divmod(src[:, 1], r)
     x, j = np.divmod(src[:, 2], r)
     out = np.stack([src[:, 0] * r * r + i * r + j, y, x], axis=1).astype(np.int32)
