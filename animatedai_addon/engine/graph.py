@@ -196,6 +196,22 @@ class Graph:
         return self.nodes[-1].spec.output_shape
 
     @property
+    def batch(self) -> int:
+        return self.nodes[0].spec.batch
+
+    @property
+    def input_torch_shape(self) -> tuple[int, ...]:
+        """PyTorch's shape of the graph's input (a leading N when the batch is > 1)."""
+        for node in self.nodes:
+            if GRAPH_INPUT in node.inputs:
+                return node.spec.input_torch_shape if node.inputs[0] == GRAPH_INPUT else node.spec.other_shape
+        return self.input_shape
+
+    @property
+    def output_torch_shape(self) -> tuple[int, ...]:
+        return self.nodes[-1].spec.output_torch_shape
+
+    @property
     def label(self) -> str:
         return self.name or " + ".join(node.spec.label for node in self.nodes)
 

@@ -72,7 +72,7 @@ def plan_graph(spec: Graph, input=None, weights=None, seed: int = 0, order: str 
     its weights and bias, when given None, are seeded with seed + i. ``weights`` / ``bias``: None, a list with
     one entry (None or an array) per node, or a dict {node name: array}."""
     weights, biases = _per_node("weights", spec, weights), _per_node("bias", spec, bias)
-    outputs = {GRAPH_INPUT: make_input(spec.input_shape, input, seed)}
+    outputs = {GRAPH_INPUT: make_input(spec.input_torch_shape, input, seed)}
     plans = []
     for i, node in enumerate(spec.nodes):
         operands = tuple(outputs[name] for name in node.inputs)
