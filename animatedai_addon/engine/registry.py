@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from .errors import SpecError
 from .operation import Field, Form, Operation
-from .ops import conv1d, conv2d, conv_transpose2d, pixel_shuffle, pool2d
+from .ops import activation, batch_norm, conv1d, conv2d, conv_transpose2d, pixel_shuffle, pool2d
 
 #: The operation modules, in the order of the panel's Operation menu.
-OP_MODULES = (conv2d, conv_transpose2d, pixel_shuffle, pool2d, conv1d)
+OP_MODULES = (conv2d, conv_transpose2d, pixel_shuffle, pool2d, conv1d, activation, batch_norm)
 
 
 def _collect() -> tuple[dict[str, Operation], tuple[Form, ...], dict[str, Field]]:

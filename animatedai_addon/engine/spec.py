@@ -13,6 +13,8 @@ import dataclasses
 from . import registry
 from .errors import SpecError
 from .graph import AnySpec, Chain
+from .ops.activation import ReLU, ReLU6
+from .ops.batch_norm import BatchNorm2d
 from .ops.conv1d import Conv1d
 from .ops.conv2d import Conv2d, depthwise, depthwise_separable, mobilenet_block, pointwise
 from .ops.conv_transpose2d import ConvTranspose2d
@@ -24,7 +26,8 @@ from .specbase import MAX_CELLS, MAX_EXTENT, PADDING_WORDS, Spec, Spec1d, Spec2d
 OPS: dict[str, type[Spec]] = {name: op.spec_class for name, op in registry.OPERATIONS.items()}
 
 __all__ = ["Spec", "Spec1d", "Spec2d", "Chain", "AnySpec", "OPS", "Conv1d", "Conv2d", "ConvTranspose2d",
-           "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "depthwise", "pointwise",
+           "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "ReLU", "ReLU6", "BatchNorm2d",
+           "depthwise", "pointwise",
            "depthwise_separable", "mobilenet_block", "espcn", "shuffle_loop", "spec_from_dict", "grid_shape",
            "MAX_CELLS", "MAX_EXTENT", "PADDING_WORDS"]
 
