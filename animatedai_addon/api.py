@@ -238,7 +238,7 @@ def _check_if_edited(value) -> str:
 
 
 def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=None, input=None, seed: int = 0,
-             order: str = "filter", template=None, scene=None, cube_budget: int | None = None,
+             order: str = "filter", weights=None, template=None, scene=None, cube_budget: int | None = None,
              set_scene: bool = False, use_template_camera: bool = False, use_template_world: bool = False,
              start_frame: float | None = None, location=None, share_animation: bool = True,
              if_edited: str = "new", progress=None) -> GenerateResult:
@@ -248,6 +248,8 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     tensor with Geometry Nodes) or "auto" (instanced above the preferences' threshold, 20,000 cubes by
     default). ``cube_budget`` refuses larger clips (default: the preferences' budget for the mode,
     50,000 objects or 2,000,000 instanced unless changed there). See :func:`preferences`.
+    ``weights``: a named kernel for a Conv2d (``"sobel_x"``, ``"sobel_y"``, ``"blur"``, ``"sharpen"``,
+    ``"identity"``; for a chain a list of one name or None per stage): it becomes the spec's ``weights``.
     ``progress(done, total, what)``, if given, is called before the stage, before each tensor is written
     and at the end; it may raise :class:`Cancelled`.
 
@@ -277,6 +279,9 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     from .scene import clip as clips, playback, source as sources, stage, templates, writer
 
     request = resolve_spec(spec_or_preset_name, timing, look)
+    if weights is not None:
+        from .engine.kernels import with_named_weights
+        request = dataclasses.replace(request, spec=with_named_weights(request.spec, weights))
     mode, cubes = check_budget(request.spec, cube_budget, request.look, mode)     # before any planning
     template = _resolve_template(template, templates)
     scene = _resolve_scene(scene)
@@ -563,6 +568,8 @@ def clear(spec_or_preset_name=None, scene=None, progress=None) -> int:
     ``animatedai`` tag the add-on writes on them; with no clip left in the scene, its stage (camera,
     lights, floor, world) goes too unless another scene shows it. Returns how many clips were removed.
     Nothing the user made is touched: objects a user put into a clip's collections move to the scene.
+    ``weights``: a named kernel for a Conv2d (``"sobel_x"``, ``"sobel_y"``, ``"blur"``, ``"sharpen"``,
+    ``"identity"``; for a chain a list of one name or None per stage): it becomes the spec's ``weights``.
     ``progress(done, total, what)``, if given, is called before each clip is removed and at the end; it may
     raise :class:`Cancelled`."""
     from .scene import clip as clips, stage, writer
