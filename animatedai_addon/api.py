@@ -103,6 +103,7 @@ class _Request:
     spec: object
     timing: Timing
     look: Look
+    input: str | None = None      # a preset's own input file (api.generate's ``input`` replaces it)
 
 
 def resolve_spec(spec_or_preset_name, timing=None, look=None) -> _Request:
@@ -111,17 +112,18 @@ def resolve_spec(spec_or_preset_name, timing=None, look=None) -> _Request:
     from .engine import presets
     from .engine.spec import Chain, Spec, spec_from_dict
 
-    base_timing, base_look = Timing(), Look()
+    base_timing, base_look, preset_input = Timing(), Look(), None
     if isinstance(spec_or_preset_name, str):
         preset = presets.load_preset_file(spec_or_preset_name)
-        spec, base_timing, base_look = preset.spec, preset.timing, preset.look
+        spec, base_timing, base_look, preset_input = preset.spec, preset.timing, preset.look, preset.input
     elif isinstance(spec_or_preset_name, dict):
         spec = spec_from_dict(spec_or_preset_name)
     elif isinstance(spec_or_preset_name, (Spec, Chain)):
         spec = spec_or_preset_name
     else:
         raise SpecError("spec", spec_or_preset_name, "a preset name, a spec (Conv2d, ..., Chain) or a spec dict")
-    return _Request(spec, _override("timing", Timing, base_timing, timing), _override("look", Look, base_look, look))
+    return _Request(spec, _override("timing", Timing, base_timing, timing), _override("look", Look, base_look, look),
+                    preset_input)
 
 
 def _override(name: str, cls, base, given):
@@ -291,6 +293,8 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     start_frame = _check_start_frame(start_frame)
     location = _check_location(location)
     if_edited = _check_if_edited(if_edited)
+    if input is None:
+        input = request.input       # a preset's own input (the digit of mnist-digit-sobel-x), if it has one
     input_path = input if isinstance(input, (str, os.PathLike)) else None
     input = _read_image_input(input, request.spec)
     the_plan = plan(request.spec, input=input, seed=seed, order=order)

@@ -325,6 +325,9 @@ class SettingsMixin:
         for name in LOOK_FIELDS:
             setattr(self, f"look_{name}", getattr(preset.look, name))
         set_colors(self.look_filter_colors, preset.look.filter_colors)
+        if preset.input is not None:        # a preset's own input file (an image, or a .npy array)
+            self.input_source = "npy" if preset.input.lower().endswith(".npy") else "image"
+            setattr(self, f"{self.input_source}_path", preset.input)
 
     def apply_spec(self, spec, preset_name: str = "") -> None:
         """Set the operation and its parameters so that :meth:`build_spec` gives ``spec`` back.
