@@ -7,8 +7,8 @@ How it is staged (:func:`sweep_stage`, called by the scheduler for a layout of k
   ``t0 + (c + 0.5) * shuffle_frames / C``, the frame at which that channel's cells take their new values;
 * the stage's output is a new tensor track whose cells stand exactly where the input's do. A cell whose
   value changes is *replaced*: the old cube goes at once and the new one pops in at that frame, in the
-  tensor's colour, or grey (the padding's hue, opaque) when the operation made it 0 — a ReLU's negative
-  cells drop out of the colour as padding, the other zeros, are shown;
+  tensor's colour, or dim grey (the padding's hue darkened, opaque) when the operation made it 0: a ReLU's
+  negative cells go dark, as if switched off;
 * a cell whose value stays is not animated to the eye: its new cube grows inside the old one (ending
   its pop exactly when the old one goes), so the block shows no change there.
 
@@ -24,6 +24,11 @@ from . import palette
 from .errors import SpecError
 from .layout import StageLayout
 from .tracks import BoxTrack
+
+
+#: A cell the stage zeroes takes the padding's hue (padding is zeros too), opaque and dimmed by this factor, so it
+#: reads as switched off under the studio lights rather than as the white of a new cell.
+ZERO_DIM = 0.3
 
 
 def changed_cells(stage) -> np.ndarray:
@@ -62,7 +67,7 @@ def sweep_stage(builder, i: int, stage, layout: StageLayout, view, previous_end:
     builder.tracks[view.track].disappear[old] = at.astype(np.float32)
     appear = np.where(changed, at, at - builder.timing.pop_frames)
     base = builder.base[view.track][old].copy()         # each cell keeps its colour (a shuffle's families too)
-    zero_color = np.r_[np.asarray(builder.look.padding_color, np.float32)[:3], np.float32(1.0)]
+    zero_color = np.r_[np.asarray(builder.look.padding_color, np.float32)[:3] * ZERO_DIM, np.float32(1.0)]
     base[zeroed_cells(stage).ravel()] = zero_color
     name = builder.name(i, "output")
     local = layout.output.local(cells[:, 0], layout.output_rows[cells[:, 1]], layout.output_cols[cells[:, 2]])

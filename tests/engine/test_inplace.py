@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from animatedai_addon.engine.errors import SpecError
-from animatedai_addon.engine.inplace import change_frames, changed_cells
+from animatedai_addon.engine.inplace import ZERO_DIM, change_frames, changed_cells
 from animatedai_addon.engine.planning import plan
 from animatedai_addon.engine.spec import BatchNorm2d, Chain, Conv2d, MaxPool2d, PixelShuffle, ReLU, ReLU6
 from animatedai_addon.engine.timeline import Look, Timing, box_state_at, build_timeline, count_cubes, state_at
@@ -66,9 +66,9 @@ def test_exactly_the_changed_cells_change_on_screen(name):
         color = np.stack([c for _, c in looks])
         animated = (scale != scale[0]).any(axis=0) | (color != color[0]).any(axis=(0, 2))
         assert np.array_equal(animated, changed), name
-        # a cell zeroed by the stage ends grey (the padding's hue, opaque); the rest keep the tensor's colour
+        # a cell zeroed by the stage ends dim grey (the padding's hue, darkened); the rest keep the tensor's colour
         zeroed = changed & (stage.grid_output.ravel() == 0)
-        grey = np.r_[np.float32(Look().padding_color)[:3], 1.0]
+        grey = np.r_[np.float32(Look().padding_color)[:3] * ZERO_DIM, 1.0]
         assert np.allclose(new_track.color[zeroed], grey)
         assert not np.isclose(new_track.color[~zeroed], grey).all(axis=1).any()
         assert np.array_equal(new_track.value, stage.grid_output.ravel().astype(np.float32))

@@ -290,11 +290,13 @@ def test_the_lessons_fit_the_default_cube_budget():
 def test_the_digit_preset_shows_the_edges_of_its_bundled_digit():
     import numpy as np
     preset = load_preset_file("digit-sobel-x")
-    assert preset.input.endswith("digit-7.npy") and preset.spec.weights == "sobel_x"
+    sobel, relu = preset.spec.stages
+    assert preset.input.endswith("digit-7.npy") and sobel.weights == "sobel_x" and relu.op == "relu"
     result = plan(preset.spec, input=preset.input)
     digit = result.input[0]
     assert digit.shape == (28, 28) and digit.min() == 0.0 and digit.max() == 1.0
-    edges = result.output[0]
+    edges = result.stages[0].output[0]
+    assert np.array_equal(result.output[0], np.maximum(edges, 0))
     # Sobel x answers where the ink changes along a row: its output is 0 wherever a 3x3 patch has no such change
     padded = np.pad(digit, 1)
     flat_rows = np.array([[np.ptp(padded[y:y + 3, x:x + 3], axis=1).max() == 0 for x in range(28)]
@@ -310,5 +312,5 @@ def test_a_preset_input_is_checked_and_round_trips(tmp_path):
         table = {"spec": {"op": "relu", "in_channels": 1, "height": 2, "width": 2}, "input": value}
         with pytest.raises(SpecError, match=f"input=.*{why}"):
             preset_from_dict("x", table)
-    overridden = apply_overrides(preset, ["weights=sobel_y"])
-    assert overridden.input == preset.input and overridden.spec.weights == "sobel_y"
+    overridden = apply_overrides(preset, ["stages.0.weights=sobel_y"])
+    assert overridden.input == preset.input and overridden.spec.stages[0].weights == "sobel_y"
