@@ -77,7 +77,8 @@ _FIELD_HELP = {
     "first_step_frames": "Length of a stage's first step; later steps speed up smoothly to 'frames per step' "
                          "(0: every step lasts 'frames per step')",
     "ramp_steps": "How fast steps speed up: the excess over 'frames per step' shrinks by e every this many steps",
-    "shuffle_frames": "Length of a pixel shuffle's transform (every cube travels at once)",
+    "shuffle_frames": "Length of a pixel shuffle's transform (every cube travels at once) and of an elementwise "
+                      "stage's sweep (ReLU, batch norm)",
     "hold_frames": "Pause when the active filter (or stage) changes",
     "intro_frames": "Still frames before the first step",
     "outro_frames": "Still frames after the last step",
