@@ -9,6 +9,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from animatedai_addon.engine import Chain, Conv2d, ReLU, plan  # noqa: E402
+from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.inplace import changed_cells  # noqa: E402
 from animatedai_addon.engine.timeline import Timing, build_timeline, state_at  # noqa: E402
 from animatedai_addon.scene import writer  # noqa: E402
@@ -61,3 +62,26 @@ def test_instanced_mode_replaces_the_changed_cells_in_place():
                 assert_same_cells(got, want)
             except AssertionError as error:
                 raise AssertionError(f"{track.name} frame {frame}: {error}") from None
+
+
+def test_the_panel_builds_activations_batch_norm_and_named_kernels():
+    import animatedai_addon
+    from animatedai_addon.engine import BatchNorm2d, ReLU6
+    was_registered = animatedai_addon.is_registered()
+    animatedai_addon.ensure_registered()
+    try:
+        settings = bpy.context.scene.animatedai
+        settings.operation = "relu6"
+        settings.in_channels, settings.height, settings.width = 3, 4, 5
+        assert settings.build_spec() == ReLU6(3, 4, 5)
+        settings.operation, settings.affine = "batch_norm2d", False
+        assert settings.build_spec() == BatchNorm2d(3, 4, 5, affine=False)
+        settings.apply_spec(Conv2d(2, 5, 5, 2, padding="same", weights="sobel_y"))
+        assert (settings.operation, settings.weights) == ("conv2d", "sobel_y")
+        assert settings.build_spec().weights == "sobel_y"
+        settings.kernel_size = (5, 5)          # a named kernel is 3x3: the engine's message, not a clamp
+        with pytest.raises(SpecError, match="weights='sobel_y'.*3x3"):
+            settings.build_spec()
+    finally:
+        if not was_registered:
+            animatedai_addon.unregister()
