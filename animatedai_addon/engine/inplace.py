@@ -18,6 +18,8 @@ so ``timing.loop`` is refused when an elementwise stage changes the first input.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import palette
@@ -48,8 +50,6 @@ def change_frames(channels: int, t0: float, frames: float) -> np.ndarray:
 
 def sweep_stage(builder, i: int, stage, layout: StageLayout, view, previous_end: float):
     """Schedule elementwise stage ``i`` on ``view`` (the tensor as it stands); returns (output view, end)."""
-    from .schedule import _View   # the scheduler imports this module lazily: no cycle at import time
-
     if builder.timing.loop and view.track not in builder.popped:
         raise SpecError("timing.loop", True, f"false for this clip: stage {i} ({stage.spec.label}) changes the "
                         "clip's first tensor in place, and a loop cannot bring its replaced cells back")
@@ -77,8 +77,8 @@ def sweep_stage(builder, i: int, stage, layout: StageLayout, view, previous_end:
     builder.boxes.append(_sweep_box(builder, i, view, channels, t0, frames))
     builder.step_frames.append(when[stage.steps.out[:, 0]].astype(np.float32))
     index = np.arange(len(cells)).reshape(shape)
-    out_view = _View(name, index, layout.output, layout.output_rows, layout.output_cols,
-                     np.asarray(view.channel_colors, np.float32))
+    out_view = dataclasses.replace(view, track=name, index=index, grid=layout.output, rows=layout.output_rows,
+                                   cols=layout.output_cols)      # the same channel colours
     return out_view, t0 + frames
 
 
