@@ -13,6 +13,8 @@ import dataclasses
 from . import registry
 from .errors import SpecError
 from .graph import AnySpec, Chain
+from .ops.activation import ReLU, ReLU6
+from .ops.batch_norm import BatchNorm2d
 from .ops.conv1d import Conv1d
 from .ops.conv3d import Conv3d
 from .ops.conv2d import Conv2d, depthwise, depthwise_separable, mobilenet_block, pointwise
@@ -28,6 +30,7 @@ OPS: dict[str, type[Spec]] = {name: op.spec_class for name, op in registry.OPERA
 
 __all__ = ["Spec", "Spec1d", "Spec2d", "Spec3d", "Chain", "AnySpec", "OPS", "Conv1d", "Conv2d", "Conv3d",
            "ConvTranspose2d", "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "Flatten", "Linear",
+           "ReLU", "ReLU6", "BatchNorm2d",
            "depthwise", "pointwise",
            "depthwise_separable", "mobilenet_block", "espcn", "shuffle_loop", "spec_from_dict", "grid_shape",
            "MAX_CELLS", "MAX_EXTENT", "PADDING_WORDS"]
