@@ -104,6 +104,7 @@ class _Request:
     spec: object
     timing: Timing
     look: Look
+    input: str | None = None      # a preset's own input file (api.generate's ``input`` replaces it)
 
 
 def resolve_spec(spec_or_preset_name, timing=None, look=None) -> _Request:
@@ -112,10 +113,10 @@ def resolve_spec(spec_or_preset_name, timing=None, look=None) -> _Request:
     from .engine import presets
     from .engine.spec import Chain, Graph, Spec, spec_from_dict
 
-    base_timing, base_look = Timing(), Look()
+    base_timing, base_look, preset_input = Timing(), Look(), None
     if isinstance(spec_or_preset_name, str):
         preset = presets.load_preset_file(spec_or_preset_name)
-        spec, base_timing, base_look = preset.spec, preset.timing, preset.look
+        spec, base_timing, base_look, preset_input = preset.spec, preset.timing, preset.look, preset.input
     elif isinstance(spec_or_preset_name, dict):
         spec = spec_from_dict(spec_or_preset_name)
     elif isinstance(spec_or_preset_name, (Spec, Chain, Graph)):
@@ -123,7 +124,8 @@ def resolve_spec(spec_or_preset_name, timing=None, look=None) -> _Request:
     else:
         raise SpecError("spec", spec_or_preset_name, "a preset name, a spec (Conv2d, ..., Chain, Graph) or a spec "
                         "dict")
-    return _Request(spec, _override("timing", Timing, base_timing, timing), _override("look", Look, base_look, look))
+    return _Request(spec, _override("timing", Timing, base_timing, timing), _override("look", Look, base_look, look),
+                    preset_input)
 
 
 def _override(name: str, cls, base, given):
@@ -258,7 +260,9 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     tensor with Geometry Nodes) or "auto" (instanced above the preferences' threshold, 20,000 cubes by
     default). ``spec_or_preset_name`` may also be a PyTorch model (an ``nn.Sequential`` of supported layers, see
     ``engine.from_torch``) with ``input_shape`` (one sample's shape, e.g. (3, 32, 32)): the clip shows it with the
-    model's own weights and biases. ``weights`` / ``bias``: the values ``engine.plan`` takes (None: seeded).
+    model's own weights and biases. ``weights`` / ``bias``: the values ``engine.plan`` takes (None: seeded);
+    ``weights`` may also name a kernel for a Conv2d (``"sobel_x"``, ``"sobel_y"``, ``"blur"``, ``"sharpen"``,
+    ``"identity"``; for a chain a list of one name or None per stage): it becomes the spec's ``weights``.
     ``cube_budget`` refuses larger clips (default: the preferences' budget for the mode,
     50,000 objects or 2,000,000 instanced unless changed there). See :func:`preferences`.
     ``progress(done, total, what)``, if given, is called before the stage, before each tensor is written
@@ -291,6 +295,10 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
 
     spec_or_preset_name, weights, bias = _model_values(spec_or_preset_name, input_shape, weights, bias)
     request = resolve_spec(spec_or_preset_name, timing, look)
+    if _kernel_names(weights):
+        from .engine.kernels import with_named_weights
+        request = dataclasses.replace(request, spec=with_named_weights(request.spec, weights))
+        weights = None
     mode, cubes = check_budget(request.spec, cube_budget, request.look, mode)     # before any planning
     template = _resolve_template(template, templates)
     scene = _resolve_scene(scene)
@@ -300,6 +308,8 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     start_frame = _check_start_frame(start_frame)
     location = _check_location(location)
     if_edited = _check_if_edited(if_edited)
+    if input is None:
+        input = request.input       # a preset's own input (the digit of mnist-digit-sobel-x), if it has one
     input_path = input if isinstance(input, (str, os.PathLike)) else None
     input = _read_image_input(input, request.spec)
     the_plan = plan(request.spec, input=input, seed=seed, order=order, weights=weights, bias=bias)
@@ -392,6 +402,14 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
                           boxes=dict(made.boxes), mode=mode, label=label, cells=dict(made.cells), root=made.root,
                           start_frame=float(start_frame), speed=float(speed), message=message,
                           replaced=previous is not None and replacing)
+
+
+def _kernel_names(weights) -> bool:
+    """Whether ``weights`` names kernels (a name, or a list of names and Nones) rather than giving arrays."""
+    if isinstance(weights, str):
+        return True
+    return (isinstance(weights, (list, tuple)) and any(isinstance(w, str) for w in weights)
+            and all(w is None or isinstance(w, str) for w in weights))
 
 
 def _model_values(spec_or_model, input_shape, weights, bias):
@@ -655,6 +673,8 @@ def clear(spec_or_preset_name=None, scene=None, progress=None) -> int:
     ``animatedai`` tag the add-on writes on them; with no clip left in the scene, its stage (camera,
     lights, floor, world) goes too unless another scene shows it. Returns how many clips were removed.
     Nothing the user made is touched: objects a user put into a clip's collections move to the scene.
+    ``weights``: a named kernel for a Conv2d (``"sobel_x"``, ``"sobel_y"``, ``"blur"``, ``"sharpen"``,
+    ``"identity"``; for a chain a list of one name or None per stage): it becomes the spec's ``weights``.
     ``progress(done, total, what)``, if given, is called before each clip is removed and at the end; it may
     raise :class:`Cancelled`."""
     from .scene import clip as clips, stage, writer

@@ -77,7 +77,8 @@ _FIELD_HELP = {
     "first_step_frames": "Length of a stage's first step; later steps speed up smoothly to 'frames per step' "
                          "(0: every step lasts 'frames per step')",
     "ramp_steps": "How fast steps speed up: the excess over 'frames per step' shrinks by e every this many steps",
-    "shuffle_frames": "Length of a pixel shuffle's transform (every cube travels at once)",
+    "shuffle_frames": "Length of a pixel shuffle's transform (every cube travels at once) and of an elementwise "
+                      "stage's sweep (ReLU, batch norm)",
     "hold_frames": "Pause when the active filter (or stage) changes",
     "intro_frames": "Still frames before the first step",
     "outro_frames": "Still frames after the last step",
@@ -325,6 +326,9 @@ class SettingsMixin:
         for name in LOOK_FIELDS:
             setattr(self, f"look_{name}", getattr(preset.look, name))
         set_colors(self.look_filter_colors, preset.look.filter_colors)
+        if preset.input is not None:        # a preset's own input file (an image, or a .npy array)
+            self.input_source = "npy" if preset.input.lower().endswith(".npy") else "image"
+            setattr(self, f"{self.input_source}_path", preset.input)
 
     def apply_spec(self, spec, preset_name: str = "") -> None:
         """Set the operation and its parameters so that :meth:`build_spec` gives ``spec`` back.

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from . import palette
+from . import inplace, palette
 from .errors import SpecError
 from .graph import GRAPH_INPUT
 from .layout import StageLayout, layout_stages, pitch_of
@@ -175,6 +175,8 @@ def build_graph_timeline(graph_plan, timing, look, highlights: bool = True):
             view, t = run(i, stage, layout, view, second, t)
         elif layout.kind == "shuffle":
             view, t = builder.shuffle_stage(i, stage, layout, view, t)
+        elif layout.kind == "elementwise":
+            view, t = inplace.sweep_stage(builder, i, stage, layout, view, t)
         else:
             view, t = builder.windowed_stage(i, stage, layout, view, t)
         views[node.name] = (view, builder.moved.get(view.track, 0))

@@ -27,7 +27,9 @@ this flow runs down and to the right across the frame:
   the slot (between the rows and the slot nothing stands), down into it: it
   never passes over a block, so it stays low and inside the frame;
 * a pixel shuffle transforms in place: its output block stands centred where
-  its input is, and every cell travels straight to its new place at once.
+  its input is, and every cell travels straight to its new place at once;
+* an elementwise stage (ReLU, BatchNorm) changes its tensor where it stands:
+  its output block is its input block, cell for cell.
 """
 
 from __future__ import annotations
@@ -136,6 +138,16 @@ def place_centred(shape, look, center, blocks=(1, 1)) -> Grid:
                       blocks)
 
 
+def place_aligned(shape, look, grid: Grid, maps, out_maps, blocks=(1, 1)) -> Grid:
+    """The grid of ``shape`` on which each cell stands where it stands on ``grid``: an elementwise stage
+    changes its tensor in place, shown on the next stage's grid (its padding around it). ``maps`` /
+    ``out_maps``: (grid row of each row, grid column of each column) on ``grid`` / on the new grid."""
+    placed = place_grid(shape, look, 0.0, 0.0, blocks=blocks)
+    (rows, cols), (out_rows, out_cols) = maps, out_maps
+    origin = grid.world(0, rows[0], cols[0]) - placed.local(0, out_rows[0], out_cols[0])
+    return Grid(placed.shape, origin, placed.pitch, placed.cube, placed.blocks)
+
+
 def inverse_map(virtual_to_real: np.ndarray, size: int) -> np.ndarray:
     """Real index -> virtual index along one axis, from a virtual -> real map (-1 = padding)."""
     virtual_to_real = np.asarray(virtual_to_real)
@@ -147,8 +159,8 @@ def inverse_map(virtual_to_real: np.ndarray, size: int) -> np.ndarray:
 
 @dataclass
 class StageLayout:
-    """Where one stage's tensors stand. ``kind``: "filters" (conv), "pool", "shuffle", or "add" / "concat"
-    (two-input stages of a graph: the second input comes as a copy, see engine/graph_schedule.py)."""
+    """Where one stage's tensors stand. ``kind``: "filters" (conv), "pool", "shuffle", "elementwise", or "add" /
+    "concat" (two-input stages of a graph: the second input comes as a copy, see engine/graph_schedule.py)."""
 
     kind: str
     input: Grid                      # the stage's input grid (its virtual grid for windowed stages)
@@ -192,6 +204,8 @@ def _fold_maps(stage):
 def _kind(stage) -> str:
     if stage.reduce in ("add", "concat"):
         return stage.reduce
+    if stage.reduce == "elementwise":
+        return "elementwise"
     if not stage.is_windowed:
         return "shuffle"
     return "filters" if stage.reduce == "sum" else "pool"
@@ -260,6 +274,8 @@ def layout_stages(stages, look) -> list[StageLayout]:
         elif kind == "add":
             layout.other = place_before(stage.grid_other.shape, look, grid_in.lo[1] - SLOT_GAP * gap)
             layout.output = place_before(grid_shape, look, layout.other.lo[1] - gap, out_blocks)
+        elif kind == "elementwise":
+            layout.output = place_aligned(grid_shape, look, grid_in, (rows, cols), (out_rows, out_cols), out_blocks)
         else:
             layout.output = place_centred(grid_shape, look, grid_in.origin, out_blocks)
         layouts.append(layout)

@@ -27,7 +27,7 @@ class Timing:
     outro_frames: int = 24          # still frames after the last step
     pop_frames: int = 3             # length of an output cell's pop-in
     move_frames: int = 12           # longest filter slide (slides speed up with the steps)
-    shuffle_frames: int = 45        # a shuffle's transform (every cell travels at once)
+    shuffle_frames: int = 45        # a shuffle's transform (every cell travels at once); an elementwise sweep
     easing: str = "ease"            # of travels: one of EASINGS
     speedup_after_rows: int = 0     # after this many output rows of each filter pass, go faster (0 = never)
     speedup: int = 4                # steps per frames_per_step once sped up

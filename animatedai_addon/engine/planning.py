@@ -27,9 +27,11 @@ def plan(spec, input=None, weights=None, seed: int = 0, order: str = "filter", b
     ``input``: None (seeded random), an array in PyTorch's layout (C, *spatial) or a path to a ``.npy`` or image
     file. ``weights``: None (seeded standard normal) or an array in PyTorch's layout for the op
     (conv2d: (C_out, C_in/groups, kh, kw); conv_transpose2d: (C_in, C_out/groups, kh, kw); conv1d:
-    (C_out, C_in/groups, k); linear: (out_features, in_features)); for a chain, None or one entry (None or an
-    array) per stage. ``bias``: for a spec made with ``bias=True``, None (seeded standard normal) or an array
-    (C_out,); for a chain, None or one entry per stage, as ``weights``.
+    (C_out, C_in/groups, k); linear: (out_features, in_features)); for conv2d also a named 3x3 kernel ("sobel_x",
+    ...: engine/kernels.py); for batch_norm2d a dict of arrays by PyTorch's names (running_mean, running_var,
+    weight, bias); for a chain, None or one entry (None or an array) per stage. ``bias``: for a spec made with
+    ``bias=True``, None (seeded standard normal) or an array (C_out,); for a chain, None or one entry per stage,
+    as ``weights``.
     """
     if not isinstance(order, str) or order not in ORDERS:
         raise SpecError("order", order, "one of " + ", ".join(repr(o) for o in ORDERS))

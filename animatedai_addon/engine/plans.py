@@ -19,6 +19,7 @@ step's group and every kernel offset ``(ky, kx)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -91,9 +92,12 @@ class Plan:
     dilation: tuple[int, int] = (1, 1)
     channels_per_group: int = 0                 # input channels each step reads
     reduce: str = "sum"                         # "sum" (conv), "max", "mean" (pooling), "move" (shuffles),
-                                                # "add", "concat" (two-input ops: see ops/add.py, ops/concat.py)
+                                                # "add", "concat" (two-input ops: see ops/add.py, ops/concat.py),
+                                                # "elementwise" (ReLU, BatchNorm: each cell replaced in place)
     bias: np.ndarray | None = None              # (C_out,): added to each step's sum of filter C_out; None: no bias
     depth: DepthWindow | None = None            # Conv3d: the window's slide along depth (None: 2-D windows)
+    # elementwise ops only: new values of cells from (values, their channels), vectorised
+    elementwise: Callable | None = None
     grid_other: np.ndarray | None = None        # two-input ops: the second input in grid form
 
     @property
@@ -309,6 +313,22 @@ def _batched_cells(spec, out_cells: np.ndarray, src_cells: np.ndarray) -> tuple[
     return out, src
 
 
+def elementwise_plan(spec, values, function: Callable, weights, order: str) -> Plan:
+    """One step per cell, which is replaced in place by ``function(values, channels)`` (src = out). Order
+    "filter": channel by channel; "position": every channel of a position before the next position."""
+    cells = grid_cells(values.shape)
+    if order == "position":
+        cells = cells[np.lexsort((cells[:, 0], cells[:, 2], cells[:, 1]))]
+    count = len(cells)
+    steps = Steps(filter=np.full(count, -1, np.int32), out=cells, window=np.full((count, 2), -1, np.int32),
+                  src=cells.copy())
+    result = Plan(spec=spec, grid_input=values, weights=weights, grid_output=np.zeros(0), steps=steps, order=order,
+                  reduce="elementwise", elementwise=function)
+    result.grid_output = assemble_output(result)
+    check_finite_output(result.grid_output)
+    return result
+
+
 def grid_cells(shape) -> np.ndarray:
     return np.indices(shape, dtype=np.int32).reshape(3, -1).T
 
@@ -457,6 +477,10 @@ def assemble_output(plan_: Plan) -> np.ndarray:
         c, y, x = steps.src.T
         stacked = np.concatenate([plan_.grid_input, plan_.grid_other])
         output[tuple(steps.out.T)] = stacked[c, y, x]
+        return output
+    if plan_.reduce == "elementwise":
+        c, y, x = steps.src.T
+        output[tuple(steps.out.T)] = plan_.elementwise(plan_.grid_input[c, y, x], c)
         return output
     kh, kw = plan_.kernel_size
     dh, dw = plan_.dilation

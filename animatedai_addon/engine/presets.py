@@ -21,7 +21,7 @@ from .spec import Chain, Graph, spec_from_dict
 from .timeline import EASINGS, Look, Timing, check_look, check_timing
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
-TOP_KEYS = ("title", "description", "template", "spec", "timing", "look")
+TOP_KEYS = ("title", "description", "template", "input", "spec", "timing", "look")
 #: Stage templates a preset may ask for (scene/templates.py holds the files; the engine only names them).
 STAGE_TEMPLATES = ("studio", "flat", "none")
 SECTIONS = {"timing": Timing, "look": Look}
@@ -36,6 +36,7 @@ class Preset:
     timing: Timing = field(default_factory=Timing)
     look: Look = field(default_factory=Look)
     template: str = "studio"        # the stage it is made for: the glossy studio, or flat light grey (shuffles)
+    input: str | None = None        # the input's file (.npy or image), absolute; None: the seeded random input
 
 
 # --- finding and loading --------------------------------------------------------------
@@ -71,7 +72,7 @@ def load_preset_file(name_or_path, parameter: str = "preset") -> Preset:
         raise SpecError(parameter, str(path), "a UTF-8 .toml file", f"byte {exc.start} is not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(parameter, str(path), "a valid TOML file", str(exc)) from None
-    return preset_from_dict(path.stem, table)
+    return preset_from_dict(path.stem, table, path.parent)
 
 
 def is_preset_path(name_or_path) -> bool:
@@ -94,8 +95,8 @@ def _preset_path(name_or_path, parameter: str = "preset") -> Path:
     return PRESET_DIR / f"{name_or_path}.toml"
 
 
-def preset_from_dict(name: str, table: dict) -> Preset:
-    """A validated preset from a TOML document's tables."""
+def preset_from_dict(name: str, table: dict, folder=PRESET_DIR) -> Preset:
+    """A validated preset from a TOML document's tables; its ``input`` file is found from ``folder``."""
     if not isinstance(table, dict):
         raise SpecError("preset", table, "a table with title, description, [spec], [timing], [look]")
     for key in table:
@@ -114,7 +115,23 @@ def preset_from_dict(name: str, table: dict) -> Preset:
         raise SpecError("template", template, "one of " + ", ".join(STAGE_TEMPLATES))
     return Preset(name=name, title=title, description=description, spec=spec,
                   timing=_section("timing", table.get("timing", {})),
-                  look=_section("look", table.get("look", {})), template=template)
+                  look=_section("look", table.get("look", {})), template=template,
+                  input=_input_file(table.get("input"), folder))
+
+
+def _input_file(value, folder) -> str | None:
+    """The absolute path of a preset's ``input`` (relative to the preset's folder), which must be an existing
+    .npy or image file; None when the preset has none (the seeded random input)."""
+    if value is None:
+        return None
+    from .values import IMAGE_SUFFIXES
+    allowed = "a .npy or image file (" + ", ".join(IMAGE_SUFFIXES) + "), relative to the preset's folder"
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError("input", value, allowed)
+    path = (Path(folder) / value).resolve()
+    if path.suffix.lower() not in (".npy",) + IMAGE_SUFFIXES or not path.is_file():
+        raise SpecError("input", value, allowed, f"{path} is not one" if path.is_file() else f"{path} is missing")
+    return str(path)
 
 
 def _section(section: str, table) -> Timing | Look:
@@ -236,6 +253,8 @@ def preset_to_toml(preset: Preset) -> str:
     top = {"title": preset.title, "description": preset.description}
     if preset.template != "studio":
         top["template"] = preset.template
+    if preset.input is not None:
+        top["input"] = preset.input
     lines = _toml_table("", top)
     spec = preset.spec.to_dict()
     if isinstance(preset.spec, Chain):
@@ -310,7 +329,7 @@ def apply_overrides(preset: Preset, items) -> Preset:
     look_table = {k: v for k, v in _changed_fields(preset.look).items()} | changed_sections["look"]
     return Preset(name=preset.name, title=preset.title, description=preset.description,
                   spec=spec_from_dict(spec), timing=_section("timing", timing_table),
-                  look=_section("look", look_table), template=preset.template)
+                  look=_section("look", look_table), template=preset.template, input=preset.input)
 
 
 def _split_item(preset: Preset, item) -> tuple[str, object]:

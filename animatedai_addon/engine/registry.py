@@ -11,10 +11,12 @@ import dataclasses
 from .errors import SpecError
 from .graph import Chain
 from .operation import Field, Form, Operation
-from .ops import add, concat, conv1d, conv2d, conv3d, conv_transpose2d, flatten, linear, pixel_shuffle, pool2d
+from .ops import (activation, add, batch_norm, concat, conv1d, conv2d, conv3d, conv_transpose2d, flatten, linear,
+                  pixel_shuffle, pool2d)
 
 #: The operation modules, in the order of the panel's Operation menu.
-OP_MODULES = (conv2d, conv_transpose2d, pixel_shuffle, pool2d, conv1d, conv3d, flatten, linear, add, concat)
+OP_MODULES = (conv2d, conv_transpose2d, pixel_shuffle, pool2d, conv1d, conv3d, flatten, linear, activation,
+              batch_norm, add, concat)
 
 
 #: Every form's last field: every operation takes a batch (its samples side by side, one set of filters).

@@ -609,8 +609,9 @@ class _Builder:
             for name, (cell, start, end, before, after) in away.items():
                 self.move(name, cell, t + (last - end), t + (last - start), after, before)
             t += last - first
-        for name in self.popped:
-            self.tracks[name].disappear[:] = t
+        for name in self.popped:      # cells replaced in place went earlier (engine/inplace.py)
+            track = self.tracks[name]
+            track.disappear[:] = np.minimum(track.disappear, np.float32(t))
         if self.active != self.first_filter:
             if self.active is not None:
                 t = self.slide(self.active, t, inward=False)
@@ -699,6 +700,7 @@ def bounds(timeline: Timeline, look: Look) -> tuple[np.ndarray, np.ndarray]:
 def build_timeline(plan, timing: Timing = Timing(), look: Look = Look(), highlights: bool = True) -> Timeline:
     """When and where everything happens for a Plan or ChainPlan (see the module notes for the layout; a
     GraphPlan: :mod:`.graph_schedule`, both through :func:`.timeline.build_timeline`)."""
+    from . import inplace
     from .planning import ChainPlan, Plan
 
     timing, look = check_timing(timing), check_look(look)
@@ -720,6 +722,8 @@ def build_timeline(plan, timing: Timing = Timing(), look: Look = Look(), highlig
     for i, (stage, layout) in enumerate(zip(stages, layouts)):
         if layout.kind == "shuffle":
             view, t = builder.shuffle_stage(i, stage, layout, view, t)
+        elif layout.kind == "elementwise":
+            view, t = inplace.sweep_stage(builder, i, stage, layout, view, t)
         else:
             view, t = builder.windowed_stage(i, stage, layout, view, t)
     t = max(t, builder.last_event()) + timing.outro_frames

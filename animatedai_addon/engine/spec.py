@@ -13,7 +13,9 @@ import dataclasses
 from . import registry
 from .errors import SpecError
 from .graph import GRAPH_INPUT, AnySpec, Chain, Graph, Node
+from .ops.activation import ReLU, ReLU6
 from .ops.add import Add
+from .ops.batch_norm import BatchNorm2d
 from .ops.concat import Concat
 from .ops.conv1d import Conv1d
 from .ops.conv3d import Conv3d
@@ -30,7 +32,8 @@ OPS: dict[str, type[Spec]] = {name: op.spec_class for name, op in registry.OPERA
 
 __all__ = ["Spec", "Spec1d", "Spec2d", "Spec3d", "Chain", "Graph", "Node", "AnySpec", "OPS", "Conv1d", "Conv2d",
            "Conv3d", "ConvTranspose2d", "PixelShuffle", "PixelUnshuffle", "MaxPool2d", "AvgPool2d", "Flatten", "Linear",
-           "Add", "Concat", "depthwise", "pointwise", "depthwise_separable", "mobilenet_block", "espcn", "shuffle_loop", "spec_from_dict", "grid_shape",
+           "ReLU", "ReLU6", "BatchNorm2d", "Add", "Concat", "depthwise", "pointwise", "depthwise_separable",
+           "mobilenet_block", "espcn", "shuffle_loop", "spec_from_dict", "grid_shape",
            "MAX_CELLS", "MAX_EXTENT", "PADDING_WORDS"]
 
 

@@ -319,3 +319,13 @@ class Spec3d(Spec):
     width: int
 
     SHAPE_FIELDS: ClassVar[tuple[str, ...]] = ("in_channels", "depth", "height", "width")
+
+
+@dataclass(frozen=True)
+class Elementwise2d(Spec2d):
+    """A spec whose every output cell is a function of the input cell in its place (ReLU, BatchNorm2d): the
+    output has the input's shape, and the clip changes the tensor in place (``engine/inplace.py``)."""
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self.input_shape

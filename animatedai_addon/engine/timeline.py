@@ -56,6 +56,9 @@ How steps become frames (:func:`build_timeline`)
 * A shuffle transforms in place: every cell travels at once over
   ``shuffle_frames``, through the exploded lattice at the middle (:data:`EXPLODE`)
   to its new place; ``step_frames`` of a shuffle step is the arrival.
+* An elementwise stage (ReLU, BatchNorm2d) changes its tensor in place under a
+  sweep box gliding over the channels for ``shuffle_frames``: changed cells are
+  replaced when it reaches them (see :mod:`.inplace`).
 * After the last step: ``outro_frames``. With ``loop`` the clip then undoes
   itself (cells travel back, outputs vanish, the first filter returns) and
   ``frame_end`` shows the first frame's state again.

@@ -17,8 +17,11 @@ import numpy as np
 
 from .errors import SpecError
 from .graph import Chain
+from .ops.activation import ReLU, ReLU6
+from .ops.batch_norm import BatchNorm2d
 from .ops.conv1d import Conv1d
 from .ops.conv2d import Conv2d
+from .ops.conv3d import Conv3d
 from .ops.conv_transpose2d import ConvTranspose2d
 from .ops.flatten import Flatten
 from .ops.linear import Linear
@@ -172,6 +175,38 @@ def _linear(layer, shape, where):
     return Stage(spec, _array(layer.weight), _array(layer.bias))
 
 
+def _conv3d(layer, shape, where):
+    _spatial(where, layer, shape, 4)
+    _zero_padding(where, layer)
+    _in_channels(where, layer, shape)
+    spec = Conv3d(*shape, layer.out_channels, tuple(layer.kernel_size), tuple(layer.stride), _padding(layer),
+                  tuple(layer.dilation), layer.groups, layer.bias is not None)
+    return Stage(spec, _array(layer.weight), _array(layer.bias))
+
+
+def _activation(kind):
+    def convert(layer, shape, where):
+        _spatial(where, layer, shape, 3)
+        return Stage(kind(*shape))
+    return convert
+
+
+def _batch_norm2d(layer, shape, where):
+    """Eval mode's normalisation by the running statistics (what ``module.eval()(x)`` computes)."""
+    _spatial(where, layer, shape, 3)
+    if layer.num_features != shape[0]:
+        raise SpecError(where, f"BatchNorm2d({layer.num_features}) on {shape[0]} channels",
+                        f"num_features={shape[0]}, the channels of the tensor reaching it {tuple(shape)}")
+    if layer.running_mean is None or layer.running_var is None:
+        _refuse(where, layer, "track_running_stats=False",
+                "track_running_stats=True (eval mode normalises by the running statistics)")
+    affine = layer.weight is not None
+    parameters = {"running_mean": _array(layer.running_mean), "running_var": _array(layer.running_var)}
+    if affine:
+        parameters.update(weight=_array(layer.weight), bias=_array(layer.bias))
+    return Stage(BatchNorm2d(*shape, eps=float(layer.eps), affine=affine), parameters)
+
+
 #: Converters by the layer's class name in ``torch.nn`` (see the module notes).
 CONVERTERS: dict[str, Callable] = {
     "Conv1d": _conv1d,
@@ -183,6 +218,10 @@ CONVERTERS: dict[str, Callable] = {
     "PixelUnshuffle": _pixel_unshuffle,
     "Flatten": _flatten,
     "Linear": _linear,
+    "Conv3d": _conv3d,
+    "ReLU": _activation(ReLU),
+    "ReLU6": _activation(ReLU6),
+    "BatchNorm2d": _batch_norm2d,
 }
 
 
@@ -205,8 +244,8 @@ def _converter(layer, where: str, nn) -> Callable:
 
 
 def _check_shape(input_shape) -> tuple[int, ...]:
-    allowed = "PyTorch's shape of one sample, without the batch axis: (C, H, W), (C, L) or (F,)"
-    if not isinstance(input_shape, (tuple, list)) or not 1 <= len(input_shape) <= 3:
+    allowed = "PyTorch's shape of one sample, without the batch axis: (C, D, H, W), (C, H, W), (C, L) or (F,)"
+    if not isinstance(input_shape, (tuple, list)) or not 1 <= len(input_shape) <= 4:
         raise SpecError("input_shape", input_shape, allowed)
     for n in input_shape:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:

@@ -31,7 +31,7 @@ def prepare_scene(job: RenderJob, api: ClipAPI, fresh: bool | None = None):
     # and look, and brings the template's camera and world (with template "none", the plain stage built in
     # code). No --template: the preset's own.
     template = job.template or preset.template
-    result = api.generate(preset.spec, mode=job.mode, timing=preset.timing, look=preset.look,
+    result = api.generate(preset.spec, mode=job.mode, timing=preset.timing, look=preset.look, input=preset.input,
                           template=template, scene=scene, set_scene=True, use_template_camera=True,
                           use_template_world=True)
     set_render_settings(scene, job)                        # after generate: a template's look, then our choices

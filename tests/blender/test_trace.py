@@ -69,8 +69,8 @@ def test_operator_traces_the_selected_cell(scene):
     lit = {o[PROP_TRACE]: len(o.data.vertices) // 8 for o in trace_objects(result.collection)}
     # the skip reads input[2, 0, 7]; the 1x1 project reads all 8 depthwise channels at (0, 7), whose 3x3
     # windows at the corner read 2x2 cells of their own channel, which the 1x1 expand reads from all 4 inputs
-    assert lit == {"add output": 1, "project output": 1, "depthwise output": 8, "expand output": 32,
-                   "input": 16}
+    assert lit == {"add output": 1, "project output": 1, "depthwise_relu6 output": 8, "depthwise output": 8,
+                   "expand_relu6 output": 32, "expand output": 32, "input": 16}
     bpy.context.view_layer.objects.active = result.cells["input"][0]
     with pytest.raises(RuntimeError, match="depends on nothing"):
         bpy.ops.animatedai.trace()

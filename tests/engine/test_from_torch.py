@@ -86,6 +86,9 @@ class MyConv(nn.Conv2d):
     (nn.Sequential(nn.Conv2d(2, 2, 3)), (1, 5, 5), "layers[0]", "in_channels"),
     (nn.Sequential(nn.Conv1d(1, 2, 3)), (1, 5, 5), "layers[0]", "(C, L)"),
     (nn.Sequential(MyConv(1, 2, 3)), (1, 5, 5), "layers[0]", "MyConv"),
+    (nn.Sequential(nn.BatchNorm2d(1, track_running_stats=False)), (1, 5, 5), "layers[0]", "track_running_stats"),
+    (nn.Sequential(nn.BatchNorm2d(2)), (1, 5, 5), "layers[0]", "num_features=1"),
+    (nn.Sequential(nn.Flatten(), nn.ReLU()), (1, 5, 5), "layers[1]", "(C, H, W)"),
 ])
 def test_layers_the_engine_cannot_show_are_refused_by_name(module, shape, where, words):
     with pytest.raises(SpecError) as info:
@@ -95,7 +98,7 @@ def test_layers_the_engine_cannot_show_are_refused_by_name(module, shape, where,
 
 def test_bad_model_and_shape_arguments():
     for module, shape, name in ((nn.Sequential(), (1, 2, 2), "module"), ("conv", (1, 2, 2), "module"),
-                                (nn.Conv2d(1, 1, 1), (1, 2, 2, 2), "input_shape"),
+                                (nn.Conv2d(1, 1, 1), (1, 2, 2, 2, 2), "input_shape"),
                                 (nn.Conv2d(1, 1, 1), (1, 0, 2), "input_shape"),
                                 (nn.Conv2d(1, 1, 1), "1,2,2", "input_shape")):
         with pytest.raises(SpecError) as info:
@@ -105,3 +108,21 @@ def test_bad_model_and_shape_arguments():
 
 def test_every_converter_names_a_torch_nn_layer():
     assert all(isinstance(getattr(nn, name, None), type) for name in CONVERTERS)
+
+
+def test_a_volume_and_an_inverted_residual_body_match_the_model():
+    """Conv3d, and the layers of a MobileNetV2 body: 1x1 expand, BatchNorm2d (running statistics, affine),
+    ReLU6, 3x3 depthwise, ReLU."""
+    torch.manual_seed(3)
+    check_model(nn.Sequential(nn.Conv3d(2, 3, (2, 3, 3), padding=1), nn.Conv3d(3, 2, 1, bias=False)), (2, 3, 4, 4))
+    body = nn.Sequential(nn.Conv2d(2, 6, 1), nn.BatchNorm2d(6), nn.ReLU6(),
+                         nn.Conv2d(6, 6, 3, padding=1, groups=6), nn.BatchNorm2d(6, affine=False), nn.ReLU())
+    with torch.no_grad():                 # statistics a trained block would hold, not the initial 0 and 1
+        for norm in (body[1], body[4]):
+            norm.running_mean.uniform_(-0.5, 0.5)
+            norm.running_var.uniform_(0.5, 2.0)
+        body[1].weight.uniform_(0.5, 1.5)
+    model, result = check_model(body, (2, 5, 5))
+    assert [stage.op for stage in model.spec.stages] == ["conv2d", "batch_norm2d", "relu6", "conv2d",
+                                                         "batch_norm2d", "relu"]
+    np.testing.assert_array_equal(result.stages[1].weights["running_var"], body[1].running_var.double().numpy())

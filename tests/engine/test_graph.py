@@ -179,9 +179,11 @@ def test_off_the_spine_and_moved_skips_are_named():
 
 def test_graph_presets_take_node_overrides():
     preset = apply_overrides(load_preset_file("mobilenet-block"), ["nodes.expand.out_channels=12",
+                                                                   "nodes.expand_relu6.in_channels=12",
                                                                    "nodes.depthwise.in_channels=12",
                                                                    "nodes.depthwise.out_channels=12",
                                                                    "nodes.depthwise.groups=12",
+                                                                   "nodes.depthwise_relu6.in_channels=12",
                                                                    "nodes.project.in_channels=12"])
     assert preset.spec.node("expand").spec.out_channels == 12
     with pytest.raises(SpecError, match="nodes.expand.out_channels"):

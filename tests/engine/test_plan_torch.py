@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from animatedai_addon.engine import registry
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.planning import ChainPlan, GraphPlan, Plan, plan, read_cells
-from animatedai_addon.engine.spec import (Add, AvgPool2d, Chain, Concat, Conv1d, Conv2d, Conv3d, ConvTranspose2d,
-                                          Flatten, Graph, Linear, MaxPool2d, Node, PixelShuffle, PixelUnshuffle)
+from animatedai_addon.engine.spec import (Add, AvgPool2d, BatchNorm2d, Chain, Concat, Conv1d, Conv2d, Conv3d,
+                                          ConvTranspose2d, Flatten, Graph, Linear, MaxPool2d, Node, PixelShuffle,
+                                          PixelUnshuffle, ReLU, ReLU6)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -65,6 +66,12 @@ def _conv3d(spec, x, w, bias=None):
                     dilation=spec.dilation, groups=spec.groups)
 
 
+def _batch_norm2d(spec, x, w):
+    tensors = {k: None if v is None else torch.from_numpy(np.ascontiguousarray(v)) for k, v in w.items()}
+    return F.batch_norm(x, tensors["running_mean"], tensors["running_var"], tensors["weight"], tensors["bias"],
+                        training=False, eps=spec.eps)
+
+
 #: PyTorch's computation for each registered operation (one entry per operation: see docs/DESIGN.md):
 #: ``(spec, x, w)``, and ``(spec, x, w, bias)`` for an operation that can have a bias.
 ORACLES = {
@@ -82,6 +89,9 @@ ORACLES = {
     # x carries torch's batch axis: (1, F) for linear, (1, C, H, W) for flatten (dims shift by one)
     "linear": lambda spec, x, w, bias=None: F.linear(x, w, bias),
     "flatten": lambda spec, x, w: torch.flatten(x, spec.start_dim + 1, spec.end_dim + 1),
+    "relu": lambda spec, x, w: F.relu(x),
+    "relu6": lambda spec, x, w: F.relu6(x),
+    "batch_norm2d": _batch_norm2d,
     # two-input ops: x is the pair of inputs
     "add": lambda spec, x, w: torch.add(x[0], x[1]),
     "concat": lambda spec, x, w: torch.cat(x, dim=1),
@@ -100,7 +110,7 @@ def torch_output(spec, values: np.ndarray, weights, bias=None) -> np.ndarray:
     else:
         x = torch.from_numpy(np.ascontiguousarray(values))
         x = x if spec.batch > 1 else x[None]
-    w = None if weights is None else torch.from_numpy(np.ascontiguousarray(weights))
+    w = weights if weights is None or isinstance(weights, dict) else torch.from_numpy(np.ascontiguousarray(weights))
     if bias is None:
         result = ORACLES[spec.op](spec, x, w).numpy()
     else:
@@ -140,7 +150,9 @@ def check_steps(result: Plan) -> None:
         assert (steps.filter == -1).all() and (steps.window == -1).all()
         assert np.array_equal(steps.src, steps.out)
         return
-    if result.reduce == "move":
+    if result.reduce == "elementwise":     # each cell replaced in place: one step per cell, src = out
+        assert np.array_equal(steps.src, steps.out)
+    if result.reduce in ("move", "elementwise"):
         assert (steps.filter == -1).all() and (steps.window == -1).all()
         moved = np.ravel_multi_index(tuple(steps.src.T), result.spec.input_grid)
         assert np.array_equal(np.sort(moved), np.arange(len(steps)))
@@ -189,6 +201,10 @@ def check_reads(result: Plan, rng: np.random.Generator) -> None:
         else:
             expected = result.grid_input[cell]
         assert np.array_equal(out, expected)
+        return
+    if result.reduce == "elementwise":     # the new value follows from the one cell read and its channel
+        read = result.grid_input[reads.channel[:, 0], reads.y[:, 0], reads.x[:, 0]]
+        assert np.array_equal(out, result.elementwise(read, reads.channel[:, 0]))
         return
     assert reads.channel.shape == (len(picked), result.filters[0].size)
     assert np.array_equal(reads.is_padding, (reads.channel < 0) | (reads.y < 0) | (reads.x < 0))
@@ -311,7 +327,7 @@ def chain_specs(draw):
     stages = []
     for _ in range(draw(st.integers(2, 3))):
         c, h, w = shape
-        kinds = ["conv", "pool", "transpose"]
+        kinds = ["conv", "pool", "transpose", "relu", "batch_norm"]
         kinds += ["shuffle"] if c % 4 == 0 else []
         kinds += ["unshuffle"] if h % 2 == 0 and w % 2 == 0 and c * 4 <= 16 else []
         kind = draw(st.sampled_from(kinds))
@@ -323,6 +339,10 @@ def chain_specs(draw):
                                     batch=batch)
         elif kind == "pool":
             stage = MaxPool2d(c, h, w, kernel_size=1 if min(h, w) < 2 else 2, batch=batch)
+        elif kind == "relu":
+            stage = draw(st.sampled_from([ReLU, ReLU6]))(c, h, w, batch=batch)
+        elif kind == "batch_norm":
+            stage = BatchNorm2d(c, h, w, affine=draw(st.booleans()), batch=batch)
         elif kind == "shuffle":
             stage = PixelShuffle(c, h, w, 2, batch=batch)
         else:
@@ -508,7 +528,7 @@ def test_chain_matches_torch(spec, seed):
     for i, stage in enumerate(result.stages):
         if i:
             assert np.array_equal(stage.input, result.stages[i - 1].output)
-        if stage.weights is not None:
+        if isinstance(stage.weights, np.ndarray):
             expected = np.random.default_rng(seed + i).standard_normal(stage.weights.shape)
             assert np.array_equal(stage.weights, expected)
 
@@ -561,6 +581,59 @@ def test_flatten_matches_torch(spec, seed):
 @given(dense_chain_specs(), seeds)
 def test_dense_chain_matches_torch(spec, seed):
     check_against_torch(spec, seed)
+
+
+finite = st.floats(-10.0, 10.0, allow_nan=False, allow_subnormal=False)
+
+
+@st.composite
+def elementwise_cases(draw):
+    """An elementwise spec, an input with exact zeros, negatives and values above 6, and (BatchNorm) some of its
+    parameters given by PyTorch's names."""
+    c, h, w = draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    values = np.array(draw(st.lists(st.one_of(finite, st.just(0.0)), min_size=c * h * w, max_size=c * h * w)))
+    cls = draw(st.sampled_from([ReLU, ReLU6, BatchNorm2d]))
+    if cls is not BatchNorm2d:
+        return cls(c, h, w), values.reshape(c, h, w), None
+    spec = BatchNorm2d(c, h, w, eps=draw(st.sampled_from([1e-5, 1e-3, 0.5])), affine=draw(st.booleans()))
+    names = ("running_mean", "running_var", "weight", "bias") if spec.affine else ("running_mean", "running_var")
+    given_names = draw(st.lists(st.sampled_from(names), unique=True))
+    parameters = {name: np.array(draw(st.lists(st.floats(0.0, 5.0) if name == "running_var" else finite,
+                                                min_size=c, max_size=c))) for name in given_names}
+    return spec, values.reshape(c, h, w), parameters
+
+
+@settings(max_examples=150, deadline=None)
+@given(elementwise_cases(), seeds)
+def test_elementwise_matches_torch(case, seed):
+    spec, values, parameters = case
+    for order in ("filter", "position"):
+        result = plan(spec, input=values, weights=parameters, seed=seed, order=order)
+        check_steps(result)
+        check_reads(result, np.random.default_rng(seed))
+        np.testing.assert_allclose(result.output, torch_output(spec, values, result.weights), rtol=1e-12,
+                                   atol=1e-12)
+    for name, given_values in (parameters or {}).items():   # given parameters are used as given
+        assert np.array_equal(result.weights[name], given_values)
+
+
+def test_batch_norm_parameters_are_checked():
+    spec = BatchNorm2d(2, 3, 3)
+    with pytest.raises(SpecError, match="weights\\['gamma'\\]"):
+        plan(spec, weights={"gamma": np.ones(2)})
+    with pytest.raises(SpecError, match="running_var"):
+        plan(spec, weights={"running_var": -np.ones(2)})
+    with pytest.raises(SpecError, match="weights"):
+        plan(spec, weights=np.ones(2))
+    with pytest.raises(SpecError, match="affine=False"):
+        plan(BatchNorm2d(2, 3, 3, affine=False), weights={"weight": np.ones(2)})
+    with pytest.raises(SpecError, match="shape"):
+        plan(spec, weights={"bias": np.ones(3)})
+    for eps in (0, -1e-5, float("nan"), True, "1e-5"):
+        with pytest.raises(SpecError, match="eps"):
+            BatchNorm2d(2, 3, 3, eps=eps)
+    with pytest.raises(SpecError, match="weights"):
+        plan(ReLU(2, 3, 3), weights=np.ones(2))
 
 
 # --- fixed cases ---------------------------------------------------------------------------------

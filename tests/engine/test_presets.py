@@ -259,3 +259,58 @@ def test_a_preset_template_round_trips_and_is_checked(tmp_path):
     with pytest.raises(SpecError) as err:
         load_preset_file(str(tmp_path / "bad.toml"))
     assert err.value.parameter == "template"
+
+
+# --- the lessons' presets (issue 13) ------------------------------------------------------------
+
+def test_the_lessons_shapes():
+    first, relu, second = load_preset("cnn-32x32x3-six-5x5-filters").stages
+    assert first.input_shape == (3, 32, 32) and first.out_channels == 6 and first.kernel_size == (5, 5)
+    assert first.output_shape == (6, 28, 28) and relu.op == "relu"
+    assert second.kernel_size == (3, 3) and second.in_channels == 6
+    pointwise_ = load_preset("conv-1x1-64-to-32")
+    assert (pointwise_.in_channels, pointwise_.out_channels, pointwise_.kernel_size) == (64, 32, (1, 1))
+    pool = load_preset("max-pool-2x2")          # the lesson's 2x2 max pooling, stride 2
+    assert pool.kernel_size == (2, 2) and pool.stride == (2, 2)
+    vgg = load_preset("vgg-block").stages
+    assert [s.op for s in vgg] == ["conv2d", "relu", "conv2d", "relu", "max_pool2d"]
+    assert vgg[0].out_channels == 2 * vgg[0].in_channels and vgg[-1].output_shape[1:] == (4, 4)
+    assert all(s.kernel_size == (3, 3) and s.padding == "same" for s in vgg if s.op == "conv2d")
+    wavenet = load_preset("wavenet-causal-stack").stages
+    assert [(s.padding, s.dilation) for s in wavenet] == [("causal", 1), ("causal", 2), ("causal", 4)]
+
+
+def test_the_lessons_fit_the_default_cube_budget():
+    from animatedai_addon.engine.budget import CUBE_BUDGETS, count_cubes
+    for name in ("cnn-32x32x3-six-5x5-filters", "conv-1x1-64-to-32", "vgg-block", "digit-sobel-x",
+                 "wavenet-causal-stack", "conv-batchnorm-relu6"):
+        assert count_cubes(load_preset(name)) <= CUBE_BUDGETS["objects"], name
+
+
+def test_the_digit_preset_shows_the_edges_of_its_bundled_digit():
+    import numpy as np
+    preset = load_preset_file("digit-sobel-x")
+    sobel, relu = preset.spec.stages
+    assert preset.input.endswith("digit-7.npy") and sobel.weights == "sobel_x" and relu.op == "relu"
+    result = plan(preset.spec, input=preset.input)
+    digit = result.input[0]
+    assert digit.shape == (28, 28) and digit.min() == 0.0 and digit.max() == 1.0
+    edges = result.stages[0].output[0]
+    assert np.array_equal(result.output[0], np.maximum(edges, 0))
+    # Sobel x answers where the ink changes along a row: its output is 0 wherever a 3x3 patch has no such change
+    padded = np.pad(digit, 1)
+    flat_rows = np.array([[np.ptp(padded[y:y + 3, x:x + 3], axis=1).max() == 0 for x in range(28)]
+                          for y in range(28)])
+    assert not edges[flat_rows].any() and np.abs(edges[~flat_rows]).max() > 2
+
+
+def test_a_preset_input_is_checked_and_round_trips(tmp_path):
+    preset = load_preset_file("digit-sobel-x")
+    path = save_preset(preset, tmp_path / "mine.toml")
+    assert load_preset_file(str(path)) == dataclasses.replace(preset, name="mine")
+    for value, why in (("data/missing.npy", "missing"), (3, "a .npy or image file")):
+        table = {"spec": {"op": "relu", "in_channels": 1, "height": 2, "width": 2}, "input": value}
+        with pytest.raises(SpecError, match=f"input=.*{why}"):
+            preset_from_dict("x", table)
+    overridden = apply_overrides(preset, ["stages.0.weights=sobel_y"])
+    assert overridden.input == preset.input and overridden.spec.stages[0].weights == "sobel_y"

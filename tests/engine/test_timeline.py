@@ -13,8 +13,8 @@ from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.layout import Grid, pitch_of
 from animatedai_addon.engine.planning import ChainPlan, GraphPlan, plan, read_cells
 from animatedai_addon.engine.presets import list_presets, load_preset_file
-from animatedai_addon.engine.spec import (AvgPool2d, Chain, Conv1d, Conv2d, Conv3d, ConvTranspose2d, MaxPool2d,
-                                          PixelShuffle, PixelUnshuffle)
+from animatedai_addon.engine.spec import (AvgPool2d, BatchNorm2d, Chain, Conv1d, Conv2d, Conv3d, ConvTranspose2d,
+                                          MaxPool2d, PixelShuffle, PixelUnshuffle, ReLU, ReLU6)
 from animatedai_addon.engine.timeline import (PULSE_COLOR, EASINGS, FRAME_START, Look, Timing, box_state_at, build_timeline,
                                               check_cube_budget, count_cubes, ease, state_at)
 
@@ -47,13 +47,14 @@ def stage_name(the_plan, i, base):
 
 def input_maps(the_plan, timeline):
     """Per stage: (track name, (C, H, W) -> cell index) of the cubes showing the stage's input, worked out
-    from the plan's semantics alone (a windowed stage's output is its own track; a shuffle moves cubes)."""
+    from the plan's semantics alone (a windowed or elementwise stage's output is its own track; a shuffle moves
+    cubes)."""
     maps = []
     grid = stages_of(the_plan)[0].grid_input.shape
     current = ("input", np.arange(int(np.prod(grid))).reshape(grid))
     for i, stage in enumerate(stages_of(the_plan)):
         maps.append(current)
-        if stage.is_windowed or stage.reduce in ("add", "concat"):     # a new track (graphs: ``<node> output``)
+        if stage.is_windowed or stage.reduce in ("add", "concat", "elementwise"):     # a new track of its own
             shape = stage.grid_output.shape
             current = (stage_name(the_plan, i, "output"), np.arange(int(np.prod(shape))).reshape(shape))
         else:
@@ -199,8 +200,10 @@ def small_specs(draw):
         else:
             a = PixelUnshuffle(c, 2 * h, 2 * w, downscale_factor=2)
         oc, oh, ow = a.output_shape
-        second = draw(st.sampled_from(["conv", "pool", "shuffle", "unshuffle"]))
-        if second == "conv":
+        second = draw(st.sampled_from(["conv", "pool", "shuffle", "unshuffle", "elementwise"]))
+        if second == "elementwise":     # changes the first stage's output in place
+            b = draw(st.sampled_from([ReLU, ReLU6, BatchNorm2d]))(oc, oh, ow)
+        elif second == "conv":
             b = Conv2d(oc, oh, ow, out_channels=2, kernel_size=draw(st.integers(1, 3)),
                        padding=draw(st.sampled_from(["valid", "same"])))
         elif second == "pool":

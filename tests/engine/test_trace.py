@@ -22,7 +22,10 @@ pytestmark = pytest.mark.needs_torch
 
 def _forward(spec, operands, weights):
     """One stage in torch on batched tensors; max pooling becomes average pooling (its gradient reaches every
-    cell of the window, as the window reads them all)."""
+    cell of the window, as the window reads them all) and ReLU the identity (its gradient is 0 where the cell
+    was negative, yet the output cell still depends on it)."""
+    if spec.op in ("relu", "relu6"):
+        return operands[0]
     if spec.op == "max_pool2d":
         assert spec.dilation == (1, 1)
         return F.avg_pool2d(operands[0], spec.kernel_size, spec.stride, spec.padding)
@@ -36,7 +39,8 @@ def autograd_field(the_plan, node, cell) -> dict[str, np.ndarray]:
     batched = stages[0][1].spec.batch > 1             # the arrays carry N already
     tensors = {"input": torch.tensor(first if batched else first[None], requires_grad=True)}
     for name, stage, inputs in stages:
-        weights = None if stage.weights is None else torch.ones(stage.weights.shape, dtype=torch.float64)
+        weights = stage.weights if stage.weights is None or isinstance(stage.weights, dict) else \
+            torch.ones(stage.weights.shape, dtype=torch.float64)            # BatchNorm2d keeps its statistics
         tensors[name] = _forward(stage.spec, tuple(tensors[i] for i in inputs), weights)     # bias: no gradient
         tensors[name].retain_grad()
     picked = stages[-1][0] if node is None else node if isinstance(node, str) else stages[node][0]

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from ..errors import SpecError
 from ..graph import Chain
+from ..kernels import KERNEL_ITEMS, RANDOM, check_kernel_name, named_weights
 from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, weight_values, windowed_plan
 from ..specbase import (PADDING_WORDS, Filters, Spec2d, check_cells, check_int, check_pair, check_window_fits, hw,
@@ -52,6 +53,7 @@ class Conv2d(Filters, Spec2d):
     dilation: tuple[int, int] = (1, 1)
     groups: int = 1
     bias: bool = False
+    weights: str = RANDOM     # the seeded random weights, or a named 3x3 kernel (engine/kernels.py)
 
     op: ClassVar[str] = "conv2d"
 
@@ -64,6 +66,14 @@ class Conv2d(Filters, Spec2d):
             check_window_fits(axis, size, self.kernel_size[i], self.stride[i], self.dilation[i], before, after,
                               self.kernel_size, self.dilation)
         check_cells("output", self.output_shape)
+        self._set("weights", check_kernel_name(self.weights, self.kernel_size))
+
+    def to_dict(self) -> dict:
+        """As every spec's, without ``weights`` while it is the default (keeps the keys of earlier clips)."""
+        out = super().to_dict()
+        if out["weights"] == RANDOM:
+            del out["weights"]
+        return out
 
     @property
     def pads(self) -> tuple[int, int, int, int]:
@@ -107,11 +117,24 @@ class Conv2d(Filters, Spec2d):
 def plan_conv2d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):
     """Conv2d: each step is one filter at one window position, summing channels_per_group*kh*kw products."""
     values = input_values(spec, input, seed)
-    kh, kw = spec.kernel_size
-    weights = weight_values(weights, (spec.out_channels, spec.in_channels // spec.groups, kh, kw), seed)
+    weights = conv2d_weights(spec, weights, seed)
     t, b, l, r = spec.pads
     return windowed_plan(spec, values, weights, weights, axis_map(spec.height, t, b), axis_map(spec.width, l, r),
                          spec.stride, order, "sum", spec.dilation)
+
+
+def conv2d_weights(spec, weights, seed: int):
+    """The weights (C_out, C_in/groups, kh, kw): an array as given; a kernel name (``weights="sobel_x"``) or
+    None with a named ``spec.weights``: that kernel in every filter channel; else seeded."""
+    kh, kw = spec.kernel_size
+    shape = (spec.out_channels, spec.in_channels // spec.groups, kh, kw)
+    name = spec.weights if weights is None else weights
+    if isinstance(name, str):
+        name = check_kernel_name(name, spec.kernel_size)
+        if name != RANDOM:
+            return named_weights(name, shape)
+        weights = None
+    return weight_values(weights, shape, seed)
 
 
 # --- named constructors -----------------------------------------------------------
@@ -152,6 +175,8 @@ def mobilenet_block(in_channels: int, height: int, width: int, expansion: int = 
 
 # --- the panel ---------------------------------------------------------------------
 
+KERNEL = Field("weights", "enum", "Kernel", "The filters' weights: seeded random, or a named 3x3 kernel in every "
+               "filter channel", RANDOM, items=KERNEL_ITEMS)
 MULTIPLIER = Field("multiplier", "count", "Multiplier",
                    "Filters per input channel (out_channels = in_channels * this)", 1)
 
@@ -168,14 +193,15 @@ def _conv_settings(spec) -> dict:
 def _conv2d_settings(spec):
     if not isinstance(spec, Conv2d):
         return None
-    return {**_conv_settings(spec), "out_channels": spec.out_channels, "groups": spec.groups, "bias": spec.bias}
+    return {**_conv_settings(spec), "out_channels": spec.out_channels, "groups": spec.groups, "bias": spec.bias,
+            "weights": spec.weights}
 
 
 def _depthwise_settings(spec):
     if not (isinstance(spec, Conv2d) and spec.is_depthwise and spec.out_channels % spec.in_channels == 0
             and not spec.bias):
         return None
-    return {**_conv_settings(spec), "multiplier": spec.out_channels // spec.in_channels}
+    return {**_conv_settings(spec), "multiplier": spec.out_channels // spec.in_channels, "weights": spec.weights}
 
 
 def _separable_settings(spec):
@@ -190,17 +216,18 @@ def _separable_settings(spec):
 CONV2D_FORM = Form(
     "conv2d", "Convolution", "2D convolution (torch.nn.functional.conv2d), with 'same' and 'full' padding",
     fields.SHAPE_2D + (fields.OUT_CHANNELS, fields.KERNEL_SIZE, fields.STRIDE, fields.PADDING_MODE, fields.PADDING,
-                       fields.DILATION, fields.GROUPS, fields.BIAS),
+                       fields.DILATION, fields.GROUPS, fields.BIAS, KERNEL),
     build=lambda get: Conv2d(*_shape(get), get("out_channels"), get("kernel_size"), get("stride"),
-                             fields.padding_value(get), get("dilation"), get("groups"), get("bias")),
+                             fields.padding_value(get), get("dilation"), get("groups"), get("bias"), get("weights")),
     settings=_conv2d_settings)
 
 DEPTHWISE_FORM = Form(
     "depthwise", "Depthwise Convolution", "One filter group per input channel (groups = in_channels)",
     fields.SHAPE_2D + (MULTIPLIER, fields.KERNEL_SIZE, fields.STRIDE, fields.PADDING_MODE, fields.PADDING,
-                       fields.DILATION),
+                       fields.DILATION, KERNEL),
     build=lambda get: depthwise(*_shape(get), get("kernel_size"), get("multiplier"), stride=get("stride"),
-                                padding=fields.padding_value(get), dilation=get("dilation")),
+                                padding=fields.padding_value(get), dilation=get("dilation"),
+                                weights=get("weights")),
     settings=_depthwise_settings, preference=1)
 
 SEPARABLE_FORM = Form(
