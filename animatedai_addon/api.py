@@ -96,6 +96,7 @@ class GenerateResult:
     speed: float = 1.0                            # timeline frames per scene frame
     message: str = ""                             # e.g. why the clip was written beside an edited one
     replaced: bool = False                        # an earlier build of this clip was replaced
+    texts: dict = field(default_factory=dict)     # name -> text object (labels, captions: Look.labels)
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
     check_clip_length(timeline)
+    timeline.texts = _plan_texts(the_plan, timeline, request.look, stage)
     key, label = clips.spec_key(request.spec), clips.clip_label(request.spec)
     writer.check_write_arguments(timeline, label, mode)
     previous = clips.find_clip(scene, key)
@@ -379,7 +381,16 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
                           frame_end=int(round(end)), timeline=timeline, plan=the_plan, tensors=tensors,
                           boxes=dict(made.boxes), mode=mode, label=label, cells=dict(made.cells), root=made.root,
                           start_frame=float(start_frame), speed=float(speed), message=message,
-                          replaced=previous is not None and replacing)
+                          replaced=previous is not None and replacing, texts=dict(made.texts))
+
+
+def _plan_texts(the_plan, timeline, look, stage) -> list:
+    """The texts the look asks for (engine/labels.py), facing the framing camera's direction."""
+    from .engine import labels
+    from .engine.options import LABEL_ELEMENTS, shows_label
+    if not any(shows_label(look, element) for element in LABEL_ELEMENTS):
+        return []
+    return labels.plan_texts(the_plan, timeline, look, stage.camera_direction())
 
 
 def _x_range(timeline, stage) -> tuple[float, float]:

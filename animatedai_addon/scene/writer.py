@@ -108,6 +108,7 @@ class Clip:
     empties: dict = field(default_factory=dict)     # name -> the tensor's empty
     boxes: dict = field(default_factory=dict)       # name -> box object
     cells: dict = field(default_factory=dict)       # name -> [cell objects] in TensorTrack order (objects mode)
+    texts: dict = field(default_factory=dict)       # name -> text object (Timeline.texts)
     actions: list = field(default_factory=list)
 
 
@@ -202,6 +203,13 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
                 tag=tag)
         child.objects.link(empty)    # after the cells: write_cell_objects sets them in bulk in link order
         clip.actions += pool.actions
+    if timeline.texts:
+        from . import stage, texts
+        text_pool = compat.ActionPool(f"AnimatedAI {name_prefix}{label} / texts", OBJECTS_PER_ACTION, tags)
+        clip.texts = texts.write_texts(timeline.texts, collection=collection, parent=root,
+                                       view=stage.camera_direction(), pool=text_pool, name_prefix=name_prefix,
+                                       camera=scene.camera)
+        clip.actions += text_pool.actions
     return clip
 
 
@@ -443,6 +451,7 @@ def _remove(tag, collections, doomed, owners=None) -> None:
     """Remove ``collections``, ``doomed`` objects, their private meshes and the clip's actions that nothing
     but ``owners`` (default: the doomed objects) uses."""
     data = {o.data for o in doomed if o.type == "MESH" and o.data.get(meshes.TAG) not in ("cube", "box")}
+    data |= {o.data for o in doomed if o.type == "FONT"}      # each text object has its own curve
     actions = [a for a in bpy.data.actions if tag is not None and a.get(TAG, a.get(PROP_CLIP)) == tag]
     if actions:   # keep an action the user gave to something of their own
         leaving = {o.as_pointer() for o in (doomed if owners is None else owners)}
