@@ -81,7 +81,7 @@ class Cue:
     start: float
     end: float
     text: str
-    stage: int = -1
+    stage: int = -1                 # the stage it tells of (-1: the clip's result)
 
 
 def view_basis(view) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +203,7 @@ def captions(plan, timeline) -> list[Cue]:
             owners.append(i)
     starts.append(float(spans[-1, 1]))
     texts.append(f"output {shape_text(stages[-1].spec.output_shape)}")
-    owners.append(len(stages) - 1)
+    owners.append(-1)                       # the result: the clip's, no stage's
     ends = starts[1:] + [float(timeline.frame_end) + 1.0]
     return [Cue(s, e, t, o) for s, e, t, o in zip(starts, ends, texts, owners) if e > s]
 
