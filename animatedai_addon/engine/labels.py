@@ -37,8 +37,12 @@ ALIGNS = ("LEFT", "CENTER", "RIGHT")
 CHAR_WIDTH = 0.62
 #: Height of a text line (ascender to descender) and the pitch of stacked lines, in em.
 LINE_HEIGHT, LINE_PITCH = 1.0, 1.3
-#: Font size as a share of the clip's width in the picture (readable at 480×270), and the least (metres).
-SIZE_SHARE, MIN_SIZE = 0.055, 0.35
+#: Font size as a share of the picture's height (readable at 480×270: 0.05 · 270 px · 0.73 em for a digit's
+#: height), the least (metres), the picture's aspect it is made for (the default render's) and the most of
+#: the picture's height the texts may take (many stacked lines: they get smaller).
+HEIGHT_SHARE, MIN_SIZE, ASPECT, MAX_TEXT_SHARE = 0.05, 0.35, 16 / 9, 0.75
+#: Longest line of a PyTorch call before it wraps (a long line would make every text smaller).
+WRAP = 44
 #: Air between the cubes and the nearest text, in em; and room for perspective, as a share of the clip's
 #: height in the picture (the camera sees the clip's near corners larger than a parallel projection).
 MARGIN, PERSPECTIVE_SHARE = 0.8, 0.12
@@ -113,11 +117,14 @@ def _stage_windows(timeline, count: int) -> np.ndarray:
     return np.stack([starts, np.r_[starts[1:], np.inf]], axis=1)
 
 
-def text_size(timeline, view) -> float:
-    """Font size: a share of the clip's width as the camera sees it."""
-    right, _ = view_basis(view)
-    span = float(np.abs(np.asarray(timeline.extent, float)) @ np.abs(right))
-    return max(SIZE_SHARE * span, MIN_SIZE)
+def text_size(picture: np.ndarray, rows: int, aspect: float = ASPECT) -> float:
+    """Font size: :data:`HEIGHT_SHARE` of the height of the picture at ``aspect`` (width / height) that holds
+    the clip's picture and ``rows`` lines of text above and below it (with their margins), whichever of its
+    width or height binds."""
+    across, up = np.ptp(picture, axis=0)
+    height = max(float(across) / aspect, float(up) * (1 + 2 * PERSPECTIVE_SHARE))
+    texts = min(HEIGHT_SHARE * (rows * LINE_PITCH + 2 * MARGIN), MAX_TEXT_SHARE)
+    return max(HEIGHT_SHARE * height / (1 - texts), MIN_SIZE)
 
 
 # --- the steps ---------------------------------------------------------------------------
@@ -276,10 +283,31 @@ def _shape_items(plan, timeline, view) -> list[tuple[str, str, float, tuple[floa
     return items
 
 
-def _clip_box(timeline) -> np.ndarray:
-    """(8, 3) corners of the box around every place a cube or box ever is (Timeline.camera_target, extent)."""
+def _clip_picture(timeline, view, cube: float) -> np.ndarray:
+    """(2, 2) [[across lo, up lo], [across hi, up hi]] of the picture of every place a cube or a box ever is:
+    per tensor, every place its empty is keyed at plus every place a cell rests or moves to (a parallel
+    projection is linear: the sum's extremes are the sums of the extremes), and the boxes' corners."""
+    right, up = view_basis(view)
+    axes = np.stack([right, up])
+    half = cube / 2 * np.abs(axes).sum(axis=1)                # a cube's half-extent in the picture
+    lows, highs = [], []
+    for track in timeline.tensors:
+        if not len(track):
+            continue
+        origins = np.vstack([np.asarray(track.origin, float)[None],
+                             np.asarray(track.key_locations, float).reshape(-1, 3)]) @ axes.T
+        local = np.vstack([np.asarray(track.position, float), np.asarray(track.move_to, float).reshape(-1, 3)])
+        local = local @ axes.T
+        lows.append(origins.min(axis=0) + local.min(axis=0) - half)
+        highs.append(origins.max(axis=0) + local.max(axis=0) + half)
     signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
-    return np.asarray(timeline.camera_target, float) + 0.5 * signs * np.asarray(timeline.extent, float)
+    for box in timeline.boxes:
+        centers = np.asarray(box.key_centers, float).reshape(-1, 3)
+        if len(centers):
+            corners = (centers[:, None, :] + 0.5 * signs * np.asarray(box.size, float)).reshape(-1, 3) @ axes.T
+            lows.append(corners.min(axis=0))
+            highs.append(corners.max(axis=0))
+    return np.stack([np.min(lows, axis=0), np.max(highs, axis=0)])
 
 
 def _picture(points, view) -> np.ndarray:
@@ -297,26 +325,22 @@ def _in_picture(timeline, view, across: float, up_: float) -> np.ndarray:
     return depth * w + across * right + up_ * up
 
 
-def _clearance(timeline, view, size: float) -> float:
-    """Space (picture plane) kept between the clip's box and a text: the margin, and room for the camera's
-    perspective, which shows the box's near corners larger than the parallel projection does."""
-    corners = _picture(_clip_box(timeline), view)
-    return MARGIN * size + PERSPECTIVE_SHARE * float(np.ptp(corners[:, 1]))
+def _clearance(picture: np.ndarray, size: float) -> float:
+    """Space (picture plane) kept between the clip's picture and a text: the margin, and room for the camera's
+    perspective, which shows the clip's near parts larger than the parallel projection does."""
+    return MARGIN * size + PERSPECTIVE_SHARE * float(picture[1, 1] - picture[0, 1])
 
 
-def _below(timeline, view, size: float, across: float, row: int) -> np.ndarray:
+def _below(timeline, view, picture, size: float, across: float, row: int) -> np.ndarray:
     """Anchor of a text in row ``row`` (0 nearest) under the clip's picture, at picture place ``across``."""
-    bottom = float(_picture(_clip_box(timeline), view)[:, 1].min())
-    up_ = bottom - _clearance(timeline, view, size) - (LINE_HEIGHT / 2 + row * LINE_PITCH) * size
+    up_ = picture[0, 1] - _clearance(picture, size) - (LINE_HEIGHT / 2 + row * LINE_PITCH) * size
     return _in_picture(timeline, view, across, up_)
 
 
-def _above(timeline, view, size: float, row: int) -> np.ndarray:
+def _above(timeline, view, picture, size: float, row: int) -> np.ndarray:
     """Anchor of a text in row ``row`` (0 lowest) of the block over the clip's picture, centred across it."""
-    corners = _picture(_clip_box(timeline), view)
-    top = float(corners[:, 1].max())
-    up_ = top + _clearance(timeline, view, size) + (LINE_HEIGHT / 2 + row * LINE_PITCH) * size
-    return _in_picture(timeline, view, float(corners[:, 0].mean()), up_)
+    up_ = picture[1, 1] + _clearance(picture, size) + (LINE_HEIGHT / 2 + row * LINE_PITCH) * size
+    return _in_picture(timeline, view, float(picture[:, 0].mean()), up_)
 
 
 def _rows(items, size: float) -> list[int]:
@@ -340,21 +364,23 @@ def plan_texts(plan, timeline, look: Look, view) -> list[TextTrack]:
 
     ``view``: unit vector from the clip towards the camera (the scene's framing direction)."""
     view = np.asarray(view, float)
-    size = text_size(timeline, view)
-    texts: list[TextTrack] = []
-    shape_rows = 0
-    if shows_label(look, "label_shapes"):
-        items = _shape_items(plan, timeline, view)
-        rows = _rows(items, size)
-        shape_rows = max(rows) + 1
-        texts += [TextTrack(name, "shape", text, _below(timeline, view, size, across, row), size,
-                            shown=np.array([window], float), stage=stage)
-                  for (name, text, across, window, stage), row in zip(items, rows)]
-    texts += _title_texts(plan, timeline, look, view, size)
+    picture = _clip_picture(timeline, view, look.cube_size)
+    stages = _stages(plan)
+    title_rows = max(len(_title_lines(stage, look)) for stage in stages) + int(shows_label(look, "label_steps"))
+    other_rows = int(shows_label(look, "label_captions"))
+    items = _shape_items(plan, timeline, view) if shows_label(look, "label_shapes") else []
+    size = text_size(picture, title_rows + other_rows + int(bool(items)))
+    rows = _rows(items, size)
+    size = text_size(picture, title_rows + other_rows + max(rows, default=-1) + 1)
+    rows = _rows(items, size)             # the size changed a little: rows again, with it
+    texts = [TextTrack(name, "shape", text, _below(timeline, view, picture, size, across, row), size,
+                       shown=np.array([window], float), stage=stage)
+             for (name, text, across, window, stage), row in zip(items, rows)]
+    shape_rows = max(rows, default=-1) + 1
+    texts += _title_texts(plan, timeline, look, view, picture, size)
     if shows_label(look, "label_captions"):
         cues = captions(plan, timeline)
-        across = float(_picture(_clip_box(timeline), view)[:, 0].mean())
-        location = _below(timeline, view, size, across, shape_rows)
+        location = _below(timeline, view, picture, size, float(picture[:, 0].mean()), shape_rows)
         texts += [TextTrack(f"caption {k}", "caption", cue.text, location.copy(), size,
                             shown=np.array([[cue.start, cue.end]]), stage=cue.stage) for k, cue in enumerate(cues)]
     return texts
@@ -365,7 +391,7 @@ def _title_lines(stage, look) -> list[tuple[str, str]]:
     spec = stage.spec
     lines = []
     if shows_label(look, "label_call"):
-        lines.append(("call", spec.torch_call()))
+        lines += [("call", line) for line in wrap(spec.torch_call())]
     if shows_label(look, "label_formula"):
         lines += [("formula", line) for line in spec.output_formula()]
     if shows_label(look, "label_counts"):
@@ -374,7 +400,19 @@ def _title_lines(stage, look) -> list[tuple[str, str]]:
     return lines
 
 
-def _title_texts(plan, timeline, look, view, size: float) -> list[TextTrack]:
+def wrap(text: str, width: int = WRAP) -> list[str]:
+    """``text`` in lines of at most ``width`` characters where it can, broken after ", "."""
+    lines, line = [], ""
+    for piece in text.split(", "):
+        candidate = f"{line}, {piece}" if line else piece
+        if line and len(candidate) > width:
+            lines.append(line + ",")
+            candidate = piece
+        line = candidate
+    return lines + [line]
+
+
+def _title_texts(plan, timeline, look, view, picture, size: float) -> list[TextTrack]:
     stages = _stages(plan)
     chain = len(stages) > 1
     windows = _stage_windows(timeline, len(stages))
@@ -390,12 +428,13 @@ def _title_texts(plan, timeline, look, view, size: float) -> list[TextTrack]:
         rows = len(block) + int(steps)
         prefix = f"stage{i} " if chain else ""
         for j, (kind, text) in enumerate(block):
-            location = _above(timeline, view, size, rows - 1 - j)
-            texts.append(TextTrack(f"{prefix}{kind} {j}" if kind == "formula" else f"{prefix}{kind}", kind, text,
-                                   location, size, shown=window, stage=i))
+            location = _above(timeline, view, picture, size, rows - 1 - j)
+            first = next(k for k, (other, _) in enumerate(block) if other == kind)
+            name = f"{prefix}{kind}" if kind != "formula" and j == first else f"{prefix}{kind} {j - first + 1}"
+            texts.append(TextTrack(name, kind, text, location, size, shown=window, stage=i))
         if steps:
             texts += _step_counter(prefix, i, len(stage.steps), frames[i], tuple(windows[i]),
-                                   _above(timeline, view, size, 0), size, right)
+                                   _above(timeline, view, picture, size, 0), size, right)
     return texts
 
 

@@ -462,9 +462,14 @@ def _remove(tag, collections, doomed, owners=None) -> None:
     bpy.data.batch_remove(actions + collections)
     free_objects(doomed)
     orphans = [d for d in data if d.users == 0]
+    fonts = {d.font for d in orphans if isinstance(d, bpy.types.TextCurve) and d.font is not None}
     orphans += _orphan_cube_holders()
     if orphans:
         bpy.data.batch_remove(orphans)
+    # Blender's built-in font, loaded for the clip's texts, once nothing else uses it
+    fonts = [f for f in fonts if f.users == 0 and f.filepath == "<builtin>"]
+    if fonts:
+        bpy.data.batch_remove(fonts)
 
 
 def _orphan_cube_holders() -> list:

@@ -16,7 +16,7 @@ from animatedai_addon.engine.options import LABEL_ELEMENTS, check_look
 from animatedai_addon.engine.planning import plan
 from animatedai_addon.engine.presets import apply_overrides, load_preset, load_preset_file
 from animatedai_addon.engine.spec import Conv2d, MaxPool2d, espcn
-from animatedai_addon.engine.timeline import Look, Timing, build_timeline
+from animatedai_addon.engine.timeline import Look, Timing, box_state_at, build_timeline, state_at
 from animatedai_addon.engine.ops.torch_text import shape_text
 
 VIEW = np.array([math.sin(math.radians(-45)) * math.cos(math.radians(24)),
@@ -75,7 +75,8 @@ def test_chain_labels_follow_the_stages():
     spans = timeline.stage_spans
     assert spans.shape == (2, 2) and spans[0, 0] == 1 and spans[1, 0] == spans[0, 1]
     by_name = {t.name: t for t in texts}
-    assert by_name["stage0 call"].text == spec.stages[0].torch_call()
+    assert " ".join(t.text for t in texts if t.kind == "call" and t.stage == 0) == spec.stages[0].torch_call()
+    assert all(len(t.text) <= labels.WRAP for t in texts if t.kind == "call")
     assert by_name["stage1 call"].text == "nn.PixelShuffle(2)"
     middle = (spans[0, 0] + spans[0, 1]) / 2
     assert by_name["stage0 call"].shown_at(middle) and not by_name["stage1 call"].shown_at(middle)
@@ -124,19 +125,30 @@ def test_srt_text_times():
     assert re.fullmatch(r"\d\d:\d\d:\d\d,\d\d\d", labels.srt_time(0.0004))
 
 
+def visible_cube_corners(timeline, frame, cube=0.9) -> np.ndarray:
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
+    corners = [np.zeros((0, 3))]
+    for state in state_at(timeline, frame).values():
+        half = (state.scale * cube / 2)[state.visible]
+        corners.append((state.world_position[state.visible][:, None, :] + half[:, None, None] * signs).reshape(-1, 3))
+    for visible, centre, size in box_state_at(timeline, frame).values():
+        if visible:
+            corners.append(centre + size / 2 * signs)
+    return np.vstack(corners)
+
+
 @pytest.mark.parametrize("name", ["conv-3x3-valid", "espcn-x2", "conv-transpose-3x3-stride2", "shuffle-loop-2x2",
                                   "conv1d-k3-causal-dilation2"])
 def test_texts_stand_clear_of_the_clip(name):
-    """In the picture (a parallel projection along the view), every text box is outside the box around
-    every place a cube goes, and labels of one row do not overlap each other."""
+    """In the picture (a parallel projection along the view), every text box is above or below every cube
+    and box at every other frame, and shape labels shown together do not overlap each other."""
     _, timeline, texts = clip(load_preset(name))
     right, up = labels.view_basis(VIEW)
-    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
-    box = timeline.camera_target + 0.5 * signs * timeline.extent
-    top, bottom = (box @ up).max(), (box @ up).min()
+    heights = np.concatenate([visible_cube_corners(timeline, f) @ up
+                              for f in np.arange(timeline.frame_start, timeline.frame_end + 1, 2.0)])
     for text in texts:
         corners = text.corners(VIEW) @ up
-        assert corners.min() > top or corners.max() < bottom, text.name
+        assert corners.min() > heights.max() or corners.max() < heights.min(), text.name
     shapes = [t for t in texts if t.kind == "shape"]
     for a, b in ((a, b) for i, a in enumerate(shapes) for b in shapes[i + 1:]):
         ca, cb = a.corners(VIEW), b.corners(VIEW)
