@@ -78,3 +78,11 @@ def test_glb_refused_above_its_size_before_rendering(tmp_path):
         api.render(preset="conv-3x3-valid", overrides=big, formats=("png", "glb"), mode="instanced",
                    out=str(tmp_path), resolution=(96, 54))
     assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.rglob("*.glb"))
+
+
+def test_the_farm_refuses_srt_and_glb_before_starting(tmp_path):
+    from animatedai_addon import farm, rendering
+    job = rendering.RenderJob(preset="max-pool-2x2", formats=("png", "glb"), out=str(tmp_path / "never"))
+    with pytest.raises(SpecError, match="formats.*glb without --workers"):
+        farm.run_farm([job], workers=1)
+    assert not (tmp_path / "never").exists()
