@@ -298,6 +298,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
     check_clip_length(timeline)
     timeline.texts = _plan_texts(the_plan, timeline, request.look, stage)
+    timeline.numbers = _plan_numbers(timeline, request.look)
     key, label = clips.spec_key(request.spec), clips.clip_label(request.spec)
     writer.check_write_arguments(timeline, label, mode)
     previous = clips.find_clip(scene, key)
@@ -382,6 +383,11 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
                           boxes=dict(made.boxes), mode=mode, label=label, cells=dict(made.cells), root=made.root,
                           start_frame=float(start_frame), speed=float(speed), message=message,
                           replaced=previous is not None and replacing, texts=dict(made.texts))
+
+
+def _plan_numbers(timeline, look) -> dict:
+    from .engine import labels
+    return labels.plan_numbers(timeline, look)
 
 
 def _plan_texts(the_plan, timeline, look, stage) -> list:

@@ -105,6 +105,7 @@ _FIELD_HELP = {
     "label_steps": "A step counter above the clip (step 17 / 784)",
     "label_counts": "Parameters and multiply-accumulates, as PyTorch counts them",
     "label_captions": "The caption track (as the .srt file has it) as text under the clip",
+    "numbers": "Each cube shows its value, rounded to one decimal (clips of up to 2,000 cubes)",
 }
 
 

@@ -471,3 +471,32 @@ def step_count_at(texts: list[TextTrack], frame: float, stage: int = 0) -> int |
     if not digits:
         return None
     return sum(d * 10 ** p for p, d in digits.items())
+
+
+# --- numbers on cells ----------------------------------------------------------------------
+
+#: Most cubes a clip may show numbers on: each number is an object of its own, keyed as its cube.
+NUMBER_MAX_CELLS = 2_000
+#: Tensors whose cubes show their values (padding cells are zeros by definition).
+NUMBER_ROLES = ("input", "filter", "output")
+
+
+def number_text(value: float) -> str:
+    """A cube's value as it shows: one decimal (no negative zero)."""
+    text = f"{float(value):.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def plan_numbers(timeline, look: Look) -> dict[str, list[str]]:
+    """Per tensor track (inputs, filters, outputs), the text each of its cubes shows: the plan's values, which
+    the timeline carries (``TensorTrack.value``). Empty unless ``look.numbers``; SpecError above
+    :data:`NUMBER_MAX_CELLS` cubes."""
+    if not look.numbers:
+        return {}
+    tracks = [t for t in timeline.tensors if t.role in NUMBER_ROLES and len(t)]
+    cells = sum(len(t) for t in tracks)
+    if cells > NUMBER_MAX_CELLS:
+        from .errors import SpecError
+        raise SpecError("look.numbers", True, f"false for a clip of {cells:,} cubes: numbers show on clips of "
+                        f"at most {NUMBER_MAX_CELLS:,} cubes (each number is an object of its own)")
+    return {t.name: [number_text(v) for v in np.asarray(t.value, float)] for t in tracks}

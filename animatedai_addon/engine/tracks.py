@@ -91,6 +91,8 @@ class Timeline:
     stage_spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
     # added: the clip's texts (labels.TextTrack), planned by engine.labels when the look asks for them
     texts: list = field(default_factory=list)
+    # added: per tensor track, the text each cube shows (labels.plan_numbers), when the look asks for numbers
+    numbers: dict = field(default_factory=dict)
 
     def tensor(self, name: str) -> TensorTrack:
         for t in self.tensors:

@@ -109,6 +109,7 @@ class Clip:
     boxes: dict = field(default_factory=dict)       # name -> box object
     cells: dict = field(default_factory=dict)       # name -> [cell objects] in TensorTrack order (objects mode)
     texts: dict = field(default_factory=dict)       # name -> text object (Timeline.texts)
+    numbers: dict = field(default_factory=dict)     # tensor name -> [number objects] in cell order (Timeline.numbers)
     actions: list = field(default_factory=list)
 
 
@@ -210,6 +211,11 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
                                        view=stage.camera_direction(), pool=text_pool, name_prefix=name_prefix,
                                        camera=scene.camera)
         clip.actions += text_pool.actions
+    if timeline.numbers:
+        from . import numbers
+        clip.numbers = numbers.write_numbers(timeline, clip, label=label, pool_name=f"AnimatedAI {name_prefix}{label}",
+                                             tags=tags, pop_frames=timeline.pop_frames, easing=easing,
+                                             cube_size=cube_size, name_prefix=name_prefix)
     return clip
 
 

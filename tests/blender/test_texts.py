@@ -112,3 +112,46 @@ def test_one_switch_shows_one_element():
     result = generate(label_call=True)
     assert [t.kind for t in result.timeline.texts] == ["call"]
     assert not generate("max-pool-2x2", label_steps=False).texts
+
+
+# --- numbers on cells -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["objects", "instanced"])
+def test_numbers_show_the_plans_values_and_follow_their_cubes(mode):
+    """Objects mode: a chain whose shuffle moves the numbered cubes; instanced: a conv."""
+    from animatedai_addon.engine import Conv2d, espcn
+    spec = espcn(1, 3, 3, 2, 1) if mode == "objects" else Conv2d(2, 4, 4, 2, 3)
+    result = api.generate(spec, mode, look={"numbers": True})
+    timeline, the_plan = result.timeline, result.plan
+    stages = the_plan.stages if hasattr(the_plan, "stages") else [the_plan]
+    numbers = {t.name: [o for o in bpy.data.objects if o.name.startswith(f"1:{t.name} value[")]
+               for t in timeline.tensors if t.role != "padding"}
+    shown = {t: n for t, n in numbers.items() if n}
+    assert sum(len(n) for n in shown.values()) == sum(len(t) for t in timeline.tensors if t.role != "padding")
+    assert np.allclose(timeline.tensor("input").value, stages[0].grid_input.ravel())
+    for name, objects in shown.items():
+        track = timeline.tensor(name)
+        by_cell = {o.name: o for o in objects}
+        for cell_name, value in zip(track.cell_names(), track.value):
+            assert by_cell[f"1:{name} value" + cell_name[len(name):]].data.name == \
+                f"AnimatedAI number {labels.number_text(value)}"
+    scene = bpy.context.scene
+    for frame in np.linspace(timeline.frame_start, timeline.frame_end, 6).round():
+        scene.frame_set(int(frame))
+        states = state_at(timeline, float(frame))
+        for name, objects in shown.items():
+            track = timeline.tensor(name)
+            by_cell = {o.name: o for o in objects}
+            for i, cell_name in enumerate(track.cell_names()):
+                obj = by_cell[f"1:{name} value" + cell_name[len(name):]]
+                matrix = np.array(obj.matrix_world)
+                assert np.abs(matrix[:3, 3] - states[name].world_position[i]).max() < 1e-4
+                assert np.linalg.norm(matrix[:3, 0]) == pytest.approx(states[name].scale[i] * 0.9, abs=1e-4)
+
+
+def test_numbers_refused_above_their_size_before_the_scene_changes(datablock_counts):
+    from animatedai_addon.engine import Conv2d, SpecError
+    before = datablock_counts()
+    with pytest.raises(SpecError, match="look.numbers.*2,000 cubes"):
+        api.generate(Conv2d(8, 12, 12, 8, 3), look={"numbers": True})
+    assert datablock_counts() == before
