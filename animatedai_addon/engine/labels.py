@@ -8,8 +8,8 @@ Where texts stand, so that none overlaps a cube, in space or in the picture. Eve
 through the clip's centre facing the camera (``view``: the unit vector from the clip towards the camera), and
 in that plane's picture coordinates (across, up; a parallel projection along ``view``):
 
-* the tensors' shapes (and under them the captions) lie below the picture of the box around every place a
-  cube ever goes, each under its tensor, in rows that do not overlap;
+* the tensors' shapes (and under them the captions) lie below the picture of every place a cube or a box
+  ever is, each under its tensor, in rows that do not overlap;
 * each stage's title block (call, formula, counts, step counter) lies above it.
 
 Apart in the picture means apart in space too. A margin (:data:`MARGIN`, :data:`PERSPECTIVE_SHARE`) keeps
