@@ -376,10 +376,8 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
         clips.retime_actions(made.actions, clips.time_map((first, 1.0), (start_frame, speed)))
         clips.set_modifier_time(ours, start_frame, speed)
     end = start_frame + (float(timeline.frame_end) - first) / speed
-    if closeup_plan is not None:
-        from .scene import closeup as closeups
-        closeups.key_camera(scene, closeup_plan, made.root.location,
-                            [start_frame + (float(k) - first) / speed for k in closeup_plan.keys], uid)
+    _key_camera(scene, the_plan, timeline, request.look, closeup_plan, made.root.location,
+                lambda t: start_frame + (float(t) - first) / speed, uid)
     if set_scene:
         playback.set_playback(scene, int(round(start_frame)), int(round(end)), timeline.fps)
     clips.stamp(made.collection, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
@@ -399,6 +397,25 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
                           start_frame=float(start_frame), speed=float(speed), message=message,
                           replaced=previous is not None and replacing, texts=dict(made.texts),
                           closeup=closeup_plan)
+
+
+def _key_camera(scene, the_plan, timeline, look, closeup_plan, root_location, frame_of, uid) -> None:
+    """The camera's moves: following a chain's stages (Look.follow_camera), then the close-up."""
+    import numpy as np
+    from .engine.camera import stage_framing
+    from .scene import closeup as moves
+    framings = stage_framing(the_plan, timeline, look) if scene.camera is not None else []
+    if not framings and closeup_plan is None:
+        return
+    frames, places = np.zeros(0), np.zeros((0, 3))
+    if framings:
+        frames, places = moves.follow_keys(scene, framings, root_location, frame_of)
+    if closeup_plan is not None:
+        home = places[-1] if len(places) else np.array(scene.camera.location, float)
+        more, where = moves.closeup_keys(scene, closeup_plan, root_location, [frame_of(k) for k in closeup_plan.keys],
+                                         home)
+        frames, places = np.r_[frames, more], np.vstack([places, where])
+    moves.key_camera(scene, frames, places, uid)
 
 
 def _plan_closeup(the_plan, timeline, cell, look, stage):

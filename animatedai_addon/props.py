@@ -106,6 +106,7 @@ _FIELD_HELP = {
     "label_counts": "Parameters and multiply-accumulates, as PyTorch counts them",
     "label_captions": "The caption track (as the .srt file has it) as text under the clip",
     "numbers": "Each cube shows its value, rounded to one decimal (clips of up to 2,000 cubes)",
+    "follow_camera": "Chains: the camera frames each stage while it runs (off: the whole chain, still)",
 }
 
 

@@ -59,6 +59,7 @@ class Look:
     label_counts: bool = False      # parameters and multiply-accumulates, as torch counts them
     label_captions: bool = False    # the caption track (the .srt's cues) as text in the scene
     numbers: bool = False           # each cube shows its value, rounded (clips up to labels.NUMBER_MAX_CELLS)
+    follow_camera: bool = False     # chains: the camera frames each stage while it runs (engine/camera.py)
 
 
 FRAME_START = 1
@@ -119,7 +120,7 @@ def check_look(look) -> Look:
         if not ok:
             word = "from" if closed else "above"
             raise SpecError(f"look.{name}", value, f"a number {word} {low} up to {high}")
-    for name in ("labels", "numbers") + LABEL_ELEMENTS:
+    for name in ("labels", "numbers", "follow_camera") + LABEL_ELEMENTS:
         if not isinstance(getattr(look, name), bool):
             raise SpecError(f"look.{name}", getattr(look, name), "true or false")
     if look.highlight not in HIGHLIGHTS:
