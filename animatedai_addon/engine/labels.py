@@ -32,7 +32,6 @@ from .ops.torch_text import count_text, shape_text
 #: What a text says: a tensor's shape, the stage's call, its output-size formula, its counts, the step
 #: counter's parts, a caption (a close-up's products and sum are "closeup": engine/closeup.py).
 TEXT_KINDS = ("shape", "call", "formula", "counts", "steps", "caption")
-ALIGNS = ("LEFT", "CENTER", "RIGHT")
 #: Widest advance of a character of Blender's default font (Inter), in em: estimates err wide.
 CHAR_WIDTH = 0.62
 #: Height of a text line (ascender to descender) and the pitch of stacked lines, in em.

@@ -1,7 +1,6 @@
 """Numbers on cells render (issue 14): in Cycles, Eevee and Workbench a frame with numbers has light glyphs on
 the dark cubes that the same frame without them lacks."""
 
-import numpy as np
 import pytest
 
 from animatedai_addon import api
