@@ -58,11 +58,11 @@ def number_mesh(text: str) -> bpy.types.Mesh:
 
 
 def write_numbers(timeline, clip, *, label: str, pool_name: str, tags: dict, pop_frames: float, easing: int,
-                  cube_size: float, name_prefix: str = "") -> dict:
+                  cube_size: float, write_cells, new_pool, name_prefix: str = "") -> dict:
     """Number objects for every track ``timeline.numbers`` names, each in a child collection of the clip
-    (``<tensor> values``) under the tensor's empty; returns {track name: [objects in cell order]}."""
-    from . import compat
-    from .writer import OBJECTS_PER_ACTION, write_cell_objects
+    (``<tensor> values``) under the tensor's empty; returns {track name: [objects in cell order]}.
+    ``write_cells`` / ``new_pool(name, tags)``: the writer's ``write_cell_objects`` and action pools (this module
+    does not import the writer)."""
     material = texts.ensure_material()
     made = {}
     for track in timeline.tensors:
@@ -77,9 +77,9 @@ def write_numbers(timeline, clip, *, label: str, pool_name: str, tags: dict, pop
                                          else f"{label} {track.name} values")
         child[TAG] = tags.get(TAG, label)
         clip.collection.children.link(child)
-        pool = compat.ActionPool(f"{pool_name} / {track.name} values", OBJECTS_PER_ACTION, tags)
+        pool = new_pool(f"{pool_name} / {track.name} values", tags)
         meshes = {text: number_mesh(text) for text in sorted(set(strings))}
-        objects = write_cell_objects(values, collection=child, parent=clip.empties[track.name],
+        objects = write_cells(values, collection=child, parent=clip.empties[track.name],
                                      cube_mesh=meshes[strings[0]], material=material, pool=pool,
                                      cube_size=cube_size, pop_frames=pop_frames, easing=easing,
                                      name_prefix=name_prefix)

@@ -58,10 +58,11 @@ def visibility_keys(shown: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return initial, np.asarray([frames[0] - 1.0] + frames), np.asarray([initial] + values)
 
 
-def write_texts(texts, *, collection, parent, view, pool: compat.ActionPool, name_prefix: str = "",
+def write_texts(texts, *, collection, parent, view, pool: compat.ActionPool, animate, name_prefix: str = "",
                 camera=None) -> dict:
     """Text objects for ``texts`` (labels.TextTrack), linked into ``collection`` under ``parent``; returns them
-    by text name. ``camera``: the object they keep facing (None: only turned along ``view``)."""
+    by text name. ``camera``: the object they keep facing (None: only turned along ``view``). ``animate(pool,
+    obj, tracks)`` keys an object (the writer's ``animate_object``: this module does not import the writer)."""
     material = ensure_material()
     rotation = facing_rotation(view)
     made = {}
@@ -88,8 +89,7 @@ def write_texts(texts, *, collection, parent, view, pool: compat.ActionPool, nam
         initial, frames, values = visibility_keys(text.shown)
         obj.scale = (initial,) * 3
         if len(frames):
-            from .writer import animate_object
             kinds = np.full(len(frames), CONSTANT, np.int32)
-            animate_object(pool, obj, [("scale", axis, frames, values, kinds) for axis in range(3)])
+            animate(pool, obj, [("scale", axis, frames, values, kinds) for axis in range(3)])
         made[text.name] = obj
     return made

@@ -17,6 +17,8 @@ and cells whose whole animation is identical share one slot.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 import bpy
@@ -247,15 +249,21 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
     if timeline.texts:
         from . import stage, texts
         text_pool = compat.ActionPool(f"AnimatedAI {name_prefix}{label} / texts", OBJECTS_PER_ACTION, tags)
-        clip.texts = texts.write_texts(timeline.texts, collection=collection, parent=root,
-                                       view=stage.camera_direction(), pool=text_pool, name_prefix=name_prefix,
-                                       camera=scene.camera)
+        clip.texts = texts.write_texts(
+            timeline.texts, collection=collection, parent=root, view=stage.camera_direction(), pool=text_pool,
+            animate=lambda pool, obj, tracks: animate_object(pool, obj, tracks, clip.written, frame_map),
+            name_prefix=name_prefix, camera=scene.camera)
+        for obj in clip.texts.values():
+            if clip.written.plays is not None and obj.name not in clip.written.plays:
+                clip.written.made(obj)       # a text shown all along: no keys
         clip.actions += text_pool.actions
     if timeline.numbers:
         from . import numbers
-        clip.numbers = numbers.write_numbers(timeline, clip, label=label, pool_name=f"AnimatedAI {name_prefix}{label}",
-                                             tags=tags, pop_frames=timeline.pop_frames, easing=easing,
-                                             cube_size=cube_size, name_prefix=name_prefix)
+        clip.numbers = numbers.write_numbers(
+            timeline, clip, label=label, pool_name=f"AnimatedAI {name_prefix}{label}", tags=tags,
+            pop_frames=timeline.pop_frames, easing=easing, cube_size=cube_size, name_prefix=name_prefix,
+            write_cells=functools.partial(write_cell_objects, written=clip.written, frame_map=frame_map),
+            new_pool=lambda name, tags: compat.ActionPool(name, OBJECTS_PER_ACTION, tags))
     return clip
 
 
