@@ -97,6 +97,8 @@ class GenerateResult:
     speed: float = 1.0                            # timeline frames per scene frame
     message: str = ""                             # e.g. why the clip was written beside an edited one
     replaced: bool = False                        # an earlier build of this clip was replaced
+    texts: dict = field(default_factory=dict)     # name -> text object (labels, captions: Look.labels)
+    closeup: object = None                        # engine.closeup.CloseUp when generate(closeup=...) asked
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
              cube_budget: int | None = None,
              set_scene: bool = False, use_template_camera: bool = False, use_template_world: bool = False,
              start_frame: float | None = None, location=None, share_animation: bool = True,
-             if_edited: str = "new", progress=None) -> GenerateResult:
+             if_edited: str = "new", closeup=None, progress=None) -> GenerateResult:
     """Build the clip of a spec (or preset) in ``scene``; regenerating a clip replaces only that clip.
 
     ``mode``: "objects" (one keyframed object per cube), "instanced" (one point object per
@@ -281,6 +283,9 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
       A regenerated clip keeps its place, start and speed unless given.
     * ``share_animation``: cells with identical keys share one action slot, named ``<cell> ×<count>``
       (far fewer F-curves: 968 of the default clip's 1,049 animated cells); False gives each cell its own.
+    * ``closeup``: an output cell ``(c, *spatial)`` of the clip's last convolution: after the clip, the camera
+      moves in on a board of the products weight × input behind that cell, their sum (the cell's value)
+      shows, and the camera moves back (``GenerateResult.closeup``). Needs a scene camera.
     * ``if_edited``: what to do when the clip's earlier build was edited by hand (keys, transforms,
       objects added to its collections): "new" writes the new clip beside it as a new version
       (``GenerateResult.message`` says so), "replace" replaces it, "error" raises SpecError.
@@ -320,6 +325,15 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     # Instanced tensors are lit by their window boxes in Geometry Nodes, not by per-cell intervals.
     timeline = build_timeline(the_plan, request.timing, request.look, highlights=(mode == "objects"))
     check_clip_length(timeline)
+    timeline.texts = _plan_texts(the_plan, timeline, request.look, stage)
+    timeline.numbers = _plan_numbers(timeline, request.look)
+    closeup_plan = None
+    if closeup is not None:
+        if scene.camera is None and not use_template_camera and template == "none":
+            raise SpecError("closeup", closeup, "a clip in a scene with a camera (or use_template_camera=True, "
+                            "or a template)")
+        closeup_plan = _plan_closeup(the_plan, timeline, closeup, request.look, stage)
+        check_clip_length(timeline)
     key, label = clips.spec_key(request.spec), clips.clip_label(request.spec)
     writer.check_write_arguments(timeline, label, mode)
     previous = clips.find_clip(scene, key)
@@ -384,6 +398,8 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
     if mode == "instanced" and (start_frame != first or speed != 1.0):
         clips.set_modifier_time(clips.clip_objects(made.collection)[0], start_frame, speed)
     end = start_frame + (float(timeline.frame_end) - first) / speed
+    _key_camera(scene, the_plan, timeline, request.look, closeup_plan, made.root.location,
+                lambda t: start_frame + (float(t) - first) / speed, uid)
     if set_scene:
         playback.set_playback(scene, int(round(start_frame)), int(round(end)), timeline.fps)
     clips.stamp(made.collection, made.written, uid=uid, number=number, spec=key, label=label, version=version, mode=mode,
@@ -401,7 +417,54 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
                           frame_end=int(round(end)), timeline=timeline, plan=the_plan, tensors=tensors,
                           boxes=dict(made.boxes), mode=mode, label=label, cells=dict(made.cells), root=made.root,
                           start_frame=float(start_frame), speed=float(speed), message=message,
-                          replaced=previous is not None and replacing)
+                          replaced=previous is not None and replacing, texts=dict(made.texts),
+                          closeup=closeup_plan)
+
+
+def _key_camera(scene, the_plan, timeline, look, closeup_plan, root_location, frame_of, uid) -> None:
+    """The camera's moves: following a chain's stages (Look.follow_camera), then the close-up."""
+    import numpy as np
+    from .engine.camera import stage_framing
+    from .scene import closeup as moves
+    framings = stage_framing(the_plan, timeline, look) if scene.camera is not None else []
+    if not framings and closeup_plan is None:
+        return
+    frames, places = np.zeros(0), np.zeros((0, 3))
+    if framings:
+        frames, places = moves.follow_keys(scene, framings, root_location, frame_of)
+    if closeup_plan is not None:
+        home = places[-1] if len(places) else np.array(scene.camera.location, float)
+        more, where = moves.closeup_keys(scene, closeup_plan, root_location, [frame_of(k) for k in closeup_plan.keys],
+                                         home)
+        frames, places = np.r_[frames, more], np.vstack([places, where])
+    moves.key_camera(scene, frames, places, uid)
+
+
+def _plan_closeup(the_plan, timeline, cell, look, stage):
+    """The close-up on ``cell`` of the last convolution; its board joins the texts, its frames the clip."""
+    from .engine import closeup
+    stages = list(the_plan.stages) if hasattr(the_plan, "stages") else [the_plan]
+    convolutions = [i for i, s in enumerate(stages) if s.weights is not None and s.reduce == "sum"]
+    if not convolutions:
+        raise SpecError("closeup", cell, "None: the clip has no convolution whose products to show")
+    made = closeup.plan_closeup(the_plan, timeline, cell, convolutions[-1], look, stage.camera_direction())
+    timeline.texts = list(timeline.texts) + made.texts
+    timeline.frame_end = int(made.keys[-1])
+    return made
+
+
+def _plan_numbers(timeline, look) -> dict:
+    from .engine import labels
+    return labels.plan_numbers(timeline, look)
+
+
+def _plan_texts(the_plan, timeline, look, stage) -> list:
+    """The texts the look asks for (engine/labels.py), facing the framing camera's direction."""
+    from .engine import labels
+    from .engine.options import LABEL_ELEMENTS, shows_label
+    if not any(shows_label(look, element) for element in LABEL_ELEMENTS):
+        return []
+    return labels.plan_texts(the_plan, timeline, look, stage.camera_direction())
 
 
 def _kernel_names(weights) -> bool:

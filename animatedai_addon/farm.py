@@ -363,6 +363,11 @@ def _checked_jobs(jobs, workers, scheduler, chunk_size, retries) -> list:
         raise SpecError("chunk_size", chunk_size, f"a whole number of frames from 1 to {MAX_CHUNK_SIZE}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
         raise SpecError("retries", retries, "a positive whole number of tries per chunk")
+    for job in jobs:     # the farm renders pictures; the clip's own files come from one render (rendering.render)
+        exports = [f for f in job.formats if f in rendering.EXPORT_FORMATS]
+        if exports:
+            raise SpecError("formats", ",".join(job.formats), "png, mp4 or gif on the farm (render "
+                            f"{', '.join(exports)} without --workers / --scheduler)")
     return [_for_workers(job) for job in jobs]
 
 

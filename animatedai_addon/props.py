@@ -99,6 +99,15 @@ _FIELD_HELP = {
     "input_color": "Colour of the input tensor's cells",
     "padding_color": "Colour of padding cells (its alpha makes them translucent)",
     "filter_colors": "Colours of the first filters and their output channels; the others keep the palette's hues",
+    "labels": "Every text in the scene: shapes, PyTorch call, output-size formula, step counter, counts, captions",
+    "label_shapes": "Each tensor's shape in PyTorch's order under it (3×32×32; the weights 6×3×5×5)",
+    "label_call": "The stage's PyTorch call above the clip (nn.Conv2d(3, 6, kernel_size=5, bias=False))",
+    "label_formula": "The output-size formula with the clip's numbers ((32 − 5 + 2·0) / 1 + 1 = 28)",
+    "label_steps": "A step counter above the clip (step 17 / 784)",
+    "label_counts": "Parameters and multiply-accumulates, as PyTorch counts them",
+    "label_captions": "The caption track (as the .srt file has it) as text under the clip",
+    "numbers": "Each cube shows its value, rounded to one decimal (clips of up to 2,000 cubes)",
+    "follow_camera": "Chains: the camera frames each stage while it runs (off: the whole chain, still)",
 }
 
 

@@ -54,7 +54,8 @@ def add_render_arguments(parser, clip_arguments: bool = True) -> None:
     parser.add_argument("--fps", default=None, metavar="N", help="frames per second (default: the preset's)")
     parser.add_argument("--frames", default=None, metavar="A-B", help="inclusive frame range (default: all)")
     parser.add_argument("--out", default=None, metavar="DIR", help="output folder (default: out/<clip>)")
-    parser.add_argument("--formats", default="png,mp4,gif", metavar="LIST", help="any of png,mp4,gif")
+    parser.add_argument("--formats", default="png,mp4,gif", metavar="LIST", help="any of png,mp4,gif,srt,glb (srt: the captions of the whole clip; glb: "
+                        "the clip as glTF binary with its animation)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or gpu (Cycles)")
     parser.add_argument("--mode", default="objects", help="objects (default), instanced, auto")
     parser.add_argument("--wait", action="store_true",

@@ -50,6 +50,16 @@ class Look:
     # take the palette's hues
     filter_colors: tuple[tuple[float, float, float, float], ...] = ()
     padding_color: tuple[float, float, float, float] = palette.PADDING_COLOR
+    # Texts in the scene (engine/labels.py): ``labels`` turns every element on, each also has its own switch.
+    labels: bool = False
+    label_shapes: bool = False      # each tensor's shape in PyTorch's order (3×32×32; the weights 6×3×5×5)
+    label_call: bool = False        # the stage's PyTorch call (nn.Conv2d(3, 6, kernel_size=5, bias=False))
+    label_formula: bool = False     # the output-size formula with the clip's numbers
+    label_steps: bool = False       # a step counter (step 17 / 784)
+    label_counts: bool = False      # parameters and multiply-accumulates, as torch counts them
+    label_captions: bool = False    # the caption track (the .srt's cues) as text in the scene
+    numbers: bool = False           # each cube shows its value, rounded (clips up to labels.NUMBER_MAX_CELLS)
+    follow_camera: bool = False     # chains: the camera frames each stage while it runs (engine/camera.py)
 
 
 FRAME_START = 1
@@ -60,6 +70,8 @@ _TIMING_LIMITS = {
     "shuffle_frames": (1, 10_000),
     "speedup_after_rows": (0, 65_536), "speedup": (1, 10_000), "fps": (1, 240),
 }
+#: The Look's switches of texts in the scene (``labels`` turns them all on).
+LABEL_ELEMENTS = ("label_shapes", "label_call", "label_formula", "label_steps", "label_counts", "label_captions")
 #: Most colours ``Look.filter_colors`` may list.
 MAX_FILTER_COLORS = 1024
 # name: (low, high, low is allowed)
@@ -108,6 +120,9 @@ def check_look(look) -> Look:
         if not ok:
             word = "from" if closed else "above"
             raise SpecError(f"look.{name}", value, f"a number {word} {low} up to {high}")
+    for name in ("labels", "numbers", "follow_camera") + LABEL_ELEMENTS:
+        if not isinstance(getattr(look, name), bool):
+            raise SpecError(f"look.{name}", getattr(look, name), "true or false")
     if look.highlight not in HIGHLIGHTS:
         raise SpecError("look.highlight", look.highlight, "one of " + ", ".join(HIGHLIGHTS))
     for name in ("input_color", "padding_color"):
@@ -124,3 +139,8 @@ def check_look(look) -> Look:
 
 def _is_rgba(color) -> bool:
     return isinstance(color, (tuple, list)) and len(color) == 4 and all(_is_real(v) and 0 <= v <= 1 for v in color)
+
+
+def shows_label(look: Look, element: str) -> bool:
+    """Whether the clip shows the text ``element`` (one of LABEL_ELEMENTS): its own switch or ``labels``."""
+    return bool(look.labels or getattr(look, element))

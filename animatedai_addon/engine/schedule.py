@@ -188,6 +188,7 @@ class _Builder:
         self.keys: dict[str, list] = {}
         self.boxes: list[BoxTrack] = []
         self.step_frames: list[np.ndarray] = []
+        self.stage_spans: list[tuple[float, float]] = []  # per stage: (previous stage's end, its last step's end)
         self.popped: list[str] = []                      # tracks that pop in during the clip (reset on loops)
         self.aliases: dict[str, str] = {}
         self.shuffled: _Shuffled | None = None
@@ -371,6 +372,7 @@ class _Builder:
         if self.highlights and not self.pulse:
             self.light_reads(stage, view, pad_name, start, end)
         self.step_frames.append(arrive.astype(np.float32))
+        self.stage_spans.append((previous_end, float(end[-1])))
         return out_view, float(end[-1])
 
     def filter_passes(self, names, layout, filters, start, end, firsts, lasts, slides, filters_move: bool):
@@ -557,6 +559,7 @@ class _Builder:
                       points[:, leg + 1] - origin)
         self.shuffled = _Shuffled(cell, times, points)
         self.step_frames.append(times[:, -1].astype(np.float32))
+        self.stage_spans.append((previous_end, float(times[:, -1].max())))
         index = np.empty(stage.grid_output.shape, np.int64)
         index[out[:, 0], out[:, 1], out[:, 2]] = cell
         self.aliases[self.name(i, "output")] = view.track
@@ -625,7 +628,8 @@ class _Builder:
         timeline = Timeline(frame_start=FRAME_START, frame_end=frame_end, fps=fps, pop_frames=pop_frames,
                             easing=easing, tensors=list(self.tracks.values()), boxes=self.boxes,
                             step_frames=np.concatenate(self.step_frames).astype(np.float32),
-                            aliases=dict(self.aliases))
+                            aliases=dict(self.aliases),
+                            stage_spans=np.asarray(self.stage_spans, np.float32).reshape(-1, 2))
         low, high = bounds(timeline, self.look)
         timeline.camera_target = (low + high) / 2
         timeline.extent = high - low

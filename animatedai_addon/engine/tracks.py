@@ -92,6 +92,13 @@ class Timeline:
     # added: names of tensors shown by another track's cubes (a shuffle's output is its input's cubes moved):
     # {"output": "input"}, {"stage1 output": "stage0 output"}, ...
     aliases: dict = field(default_factory=dict)
+    # added: (K, 2) [first, last] frame of each stage: from when it takes over (its filter slides in) to its
+    # last step's end
+    stage_spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    # added: the clip's texts (labels.TextTrack), planned by engine.labels when the look asks for them
+    texts: list = field(default_factory=list)
+    # added: per tensor track, the text each cube shows (labels.plan_numbers), when the look asks for numbers
+    numbers: dict = field(default_factory=dict)
 
     def tensor(self, name: str) -> TensorTrack:
         for t in self.tensors:

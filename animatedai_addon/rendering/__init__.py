@@ -28,6 +28,7 @@ checks run before Blender starts rendering anything).
 
 from .checks import ClipAPI, check_frames_in_clip, check_job, clip_range
 from .frames import Progress, format_seconds, render_frames, render_one_frame
+from .exports import EXPORT_FORMATS, GLB_MAX_CUBES, write_exports
 from .job import DEFAULT_PRESET, ENGINES, FORMATS, RenderJob, as_job, job_key, load_job_preset
 from .outputs import (PARTIAL_MARK, acquire_output_lock, blend_path, check_frames_signature, check_out_folder,
                       frame_path, frames_dir, is_complete_png, lock_path, out_dir, release_output_lock,
@@ -41,6 +42,7 @@ from .video import assemble_videos, gif_durations, job_fps, write_gif, write_mp4
 __all__ = [
     "ClipAPI", "check_frames_in_clip", "check_job", "clip_range",
     "Progress", "format_seconds", "render_frames", "render_one_frame",
+    "EXPORT_FORMATS", "GLB_MAX_CUBES", "write_exports",
     "DEFAULT_PRESET", "ENGINES", "FORMATS", "RenderJob", "as_job", "job_key", "load_job_preset",
     "PARTIAL_MARK", "acquire_output_lock", "blend_path", "check_frames_signature", "check_out_folder",
     "frame_path", "frames_dir", "is_complete_png", "lock_path", "out_dir", "release_output_lock",

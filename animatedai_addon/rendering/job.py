@@ -16,7 +16,7 @@ from pathlib import Path
 from ..engine.errors import SpecError
 
 ENGINES = ("cycles", "eevee", "workbench")
-FORMATS = ("png", "mp4", "gif")
+FORMATS = ("png", "mp4", "gif", "srt", "glb")
 DEVICES = ("cpu", "gpu")
 MODES = ("objects", "instanced", "auto")
 DEFAULT_PRESET = "conv-3x3-stride2-valid"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import ClipAPI, check_frames_in_clip, check_job
+from .exports import EXPORT_FORMATS, check_exports, write_exports
 from .frames import render_frames
 from .job import RenderJob, as_job
 from .outputs import acquire_output_lock, blend_path, release_output_lock
@@ -23,10 +24,11 @@ class RenderResult:
     videos: list[Path]
     blend: Path
     seconds: float
+    exports: list[Path] = field(default_factory=list)     # the .srt / .glb written (rendering/exports.py)
 
     @property
     def outputs(self) -> list[Path]:
-        return ([*self.frames] if "png" in self.job.formats else []) + self.videos + [self.blend]
+        return ([*self.frames] if "png" in self.job.formats else []) + self.videos + self.exports + [self.blend]
 
 
 def render(job: RenderJob | None, api: ClipAPI, /, progress=None, **kwargs) -> RenderResult:
@@ -50,12 +52,16 @@ def render(job: RenderJob | None, api: ClipAPI, /, progress=None, **kwargs) -> R
 
 def _render_locked(job: RenderJob, api: ClipAPI, progress, started: float) -> RenderResult:
     result = prepare_scene(job, api)
+    check_exports(job, result)
     first, last = job.frames or (int(result.frame_start), int(result.frame_end))
-    frames = render_frames(job, first, last, progress=progress)
-    videos = assemble_videos(job.replace(frames=(first, last)))
+    frames, videos = [], []
+    if any(f not in EXPORT_FORMATS for f in job.formats):     # pictures asked for: png, mp4 or gif
+        frames = render_frames(job, first, last, progress=progress)
+        videos = assemble_videos(job.replace(frames=(first, last)))
     if "png" not in job.formats:
         for path in frames:
             path.unlink(missing_ok=True)
         frames = []
+    exports = write_exports(job, result, api)
     return RenderResult(job=job, first=first, last=last, frames=frames, videos=videos, blend=blend_path(job),
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started, exports=exports)

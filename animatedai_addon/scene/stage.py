@@ -484,6 +484,9 @@ def framing_points(timeline, pad: float = 0.5) -> np.ndarray:
             low, high = local.min(axis=0) - pad, local.max(axis=0) + pad
             block = box_corners((low + high) / 2, high - low)
         corners.append((origins[:, None, :] + block[None, :, :]).reshape(-1, 3))
+    direction = camera_direction()
+    corners += [text.corners(direction) for text in getattr(timeline, "texts", ())   # labels stay in frame
+                if text.kind != "closeup"]                  # (the close-up's board has its own camera move)
     for box in timeline.boxes:
         centers = np.asarray(box.key_centers, float).reshape(-1, 3)
         if len(centers):

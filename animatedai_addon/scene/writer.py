@@ -17,6 +17,8 @@ and cells whose whole animation is identical share one slot.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 import bpy
@@ -142,6 +144,8 @@ class Clip:
     empties: dict = field(default_factory=dict)     # name -> the tensor's empty
     boxes: dict = field(default_factory=dict)       # name -> box object
     cells: dict = field(default_factory=dict)       # name -> [cell objects] in TensorTrack order (objects mode)
+    texts: dict = field(default_factory=dict)       # name -> text object (Timeline.texts)
+    numbers: dict = field(default_factory=dict)     # tensor name -> [number objects] in cell order (Timeline.numbers)
     actions: list = field(default_factory=list)
     written: Written = field(default_factory=lambda: Written())   # for the clip's fingerprint
 
@@ -242,6 +246,24 @@ def write_clip(timeline: Timeline, label: str, scene=None, mode: str = "objects"
                 tag=tag)
         child.objects.link(empty)    # after the cells: write_cell_objects sets them in bulk in link order
         clip.actions += pool.actions
+    if timeline.texts:
+        from . import stage, texts
+        text_pool = compat.ActionPool(f"AnimatedAI {name_prefix}{label} / texts", OBJECTS_PER_ACTION, tags)
+        clip.texts = texts.write_texts(
+            timeline.texts, collection=collection, parent=root, view=stage.camera_direction(), pool=text_pool,
+            animate=lambda pool, obj, tracks: animate_object(pool, obj, tracks, clip.written, frame_map),
+            name_prefix=name_prefix, camera=scene.camera)
+        for obj in clip.texts.values():
+            if clip.written.plays is not None and obj.name not in clip.written.plays:
+                clip.written.made(obj)       # a text shown all along: no keys
+        clip.actions += text_pool.actions
+    if timeline.numbers:
+        from . import numbers
+        clip.numbers = numbers.write_numbers(
+            timeline, clip, label=label, pool_name=f"AnimatedAI {name_prefix}{label}", tags=tags,
+            pop_frames=timeline.pop_frames, easing=easing, cube_size=cube_size, name_prefix=name_prefix,
+            write_cells=functools.partial(write_cell_objects, written=clip.written, frame_map=frame_map),
+            new_pool=lambda name, tags: compat.ActionPool(name, OBJECTS_PER_ACTION, tags))
     return clip
 
 
@@ -500,6 +522,7 @@ def _remove(tag, collections, doomed, owners=None) -> None:
     """Remove ``collections``, ``doomed`` objects, their private meshes and the clip's actions that nothing
     but ``owners`` (default: the doomed objects) uses."""
     data = {o.data for o in doomed if o.type == "MESH" and o.data.get(meshes.TAG) not in ("cube", "box")}
+    data |= {o.data for o in doomed if o.type == "FONT"}      # each text object has its own curve
     actions = [a for a in bpy.data.actions if tag is not None and a.get(TAG, a.get(PROP_CLIP)) == tag]
     if actions:   # keep an action the user gave to something of their own
         leaving = {o.as_pointer() for o in (doomed if owners is None else owners)}
@@ -510,9 +533,14 @@ def _remove(tag, collections, doomed, owners=None) -> None:
     bpy.data.batch_remove(actions + collections)
     free_objects(doomed)
     orphans = [d for d in data if d.users == 0]
+    fonts = {d.font for d in orphans if isinstance(d, bpy.types.TextCurve) and d.font is not None}
     orphans += _orphan_cube_holders()
     if orphans:
         bpy.data.batch_remove(orphans)
+    # Blender's built-in font, loaded for the clip's texts, once nothing else uses it
+    fonts = [f for f in fonts if f.users == 0 and f.filepath == "<builtin>"]
+    if fonts:
+        bpy.data.batch_remove(fonts)
 
 
 def _orphan_cube_holders() -> list:

@@ -301,6 +301,7 @@ def _handle_types(collection):
 @pytest.mark.parametrize("spec, options", [
     (SMALL, {}), (SMALL, {"mode": "instanced"}), (SMALL, {"share_animation": False}),
     ("pixel-shuffle-2x2", {}), ("conv-3x3-stride2-valid", {"start_frame": 40}),
+    (SMALL, {"look": {"labels": True, "numbers": True}}),
 ])
 def test_the_fingerprint_written_equals_the_one_read_back(shot, spec, options):
     """generate() stamps the clip from what the writer wrote (no read-back); reading every object and key

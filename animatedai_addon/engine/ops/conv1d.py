@@ -6,6 +6,7 @@ is shown on the grid as (C, 1, L) (one row of cells per channel), by the one gri
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -14,7 +15,7 @@ from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, weight_values, windowed_plan
 from ..specbase import (Filters, Spec1d, check_cells, check_int, check_single, check_window_fits, same_pads,
                         windowed_extent)
-from . import fields
+from . import fields, torch_text
 
 #: Padding words of Conv1d: Conv2d's, and 'causal' (all the padding on the left: no step reads past its output).
 PADDING_WORDS_1D = ("valid", "same", "full", "causal")
@@ -97,6 +98,32 @@ class Conv1d(Filters, Spec1d):
     def virtual_extent(self) -> tuple[int, int]:
         left, right = self.pads
         return 1, self.length + left + right
+
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def torch_call(self) -> str:
+        """``nn.Conv1d(4, 8, kernel_size=3, bias=False)``; an uneven padding runs as ``nn.ZeroPad1d`` first."""
+        left, right = self.pads
+        if self.padding == "same" and self.stride == 1:
+            padding, prefix = "same", ""
+        elif left == right:
+            padding, prefix = left, ""
+        else:
+            padding, prefix = 0, f"nn.ZeroPad1d(({left}, {right})), "
+        return torch_text.call("Conv1d", (self.in_channels, self.out_channels), [
+            ("kernel_size", self.kernel_size, None), ("stride", self.stride, 1), ("padding", padding, 0),
+            ("dilation", self.dilation, 1), ("groups", self.groups, 1), ("bias", False, True)], prefix)
+
+    def output_formula(self) -> list[str]:
+        left, right = self.pads
+        return torch_text.axis_lines(("L",), [torch_text.windowed_line(
+            self.length, self.kernel_size, self.stride, self.dilation, left, right, self.output_shape[1])])
+
+    def parameter_count(self) -> int:
+        return self.filter_cubes()
+
+    def mac_count(self) -> int:
+        """Each output cell sums in_channels/groups · kernel_size products."""
+        return math.prod(self.output_shape) * self.reads_per_step()
 
 
 

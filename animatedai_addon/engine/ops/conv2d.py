@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -12,7 +13,7 @@ from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, weight_values, windowed_plan
 from ..specbase import (PADDING_WORDS, Filters, Spec2d, check_cells, check_int, check_pair, check_window_fits, hw,
                         same_pads, tag, windowed_extent)
-from . import fields
+from . import fields, torch_text
 
 
 def check_padding(value) -> str | tuple[int, int, int, int]:
@@ -111,6 +112,34 @@ class Conv2d(Filters, Spec2d):
     def virtual_extent(self) -> tuple[int, int]:
         t, b, l, r = self.pads
         return self.height + t + b, self.width + l + r
+
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def torch_call(self) -> str:
+        """``nn.Conv2d(3, 6, kernel_size=5, bias=False)``; an uneven padding runs as ``nn.ZeroPad2d`` first."""
+        t, b, l, r = self.pads
+        if self.padding == "same" and self.stride == (1, 1):
+            padding, prefix = "same", ""
+        elif (t, l) == (b, r):
+            padding, prefix = (t, l), ""
+        else:
+            padding, prefix = (0, 0), f"nn.ZeroPad2d(({l}, {r}, {t}, {b})), "
+        return torch_text.call("Conv2d", (self.in_channels, self.out_channels), [
+            ("kernel_size", self.kernel_size, None), ("stride", self.stride, (1, 1)), ("padding", padding, (0, 0)),
+            ("dilation", self.dilation, (1, 1)), ("groups", self.groups, 1), ("bias", False, True)], prefix)
+
+    def output_formula(self) -> list[str]:
+        t, b, l, r = self.pads
+        _, oh, ow = self.output_shape
+        return torch_text.axis_lines(("H", "W"), [
+            torch_text.windowed_line(self.height, self.kernel_size[0], self.stride[0], self.dilation[0], t, b, oh),
+            torch_text.windowed_line(self.width, self.kernel_size[1], self.stride[1], self.dilation[1], l, r, ow)])
+
+    def parameter_count(self) -> int:
+        return self.filter_cubes()
+
+    def mac_count(self) -> int:
+        """Each output cell sums in_channels/groups · kh · kw products."""
+        return math.prod(self.output_shape) * self.reads_per_step()
 
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -11,7 +12,7 @@ from ..errors import SpecError
 from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, weight_values, windowed_plan
 from ..specbase import Filters, Spec2d, check_cells, check_pair, hw, tag
-from . import fields
+from . import fields, torch_text
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,29 @@ class ConvTranspose2d(Filters, Spec2d):
         if self.output_padding != (0, 0):
             name += " op" + hw(self.output_padding)
         return name
+
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def torch_call(self) -> str:
+        return torch_text.call("ConvTranspose2d", (self.in_channels, self.out_channels), [
+            ("kernel_size", self.kernel_size, None), ("stride", self.stride, (1, 1)),
+            ("padding", self.padding, (0, 0)), ("output_padding", self.output_padding, (0, 0)),
+            ("groups", self.groups, 1), ("bias", False, True), ("dilation", self.dilation, (1, 1))])
+
+    def output_formula(self) -> list[str]:
+        _, oh, ow = self.output_shape
+        return torch_text.axis_lines(("H", "W"), [
+            torch_text.transposed_line(size, self.kernel_size[i], self.stride[i], self.dilation[i], self.padding[i],
+                                       self.output_padding[i], out)
+            for i, (size, out) in enumerate(((self.height, oh), (self.width, ow)))])
+
+    def parameter_count(self) -> int:
+        return self.filter_cubes()
+
+    def mac_count(self) -> int:
+        """PyTorch's count: every input cell meets out_channels/groups · kh · kw weights (the zeros the clip
+        shows between input cells cost nothing)."""
+        kh, kw = self.kernel_size
+        return math.prod(self.input_shape) * (self.out_channels // self.groups) * kh * kw
 
     def _edges(self):
         """Per axis: (input size, stride, padding before, padding after) of the virtual grid."""

@@ -12,7 +12,7 @@ from ..graph import Chain
 from ..operation import Field, Form, Operation
 from ..plans import grid_cells, input_values, no_weights, shuffle_plan
 from ..specbase import Spec2d, check_cells, check_int
-from . import fields
+from . import fields, torch_text
 from .conv2d import Conv2d
 
 
@@ -44,6 +44,19 @@ class PixelShuffle(Spec2d):
     def label(self) -> str:
         r = self.upscale_factor
         return f"pixel shuffle {r}x{r}"
+
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def torch_call(self) -> str:
+        return f"nn.PixelShuffle({self.upscale_factor})"
+
+    def output_formula(self) -> list[str]:
+        return shuffle_formula(self.input_shape, self.output_shape, self.upscale_factor, up=True)
+
+    def parameter_count(self) -> int:
+        return 0
+
+    def mac_count(self) -> int:
+        return 0
 
     def channel_families(self, channels):
         """The r*r input channels that become one output channel form a family (its shades). Counted from the
@@ -83,6 +96,18 @@ class PixelUnshuffle(Spec2d):
         r = self.downscale_factor
         return f"pixel unshuffle {r}x{r}"
 
+    def torch_call(self) -> str:
+        return f"nn.PixelUnshuffle({self.downscale_factor})"
+
+    def output_formula(self) -> list[str]:
+        return shuffle_formula(self.input_shape, self.output_shape, self.downscale_factor, up=False)
+
+    def parameter_count(self) -> int:
+        return 0
+
+    def mac_count(self) -> int:
+        return 0
+
     def input_families(self, cells):
         """Each input channel is a family, its member the cell's place in its r x r block: the colours a pixel
         shuffle gives its output (:meth:`PixelShuffle.channel_families`), so an unshuffle is its exact reverse,
@@ -90,6 +115,18 @@ class PixelUnshuffle(Spec2d):
         r = self.downscale_factor
         place = (cells[:, 1] % r) * r + cells[:, 2] % r
         return self.in_channels, r * r, self.in_channels - 1 - cells[:, 0], r * r - 1 - place
+
+
+def shuffle_formula(shape, out_shape, r: int, up: bool) -> list[str]:
+    """``C: 8 / 2² = 2`` and ``H, W: 4·2 = 8`` (a shuffle); ``C: 2·2² = 8``, ``H, W: 8 / 2 = 4`` (unshuffle)."""
+    dot = torch_text.DOT
+    if up:
+        channels = f"{shape[0]} / {r}\u00b2 = {out_shape[0]}"
+        spatial = [f"{n}{dot}{r} = {m}" for n, m in zip(shape[1:], out_shape[1:])]
+    else:
+        channels = f"{shape[0]}{dot}{r}\u00b2 = {out_shape[0]}"
+        spatial = [f"{n} / {r} = {m}" for n, m in zip(shape[1:], out_shape[1:])]
+    return [f"C: {channels}"] + torch_text.axis_lines(("H", "W"), spatial, named=True)
 
 
 def plan_pixel_shuffle(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):

@@ -11,7 +11,7 @@ from ..errors import SpecError
 from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, no_weights, windowed_plan
 from ..specbase import Spec2d, check_pair, check_window_fits, hw, tag, windowed_extent
-from . import fields
+from . import fields, torch_text
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,25 @@ class _Pool2d(Spec2d):
         kh, kw = self.kernel_size
         return kh * kw
 
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def _pool_call(self, name: str, extra: list) -> str:
+        return torch_text.call(name, (), [("kernel_size", self.kernel_size, None),
+                                          ("stride", self.stride, self.kernel_size),
+                                          ("padding", self.padding, (0, 0))] + extra)
+
+    def output_formula(self) -> list[str]:
+        (_, oh, ow), (ph, pw), (dh, dw) = self.output_shape, self.padding, self.window_dilation
+        return torch_text.axis_lines(("H", "W"), [
+            torch_text.windowed_line(self.height, self.kernel_size[0], self.stride[0], dh, ph, ph, oh),
+            torch_text.windowed_line(self.width, self.kernel_size[1], self.stride[1], dw, pw, pw, ow)])
+
+    def parameter_count(self) -> int:
+        return 0
+
+    def mac_count(self) -> int:
+        """0: pooling compares or adds, it multiplies nothing by a weight (PyTorch's flop counter agrees)."""
+        return 0
+
 
 @dataclass(frozen=True)
 class MaxPool2d(_Pool2d):
@@ -84,6 +103,9 @@ class MaxPool2d(_Pool2d):
     def label(self) -> str:
         return self._pool_label("max") + tag("d", self.dilation)
 
+    def torch_call(self) -> str:
+        return self._pool_call("MaxPool2d", [("dilation", self.dilation, (1, 1))])
+
 
 @dataclass(frozen=True)
 class AvgPool2d(_Pool2d):
@@ -102,6 +124,9 @@ class AvgPool2d(_Pool2d):
     @property
     def label(self) -> str:
         return self._pool_label("avg")
+
+    def torch_call(self) -> str:
+        return self._pool_call("AvgPool2d", [("count_include_pad", self.count_include_pad, True)])
 
 
 def plan_pool2d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):
