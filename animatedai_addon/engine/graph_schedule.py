@@ -120,6 +120,7 @@ class _GraphBuilder(_Builder):
             self.light(name, np.ravel_multi_index(tuple(out.T), shape), start, end)
         finished = float(end.max())
         track.disappear[:] = finished
+        self.stage_spans.append((previous_end, finished))
         self.step_frames.append(start.astype(np.float32))
         return out_view, finished
 
@@ -151,6 +152,7 @@ class _GraphBuilder(_Builder):
         landed = self.bring(name, index[~mine], local[~mine], grid.origin, other, theirs, second)
         self.outline(name, layout, shape)
         self.step_frames.append(np.full(len(stage.steps), landed, np.float32))
+        self.stage_spans.append((previous_end, landed))
         flat = index.reshape(shape)
         return _View(name, flat, grid, layout.output_rows, layout.output_cols, base[flat[:, 0, 0]],
                      layout.output_chans), landed

@@ -28,6 +28,7 @@ import numpy as np
 
 from .options import Look, shows_label
 from .ops.torch_text import count_text, shape_text
+from .plans import GraphPlan
 
 #: What a text says: a tensor's shape, the stage's call, its output-size formula, its counts, the step
 #: counter's parts, a caption (a close-up's products and sum are "closeup": engine/closeup.py).
@@ -99,10 +100,17 @@ def _stages(plan) -> list:
     return list(plan.stages) if hasattr(plan, "stages") else [plan]
 
 
-def _name(chain: bool, i: int, base: str) -> str:
-    """A track's name as the scheduler gives it."""
+def _naming(plan):
+    """How the scheduler names a plan's tracks: a graph's node names, else whether it is a chain."""
+    return tuple(plan.spec.names) if isinstance(plan, GraphPlan) else hasattr(plan, "stages")
+
+
+def _name(chain, i: int, base: str) -> str:
+    """A track's name as the scheduler gives it (``chain``: :func:`_naming`'s answer)."""
     if base == "input" and i == 0:
         return "input"
+    if isinstance(chain, tuple):
+        return f"{chain[i]} {base}"
     return f"stage{i} {base}" if chain else base
 
 
@@ -247,7 +255,7 @@ def _rest_box(track, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
 def _shape_items(plan, timeline, view) -> list[tuple[str, str, float, tuple[float, float], int]]:
     """(name, text, picture place across, shown window, stage) of each tensor's shape label."""
     stages = _stages(plan)
-    chain = hasattr(plan, "stages")
+    chain = _naming(plan)
     windows = _stage_windows(timeline, len(stages))
     spans = np.asarray(timeline.stage_spans, float)
     names = {t.name: t for t in timeline.tensors}
@@ -425,7 +433,7 @@ def _title_texts(plan, timeline, look, view, picture, size: float) -> list[TextT
     for i, (stage, block) in enumerate(zip(stages, blocks)):
         window = np.array([windows[i]], float)
         rows = len(block) + int(steps)
-        prefix = f"stage{i} " if chain else ""
+        prefix = f"{plan.spec.names[i]} " if isinstance(plan, GraphPlan) else f"stage{i} " if chain else ""
         for j, (kind, text) in enumerate(block):
             location = _above(timeline, view, picture, size, rows - 1 - j)
             first = next(k for k, (other, _) in enumerate(block) if other == kind)

@@ -188,3 +188,15 @@ def test_graph_presets_take_node_overrides():
     assert preset.spec.node("expand").spec.out_channels == 12
     with pytest.raises(SpecError, match="nodes.expand.out_channels"):
         apply_overrides(load_preset_file("mobilenet-block"), ["nodes.nowhere.out_channels=3"])
+
+
+def test_labels_name_a_graph_by_its_nodes():
+    from animatedai_addon.engine.labels import plan_texts
+    preset = load_preset_file("concat-skip")
+    look = dataclasses.replace(preset.look, labels=True)
+    the_plan = plan(preset.spec)
+    timeline = build_timeline(the_plan, preset.timing, look)
+    texts = {t.name: t.text for t in plan_texts(the_plan, timeline, look, np.array([-0.6, -0.6, 0.5]))}
+    assert texts["concat call"] == "torch.cat((x, other), dim=1)"      # a function of two inputs: no nn module
+    assert texts["concat formula 1"] == "C: 4 + 4 = 8" and texts["concat counts"] == "0 parameters · 0 MACs"
+    assert any(name.startswith("conv ") for name in texts) and not any(name.startswith("stage") for name in texts)

@@ -49,6 +49,20 @@ class Add(Spec2d):
     def label(self) -> str:
         return "add"
 
+    # In PyTorch's words (engine/ops/torch_text.py): a function, no module; no parameters, no multiplies.
+    def torch_call(self) -> str:
+        return "torch.add(x, skip)"
+
+    def output_formula(self) -> list[str]:
+        """Every axis as the inputs have it (one line per axis, as torch_text's formulas)."""
+        return [f"{axis}: {n} = {n}" for axis, n in zip(("C", "H", "W"), self.input_shape)]
+
+    def parameter_count(self) -> int:
+        return 0
+
+    def mac_count(self) -> int:
+        return 0
+
     def reads_per_step(self) -> int:
         """A sum reads one cell of each input."""
         return 2

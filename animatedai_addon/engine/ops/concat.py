@@ -52,6 +52,21 @@ class Concat(Spec2d):
     def label(self) -> str:
         return "concat"
 
+    # In PyTorch's words (engine/ops/torch_text.py): a function, no module; no parameters, no multiplies.
+    def torch_call(self) -> str:
+        return "torch.cat((x, other), dim=1)"
+
+    def output_formula(self) -> list[str]:
+        """The channels add up; height and width are the inputs' (one line per axis, as torch_text's formulas)."""
+        return [f"C: {self.in_channels} + {self.other_channels} = {self.in_channels + self.other_channels}",
+                f"H: {self.height} = {self.height}", f"W: {self.width} = {self.width}"]
+
+    def parameter_count(self) -> int:
+        return 0
+
+    def mac_count(self) -> int:
+        return 0
+
 
 def plan_concat(spec: Concat, input, weights, seed: int, order: str) -> Plan:
     no_weights(spec, weights)
