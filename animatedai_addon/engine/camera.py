@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .plans import GraphPlan
+
 #: Longest camera travel between two stages' framings (frames).
 FOLLOW_FRAMES = 24
 
@@ -29,8 +31,11 @@ class StageFraming:
     high: np.ndarray
 
 
-def _stage_of(name: str) -> int:
-    """The stage a chain's track or box belongs to (``stage2 filter0`` -> 2; the first input -> 0)."""
+def _stage_of_name(name: str, nodes: dict | None = None) -> int:
+    """The stage a chain's track or box belongs to (``stage2 filter0`` -> 2; the first input -> 0); a graph's
+    by its node (``nodes``: node name -> index; ``expand filter0`` -> the index of ``expand``)."""
+    if nodes is not None:
+        return nodes.get(name.split(" ", 1)[0], 0)
     if name.startswith("stage"):
         return int(name[5:].split(" ", 1)[0])
     return 0
@@ -47,14 +52,15 @@ def stage_framing(plan, timeline, look) -> list[StageFraming]:
     if not getattr(look, "follow_camera", False) or len(stages) < 2:
         return []
     half = look.cube_size / 2
+    nodes = {name: i for i, name in enumerate(plan.spec.names)} if isinstance(plan, GraphPlan) else None
     boxes = {i: (np.full(3, np.inf), np.full(3, -np.inf)) for i in range(len(stages))}
     owners = {}
     for track in timeline.tensors:
-        stage = _stage_of(track.name)
+        stage = _stage_of_name(track.name, nodes)
         # a stage's output is the next stage's input: it belongs to both framings
         owners[track.name] = [stage, stage + 1] if track.role == "output" and stage + 1 < len(stages) else [stage]
     for name, shown_by in timeline.aliases.items():
-        owners.setdefault(shown_by, []).append(_stage_of(name))
+        owners.setdefault(shown_by, []).append(_stage_of_name(name, nodes))
     for track in timeline.tensors:
         if track.role == "filter":
             continue        # the waiting rows stretch far to the side; the slot lies between input and output
@@ -69,7 +75,8 @@ def stage_framing(plan, timeline, look) -> list[StageFraming]:
         centers = np.asarray(box.key_centers, float).reshape(-1, 3)
         if len(centers):
             size = np.asarray(box.size, float) / 2
-            boxes[_stage_of(box.name)] = _grow(*boxes[_stage_of(box.name)], np.vstack([centers - size, centers + size]))
+            stage = _stage_of_name(box.name, nodes)
+            boxes[stage] = _grow(*boxes[stage], np.vstack([centers - size, centers + size]))
     spans = np.asarray(timeline.stage_spans, float)
     first_steps, start = [], 0
     for stage in stages:

@@ -79,6 +79,7 @@ def sweep_stage(builder, i: int, stage, layout: StageLayout, view, previous_end:
     index = np.arange(len(cells)).reshape(shape)
     out_view = dataclasses.replace(view, track=name, index=index, grid=layout.output, rows=layout.output_rows,
                                    cols=layout.output_cols)      # the same channel colours
+    builder.stage_spans.append((previous_end, t0 + frames))          # one span per stage (labels, camera moves)
     return out_view, t0 + frames
 
 
