@@ -261,7 +261,7 @@ def _shape_items(plan, timeline, view) -> list[tuple[str, str, float, tuple[floa
 
     low, high = _rest_box(names["input"])
     across = lambda low, high: float(_picture((low + high) / 2, view)[0, 0])     # noqa: E731
-    items.append(("input shape", shape_text(stages[0].spec.input_shape), across(low, high),
+    items.append(("input shape", shape_text(stages[0].spec.input_torch_shape), across(low, high),
                   (-np.inf, hidden_from(0)), 0))
     for i, stage in enumerate(stages):
         filters = [t for name, t in names.items() if name.startswith(_name(chain, i, "filter"))
@@ -280,7 +280,7 @@ def _shape_items(plan, timeline, view) -> list[tuple[str, str, float, tuple[floa
             track = names[timeline.aliases[out]]
             shown_from = float(spans[i, 1])
             low, high = _rest_box(track, final=True)
-        items.append((out + " shape", shape_text(stage.spec.output_shape), across(low, high),
+        items.append((out + " shape", shape_text(stage.spec.output_torch_shape), across(low, high),
                       (shown_from, hidden_from(i + 1)), i))
     return items
 

@@ -109,6 +109,13 @@ def test_counts_of_a_batch_are_per_sample():
     assert [t.text for t in two] == [one[0].text + " per sample"]
 
 
+def test_shapes_of_a_batch_lead_with_the_samples():
+    """A tensor's shape in PyTorch's order: (N, C, H, W) when batch > 1; the weights stay one set."""
+    texts = clip(Conv2d(2, 5, 5, 3, 3, batch=2), Look(label_shapes=True))[2]
+    times = "\u00d7"
+    assert sorted(t.text for t in texts) == sorted([times.join("2255"), times.join("3233"), times.join("2333")])
+
+
 @pytest.mark.parametrize("spec", [Conv2d(2, 6, 6, 3, 3), MaxPool2d(2, 6, 6, 2), espcn(2, 3, 3, 2, 2)],
                          ids=lambda s: s.label)
 def test_step_counter_reads_the_steps_done(spec):
