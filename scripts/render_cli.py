@@ -45,7 +45,8 @@ def add_render_arguments(parser, clip_arguments: bool = True) -> None:
         which.add_argument("--spec", metavar="FILE.toml", help="a preset/spec TOML file")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a spec, timing or look value (repeatable): kernel_size=5, "
-                             "timing.frames_per_step=1, look.gap=0.2")
+                             "timing.frames_per_step=1, look.gap=0.2; for a chain stages.1.kernel_size=5 and "
+                             "batch=2 (every stage)")
     parser.add_argument("--template", default=None, metavar="NAME",
                         help="stage: studio, flat or none (default: the preset's own: studio, flat for shuffles)")
     parser.add_argument("--engine", default="cycles", help="cycles (default), eevee, workbench")

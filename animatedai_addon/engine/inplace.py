@@ -76,10 +76,10 @@ def sweep_stage(builder, i: int, stage, layout: StageLayout, view, previous_end:
     builder.popped.append(name)
     builder.boxes.append(_sweep_box(builder, i, view, channels, t0, frames))
     builder.step_frames.append(when[stage.steps.out[:, 0]].astype(np.float32))
+    builder.stage_spans.append((previous_end, t0 + frames))      # as every stage records it (the labels' windows)
     index = np.arange(len(cells)).reshape(shape)
     out_view = dataclasses.replace(view, track=name, index=index, grid=layout.output, rows=layout.output_rows,
                                    cols=layout.output_cols)      # the same channel colours
-    builder.stage_spans.append((previous_end, t0 + frames))          # one span per stage (labels, camera moves)
     return out_view, t0 + frames
 
 

@@ -178,6 +178,8 @@ def _phases(stage, order_frames: np.ndarray) -> list[tuple[float, str]]:
     steps = stage.steps
     if stage.reduce == "move":
         return []
+    if stage.reduce == "elementwise":       # one sweep over the tensor (engine/inplace.py)
+        return [(np.nan, f"every cell changes in place: {shape_text(spec.input_shape)}")]
     if stage.order != "filter":
         return [(np.nan, f"every filter at each of {shape_text(spec.output_grid[1:])} positions")]
     passes = steps.filter
@@ -261,17 +263,18 @@ def _shape_items(plan, timeline, view) -> list[tuple[str, str, float, tuple[floa
     names = {t.name: t for t in timeline.tensors}
     items = []
 
-    def hidden_from(i: int) -> float:      # a tensor a shuffle takes apart: its label goes when the shuffle starts
-        return float(spans[i, 0]) if i < len(stages) and stages[i].reduce == "move" else np.inf
+    def hidden_from(i: int) -> float:      # a tensor a shuffle takes apart, or one replaced in place (ReLU,
+        # BatchNorm): its label goes when that stage starts
+        return float(spans[i, 0]) if i < len(stages) and stages[i].reduce in ("move", "elementwise") else np.inf
 
     low, high = _rest_box(names["input"])
     across = lambda low, high: float(_picture((low + high) / 2, view)[0, 0])     # noqa: E731
-    items.append(("input shape", shape_text(stages[0].spec.input_shape), across(low, high),
+    items.append(("input shape", shape_text(stages[0].spec.input_torch_shape), across(low, high),
                   (-np.inf, hidden_from(0)), 0))
     for i, stage in enumerate(stages):
-        if stage.weights is not None:
-            filters = [t for name, t in names.items() if name.startswith(_name(chain, i, "filter"))
-                       and name[len(_name(chain, i, "filter")):].isdigit()]
+        filters = [t for name, t in names.items() if name.startswith(_name(chain, i, "filter"))
+                   and name[len(_name(chain, i, "filter")):].isdigit()]
+        if stage.weights is not None and filters:     # BatchNorm's per-channel parameters are no filter cubes
             homes = np.array([t.origin for t in filters], float)
             items.append((_name(chain, i, "weights shape"), shape_text(stage.weights.shape),
                           across(homes.min(axis=0), homes.max(axis=0)), tuple(windows[i]), i))
@@ -285,7 +288,7 @@ def _shape_items(plan, timeline, view) -> list[tuple[str, str, float, tuple[floa
             track = names[timeline.aliases[out]]
             shown_from = float(spans[i, 1])
             low, high = _rest_box(track, final=True)
-        items.append((out + " shape", shape_text(stage.spec.output_shape), across(low, high),
+        items.append((out + " shape", shape_text(stage.spec.output_torch_shape), across(low, high),
                       (shown_from, hidden_from(i + 1)), i))
     return items
 
@@ -402,8 +405,9 @@ def _title_lines(stage, look) -> list[tuple[str, str]]:
     if shows_label(look, "label_formula"):
         lines += [("formula", line) for line in spec.output_formula()]
     if shows_label(look, "label_counts"):
+        per_sample = " per sample" if spec.batch > 1 else ""       # the counts are one sample's (torch_text)
         lines.append(("counts", f"{count_text(spec.parameter_count())} parameters \u00b7 "
-                                f"{count_text(spec.mac_count())} MACs"))
+                                f"{count_text(spec.mac_count())} MACs{per_sample}"))
     return lines
 
 

@@ -295,7 +295,8 @@ def _override_keys(preset: Preset) -> list[str]:
     spec = preset.spec.to_dict()
     keys = [k for k in spec if k != "op"]
     if isinstance(preset.spec, Chain):
-        keys = ["name"] + [f"stages.{i}.{k}" for i, stage in enumerate(spec["stages"]) for k in stage if k != "op"]
+        keys = ["name", "batch"] + [f"stages.{i}.{k}" for i, stage in enumerate(spec["stages"])
+                                    for k in stage if k != "op"]
     if isinstance(preset.spec, Graph):
         keys = ["name"] + [f"nodes.{node['name']}.{k}" for node in spec["nodes"] for k in node
                            if k not in ("op", "name")]
@@ -305,7 +306,8 @@ def _override_keys(preset: Preset) -> list[str]:
 
 def apply_overrides(preset: Preset, items) -> Preset:
     """A new preset with ``key=value`` items applied: spec keys (``kernel_size=[3,5]``, ``spec.padding=same``,
-    for chains ``stages.1.kernel_size=5``, for graphs ``nodes.expand.out_channels=16``), ``timing.key=value`` and ``look.key=value``.
+    for chains ``stages.1.kernel_size=5``, and ``batch=2`` for all its stages at once; for graphs
+    ``nodes.expand.out_channels=16``), ``timing.key=value`` and ``look.key=value``.
 
     Spec keys change the spec's normalised values, so a pooling preset's stride (stored explicitly) stays
     as it was when only ``kernel_size`` is set."""
@@ -345,6 +347,10 @@ def _split_item(preset: Preset, item) -> tuple[str, object]:
 
 
 def _set_spec_key(preset: Preset, item: str, spec: dict, parts: list[str], value) -> None:
+    if isinstance(preset.spec, Chain) and parts == ["batch"]:     # the stages of a chain share one batch
+        for stage in spec["stages"]:
+            stage["batch"] = value
+        return
     if isinstance(preset.spec, Chain) and len(parts) == 3 and parts[0] == "stages":
         if not parts[1].isdigit() or int(parts[1]) >= len(spec["stages"]):
             _bad_item(preset, item)

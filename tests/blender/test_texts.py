@@ -74,7 +74,8 @@ def test_texts_face_the_camera_and_show_when_planned():
 
 
 @pytest.mark.parametrize("name,mode", [("conv-3x3-valid", "objects"), ("espcn-x2", "objects"),
-                                       ("conv-transpose-3x3-stride2", "instanced")])
+                                       ("conv-transpose-3x3-stride2", "instanced"),
+                                       ("conv-batchnorm-relu6", "objects")])
 def test_texts_are_in_frame_readable_and_clear_of_the_cubes(name, mode):
     result = generate(name, mode)
     scene = bpy.context.scene

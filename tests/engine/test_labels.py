@@ -88,6 +88,34 @@ def test_chain_labels_follow_the_stages():
     assert by_name["stage1 output shape"].shown_at(spans[1, 1])
 
 
+def test_every_stage_of_a_chain_is_told_in_its_own_words():
+    spec = load_preset("conv-batchnorm-relu6")
+    _, _, texts = clip(spec)
+    for i, stage in enumerate(spec.stages):
+        said = [t.text for t in texts if t.stage == i and t.kind in ("call", "formula", "counts")]
+        assert " ".join(said[:-1 - len(stage.output_formula())]) == stage.torch_call()
+        assert said[-1 - len(stage.output_formula()):-1] == stage.output_formula()
+        assert said[-1] == f"{stage.parameter_count():,} parameters \u00b7 {stage.mac_count():,} MACs"
+    assert [t.text for t in texts if t.kind == "call" and t.stage == 1] == ["nn.BatchNorm2d(8).eval()"]
+    assert [t.text for t in texts if t.kind == "caption" and t.stage in (1, 2)] == \
+        [f"Stage {i} of 3 \u00b7 every cell changes in place: 8\u00d78\u00d78" for i in (2, 3)]
+    in_place = [t for t in texts if t.kind == "shape" and t.text == "8\u00d78\u00d78"]
+    assert all(a.shown[0, 1] <= b.shown[0, 0] for a, b in zip(in_place, in_place[1:]))     # one at a time
+
+
+def test_counts_of_a_batch_are_per_sample():
+    one, two = (clip(Conv2d(2, 5, 5, 3, 3, bias=True, batch=n), Look(label_counts=True))[2] for n in (1, 2))
+    assert [t.text for t in one] == [f"{3 * (2 * 9 + 1)} parameters \u00b7 {3 * 3 * 3 * 18} MACs"]
+    assert [t.text for t in two] == [one[0].text + " per sample"]
+
+
+def test_shapes_of_a_batch_lead_with_the_samples():
+    """A tensor's shape in PyTorch's order: (N, C, H, W) when batch > 1; the weights stay one set."""
+    texts = clip(Conv2d(2, 5, 5, 3, 3, batch=2), Look(label_shapes=True))[2]
+    times = "\u00d7"
+    assert sorted(t.text for t in texts) == sorted([times.join("2255"), times.join("3233"), times.join("2333")])
+
+
 @pytest.mark.parametrize("spec", [Conv2d(2, 6, 6, 3, 3), MaxPool2d(2, 6, 6, 2), espcn(2, 3, 3, 2, 2)],
                          ids=lambda s: s.label)
 def test_step_counter_reads_the_steps_done(spec):
@@ -138,7 +166,8 @@ def visible_cube_corners(timeline, frame, cube=0.9) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["conv-3x3-valid", "espcn-x2", "conv-transpose-3x3-stride2", "shuffle-loop-2x2",
-                                  "conv1d-k3-causal-dilation2"])
+                                  "conv1d-k3-causal-dilation2", "conv-batchnorm-relu6", "flatten-3x4x4",
+                                  "linear-16-4", "conv3d-3x3x3"])
 def test_texts_stand_clear_of_the_clip(name):
     """In the picture (a parallel projection along the view), every text box is above or below every cube
     and box at every other frame, and shape labels shown together do not overlap each other."""

@@ -155,6 +155,16 @@ def test_overrides_of_spec_timing_and_look():
     assert apply_overrides(base, []) == base
 
 
+def test_a_batch_override_reaches_every_stage_of_a_chain():
+    base = load_preset_file("vgg-block")
+    changed = apply_overrides(base, ["batch=2"])
+    assert [stage.batch for stage in changed.spec.stages] == [2] * len(base.spec.stages)
+    assert changed.spec.output_torch_shape == (2,) + base.spec.output_shape
+    with pytest.raises(SpecError) as info:
+        apply_overrides(base, ["batch=0"])
+    assert info.value.parameter == "batch"
+
+
 def test_colour_overrides_parse_as_on_the_command_line():
     base = load_preset_file("conv-3x3-valid")
     changed = apply_overrides(base, ["look.filter_colors=[[1, 0, 0, 1], [0, 0.5, 1, 1]]",

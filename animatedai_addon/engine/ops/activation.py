@@ -15,14 +15,35 @@ import numpy as np
 from ..operation import Form, Operation
 from ..plans import elementwise_plan, input_values, no_weights
 from ..specbase import Elementwise2d
-from . import fields
+from . import fields, torch_text
+
+
+class _InTorchWords:
+    """What ReLU and ReLU6 say about themselves (ops/torch_text.py): a module without arguments or
+    parameters that keeps its input's shape and, as torch's flop counter counts, no multiply-accumulates."""
+
+    torch_name: ClassVar[str] = ""
+
+    def torch_call(self) -> str:
+        return f"nn.{self.torch_name}()"
+
+    def output_formula(self) -> list[str]:
+        return [torch_text.unchanged_line(self.input_shape)]
+
+    def parameter_count(self) -> int:
+        return 0
+
+    def mac_count(self) -> int:
+        """0: a comparison per cell, no product (torch's flop counter counts none)."""
+        return 0
 
 
 @dataclass(frozen=True)
-class ReLU(Elementwise2d):
+class ReLU(_InTorchWords, Elementwise2d):
     """``torch.nn.functional.relu``: max(x, 0)."""
 
     op: ClassVar[str] = "relu"
+    torch_name: ClassVar[str] = "ReLU"
 
     @property
     def label(self) -> str:
@@ -30,10 +51,11 @@ class ReLU(Elementwise2d):
 
 
 @dataclass(frozen=True)
-class ReLU6(Elementwise2d):
+class ReLU6(_InTorchWords, Elementwise2d):
     """``torch.nn.functional.relu6``: min(max(x, 0), 6)."""
 
     op: ClassVar[str] = "relu6"
+    torch_name: ClassVar[str] = "ReLU6"
 
     @property
     def label(self) -> str:

@@ -18,7 +18,7 @@ from ..errors import SpecError
 from ..operation import Field, Form, Operation
 from ..plans import elementwise_plan, input_values, weight_values
 from ..specbase import Elementwise2d
-from . import fields
+from . import fields, torch_text
 
 #: The parameters, by PyTorch's names (``nn.BatchNorm2d``'s buffers and affine parameters).
 PARAMETERS = ("running_mean", "running_var", "weight", "bias")
@@ -53,6 +53,26 @@ class BatchNorm2d(Elementwise2d):
     @property
     def label(self) -> str:
         return "batchnorm" + ("" if self.affine else " no affine")
+
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def torch_call(self) -> str:
+        """``nn.BatchNorm2d(8).eval()``: in eval mode, as the clip computes it (the running statistics, not
+        the batch's)."""
+        return torch_text.call("BatchNorm2d", (self.num_features,), [
+            ("eps", self.eps, DEFAULT_EPS), ("affine", self.affine, True)]) + ".eval()"
+
+    def output_formula(self) -> list[str]:
+        return [torch_text.unchanged_line(self.input_shape)]
+
+    def parameter_count(self) -> int:
+        """``weight`` and ``bias`` per channel when ``affine``; the running statistics are buffers, which
+        ``parameters()`` leaves out."""
+        return 2 * self.num_features if self.affine else 0
+
+    def mac_count(self) -> int:
+        """0, as torch's flop counter counts (it counts matrix products and convolutions only): in eval mode
+        the stage is one multiply-add per cell, usually folded into the convolution before it."""
+        return 0
 
 
 def _seeded(name: str, channels: int, rng) -> np.ndarray:

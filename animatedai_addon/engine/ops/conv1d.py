@@ -111,7 +111,7 @@ class Conv1d(Filters, Spec1d):
             padding, prefix = 0, f"nn.ZeroPad1d(({left}, {right})), "
         return torch_text.call("Conv1d", (self.in_channels, self.out_channels), [
             ("kernel_size", self.kernel_size, None), ("stride", self.stride, 1), ("padding", padding, 0),
-            ("dilation", self.dilation, 1), ("groups", self.groups, 1), ("bias", False, True)], prefix)
+            ("dilation", self.dilation, 1), ("groups", self.groups, 1), ("bias", self.bias, True)], prefix)
 
     def output_formula(self) -> list[str]:
         left, right = self.pads
@@ -119,10 +119,12 @@ class Conv1d(Filters, Spec1d):
             self.length, self.kernel_size, self.stride, self.dilation, left, right, self.output_shape[1])])
 
     def parameter_count(self) -> int:
+        """The filters' weights, and one bias per filter when ``bias``."""
         return self.filter_cubes()
 
     def mac_count(self) -> int:
-        """Each output cell sums in_channels/groups · kernel_size products."""
+        """Each output cell sums in_channels/groups · kernel_size products (the bias is an add: torch's
+        flop counter leaves it out)."""
         return math.prod(self.output_shape) * self.reads_per_step()
 
 

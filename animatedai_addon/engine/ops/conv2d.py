@@ -115,7 +115,8 @@ class Conv2d(Filters, Spec2d):
 
     # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
     def torch_call(self) -> str:
-        """``nn.Conv2d(3, 6, kernel_size=5, bias=False)``; an uneven padding runs as ``nn.ZeroPad2d`` first."""
+        """``nn.Conv2d(3, 6, kernel_size=5, bias=False)`` (``bias`` left out when True, torch's default); an
+        uneven padding runs as ``nn.ZeroPad2d`` first."""
         t, b, l, r = self.pads
         if self.padding == "same" and self.stride == (1, 1):
             padding, prefix = "same", ""
@@ -125,7 +126,7 @@ class Conv2d(Filters, Spec2d):
             padding, prefix = (0, 0), f"nn.ZeroPad2d(({l}, {r}, {t}, {b})), "
         return torch_text.call("Conv2d", (self.in_channels, self.out_channels), [
             ("kernel_size", self.kernel_size, None), ("stride", self.stride, (1, 1)), ("padding", padding, (0, 0)),
-            ("dilation", self.dilation, (1, 1)), ("groups", self.groups, 1), ("bias", False, True)], prefix)
+            ("dilation", self.dilation, (1, 1)), ("groups", self.groups, 1), ("bias", self.bias, True)], prefix)
 
     def output_formula(self) -> list[str]:
         t, b, l, r = self.pads
@@ -135,10 +136,12 @@ class Conv2d(Filters, Spec2d):
             torch_text.windowed_line(self.width, self.kernel_size[1], self.stride[1], self.dilation[1], l, r, ow)])
 
     def parameter_count(self) -> int:
+        """The filters' weights, and one bias per filter when ``bias``."""
         return self.filter_cubes()
 
     def mac_count(self) -> int:
-        """Each output cell sums in_channels/groups · kh · kw products."""
+        """Each output cell sums in_channels/groups · kh · kw products (the bias is an add: torch's
+        flop counter leaves it out)."""
         return math.prod(self.output_shape) * self.reads_per_step()
 
 

@@ -19,7 +19,7 @@ from ..plans import axis_map, input_values, weight_values, windowed_plan
 from ..specbase import (PADDING_WORDS, Filters, Spec3d, check_cells, check_int, check_window_fits, same_pads,
                         windowed_extent)
 from ..tensors import GridFold
-from . import fields
+from . import fields, torch_text
 from .conv2d import padding_label
 
 AXES = ("depth", "height", "width")
@@ -125,6 +125,37 @@ class Conv3d(Filters, Spec3d):
 
     def filter_fold(self) -> GridFold:
         return GridFold(depths=self.kernel_size[0], axes="cdyx")
+
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def torch_call(self) -> str:
+        """``nn.Conv3d(2, 4, kernel_size=3, bias=False)``; an uneven padding runs as ``nn.ZeroPad3d`` first."""
+        front, back, t, b, l, r = self.pads
+        if self.padding == "same" and self.stride == (1, 1, 1):
+            padding, prefix = "same", ""
+        elif (front, t, l) == (back, b, r):
+            padding, prefix = (front, t, l), ""
+        else:
+            padding, prefix = (0, 0, 0), f"nn.ZeroPad3d(({l}, {r}, {t}, {b}, {front}, {back})), "
+        return torch_text.call("Conv3d", (self.in_channels, self.out_channels), [
+            ("kernel_size", self.kernel_size, None), ("stride", self.stride, (1, 1, 1)),
+            ("padding", padding, (0, 0, 0)), ("dilation", self.dilation, (1, 1, 1)), ("groups", self.groups, 1),
+            ("bias", self.bias, True)], prefix)
+
+    def output_formula(self) -> list[str]:
+        pads = self.pads
+        return torch_text.axis_lines(("D", "H", "W"), [
+            torch_text.windowed_line(n, k, s, d, pads[2 * i], pads[2 * i + 1], out)
+            for i, (n, k, s, d, out) in enumerate(zip(self.input_shape[1:], self.kernel_size, self.stride,
+                                                      self.dilation, self.output_shape[1:]))])
+
+    def parameter_count(self) -> int:
+        """The filters' weights, and one bias per filter when ``bias``."""
+        return self.filter_cubes()
+
+    def mac_count(self) -> int:
+        """Each output cell sums in_channels/groups · kd · kh · kw products (the bias is an add: torch's flop
+        counter leaves it out)."""
+        return math.prod(self.output_shape) * self.reads_per_step()
 
 
 def plan_conv3d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):

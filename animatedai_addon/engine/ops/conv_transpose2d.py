@@ -72,7 +72,7 @@ class ConvTranspose2d(Filters, Spec2d):
         return torch_text.call("ConvTranspose2d", (self.in_channels, self.out_channels), [
             ("kernel_size", self.kernel_size, None), ("stride", self.stride, (1, 1)),
             ("padding", self.padding, (0, 0)), ("output_padding", self.output_padding, (0, 0)),
-            ("groups", self.groups, 1), ("bias", False, True), ("dilation", self.dilation, (1, 1))])
+            ("groups", self.groups, 1), ("bias", self.bias, True), ("dilation", self.dilation, (1, 1))])
 
     def output_formula(self) -> list[str]:
         _, oh, ow = self.output_shape
@@ -82,6 +82,7 @@ class ConvTranspose2d(Filters, Spec2d):
             for i, (size, out) in enumerate(((self.height, oh), (self.width, ow)))])
 
     def parameter_count(self) -> int:
+        """The filters' weights, and one bias per filter when ``bias``."""
         return self.filter_cubes()
 
     def mac_count(self) -> int:

@@ -18,10 +18,12 @@ from ..errors import SpecError
 from ..operation import Field, Form, Operation
 from ..plans import grid_cells, input_values, no_weights, shuffle_plan
 from ..specbase import Spec2d, check_int
-from . import fields
+from . import fields, torch_text
 
 #: The dims of a (C, H, W) input, as PyTorch numbers them (negative counts from the end).
 DIMS = 3
+#: Their names in the output-size formula.
+DIM_NAMES = ("C", "H", "W")
 
 
 def check_dim(name: str, value) -> int:
@@ -64,6 +66,30 @@ class Flatten(Spec2d):
     def label(self) -> str:
         dims = "" if (self.start_dim, self.end_dim) == (0, DIMS - 1) else f" {self.start_dim}-{self.end_dim}"
         return "flatten" + dims
+
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def torch_call(self) -> str:
+        """``nn.Flatten()``: the module's dims count the batch (dim 0), so the spec's dims are one more there;
+        its defaults (start_dim=1, end_dim=-1) flatten one sample whole."""
+        end = -1 if self.end_dim == DIMS - 1 else self.end_dim + 1
+        return torch_text.call("Flatten", (), [("start_dim", self.start_dim + 1, 1), ("end_dim", end, -1)])
+
+    def output_formula(self) -> list[str]:
+        """``C·H·W: 3·8·8 = 192``: the flattened dims' product (a dim flattened alone: its shape unchanged)."""
+        start, end = self.start_dim, self.end_dim
+        if start == end:
+            return [torch_text.unchanged_line(self.input_shape)]
+        dims = range(start, end + 1)
+        names = torch_text.DOT.join(DIM_NAMES[d] for d in dims)
+        product = torch_text.DOT.join(str(self.input_shape[d]) for d in dims)
+        return [f"{names}: {product} = {self.output_shape[start]}"]
+
+    def parameter_count(self) -> int:
+        return 0
+
+    def mac_count(self) -> int:
+        """0: the cells move, nothing is computed."""
+        return 0
 
     def channel_families(self, channels):
         """Each input channel is a family of one shade, counted from the last (nearest the camera) as the

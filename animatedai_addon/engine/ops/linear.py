@@ -14,7 +14,7 @@ from typing import ClassVar
 from ..operation import Field, Form, Operation
 from ..plans import axis_map, input_values, weight_values, windowed_plan
 from ..specbase import Spec, check_bool, check_cells, check_int
-from . import fields
+from . import fields, torch_text
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,25 @@ class Linear(Spec):
 
     def filter_cubes(self) -> int:
         return self.out_features * (self.in_features + int(self.bias))
+
+    # --- in PyTorch's words (labels and captions; see ops/torch_text.py) ---------------
+    def torch_call(self) -> str:
+        """``nn.Linear(16, 8)`` (``bias=False`` written when there is none)."""
+        return torch_text.call("Linear", (self.in_features, self.out_features), [("bias", self.bias, True)])
+
+    def output_formula(self) -> list[str]:
+        """``features: out_features = 8``: the output's one dim is the layer's argument (PyTorch's
+        H_out = out_features)."""
+        return [f"features: out_features = {self.out_features}"]
+
+    def parameter_count(self) -> int:
+        """The (out_features, in_features) weights, and one bias per output feature when ``bias``."""
+        return self.filter_cubes()
+
+    def mac_count(self) -> int:
+        """Each output feature sums in_features products (the bias is an add: torch's flop counter leaves it
+        out)."""
+        return self.out_features * self.in_features
 
 
 def plan_linear(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):

@@ -8,7 +8,13 @@ module's ``numel()`` of weights and bias) and ``mac_count()`` (multiply-accumula
 
 The strings use the typographic minus (U+2212), the middle dot (U+00B7) and the multiplication sign
 (U+00D7), all in Blender's default font. A formula line is ``[axes: ]expression = value``; the
-expression reads as Python after :func:`as_python`.
+expression reads as Python after :func:`as_python` (it may name the spec's own arguments, e.g.
+``features: out_features = 8``). An operation that keeps its input's shape says so in one line instead,
+``3×8×8 (unchanged)`` (:func:`unchanged_line`).
+
+The counts are per sample, as the call string has no batch: for ``batch=N`` the clip computes N times
+``mac_count()`` (torch's flop counter on an N-sample input counts N times as many); the parameters are
+shared by the samples.
 """
 
 from __future__ import annotations
@@ -44,6 +50,15 @@ def _normal(value):
 def shape_text(shape) -> str:
     """``3×32×32``: a tensor's shape in PyTorch's order."""
     return TIMES.join(str(int(n)) for n in shape)
+
+
+#: How a formula line that computes nothing ends: the operation keeps its input's shape.
+UNCHANGED = " (unchanged)"
+
+
+def unchanged_line(shape) -> str:
+    """``3×8×8 (unchanged)``: the formula of an operation whose output has its input's shape."""
+    return shape_text(shape) + UNCHANGED
 
 
 def count_text(n: int) -> str:
