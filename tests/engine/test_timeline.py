@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from animatedai_addon.engine import palette
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.engine.layout import Grid, pitch_of
+from animatedai_addon.engine.specbase import Elementwise2d
 from animatedai_addon.engine.planning import ChainPlan, GraphPlan, plan, read_cells
 from animatedai_addon.engine.presets import list_presets, load_preset_file
 from animatedai_addon.engine.spec import (AvgPool2d, BatchNorm2d, Chain, Conv1d, Conv2d, Conv3d, ConvTranspose2d,
@@ -451,10 +452,26 @@ def test_state_at_agrees_with_a_per_cell_evaluation(name):
 
 # ---------------------------------------------------------------------------------- generated specs
 
+def replaces_first_input(spec) -> bool:
+    """Whether an elementwise stage changes the clip's first tensor in place (only shuffles, which move its
+    cubes, before it)."""
+    for stage in (spec.stages if isinstance(spec, Chain) else (spec,)):
+        if isinstance(stage, Elementwise2d):
+            return True
+        if not stage.moves_cells:
+            return False
+    return False
+
+
 @SMALL
 @given(spec=small_specs(), timing=timings, order=orders, seed=st.integers(0, 3), look=looks)
 def test_generated_specs(spec, timing, order, seed, look):
     the_plan = plan(spec, seed=seed, order=order)
+    if timing.loop and replaces_first_input(spec):
+        with pytest.raises(SpecError) as info:     # the loop could not bring the replaced cubes back
+            build_timeline(the_plan, timing, look)
+        assert info.value.parameter == "timing.loop"
+        return
     timeline = build_timeline(the_plan, timing, look)
     check_outputs_appear_once(the_plan, timeline)
     if look.highlight == "cells":
@@ -691,3 +708,12 @@ def _slides(track):
             begin = b
     out.append(frames[-1] - begin)
     return out
+
+
+def test_a_loop_refuses_a_relu_on_the_first_tensor_after_a_shuffle():
+    """The shuffle only moves the first tensor's cubes; the ReLU then replaces them, and no loop brings them back."""
+    spec = Chain((PixelShuffle(4, 2, 2, 2), ReLU(1, 4, 4)))
+    assert replaces_first_input(spec) and not replaces_first_input(Chain((Conv2d(1, 4, 4, 1, 3), ReLU(1, 2, 2))))
+    with pytest.raises(SpecError) as info:
+        build_timeline(plan(spec), Timing(loop=True))
+    assert info.value.parameter == "timing.loop"
