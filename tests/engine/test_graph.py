@@ -200,3 +200,26 @@ def test_labels_name_a_graph_by_its_nodes():
     assert texts["concat call"] == "torch.cat((x, other), dim=1)"      # a function of two inputs: no nn module
     assert texts["concat formula 1"] == "C: 4 + 4 = 8" and texts["concat counts"] == "0 parameters · 0 MACs"
     assert any(name.startswith("conv ") for name in texts) and not any(name.startswith("stage") for name in texts)
+
+
+def test_mobilenet_block_is_the_inverted_residual_with_its_skip():
+    """The helper builds the preset's graph (ReLU6s and the skip Add) and, where the skip cannot apply (stride 2
+    or other output channels), the same body as a chain; either matches torch's block."""
+    from animatedai_addon.engine import mobilenet_block
+    assert mobilenet_block(4, 8, 8) == load_preset_file("mobilenet-block").spec
+    assert [node.spec.op for node in mobilenet_block(3, 5, 5, expansion=3).nodes][-1] == "add"
+    for chain in (mobilenet_block(4, 8, 8, stride=2), mobilenet_block(4, 8, 8, out_channels=6)):
+        assert isinstance(chain, Chain) and [s.op for s in chain.stages] == ["conv2d", "relu6", "conv2d", "relu6",
+                                                                             "conv2d"]
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    result = plan(mobilenet_block(2, 4, 4, expansion=3), seed=5)
+    expand, dw, project = (result[name] for name in ("expand", "depthwise", "project"))
+    body = nn.Sequential(nn.Conv2d(2, 6, 1, bias=False), nn.ReLU6(), nn.Conv2d(6, 6, 3, padding=1, groups=6, bias=False),
+                         nn.ReLU6(), nn.Conv2d(6, 2, 1, bias=False)).double()
+    with torch.no_grad():
+        for layer, stage in zip((body[0], body[2], body[4]), (expand, dw, project)):
+            layer.weight.copy_(torch.from_numpy(stage.weights))
+        x = torch.from_numpy(result.input)[None]
+        expected = (body(x) + x)[0].numpy()
+    np.testing.assert_allclose(result.output, expected, rtol=1e-10, atol=1e-12)

@@ -193,8 +193,13 @@ def depthwise_separable(in_channels: int, height: int, width: int, out_channels:
 
 
 def mobilenet_block(in_channels: int, height: int, width: int, expansion: int = 2,
-                    out_channels: int | None = None, kernel_size=3, stride=1) -> Chain:
-    """MobileNetV2 inverted residual body: pointwise expand, depthwise, pointwise project."""
+                    out_channels: int | None = None, kernel_size=3, stride=1):
+    """MobileNetV2's inverted residual: 1x1 expand, ReLU6, depthwise, ReLU6, linear 1x1 project, and the skip
+    Add of the block's input (a :class:`Graph`) when the shapes allow it, as in the paper (stride 1 and
+    out_channels == in_channels); otherwise the same body as a :class:`Chain`, without the skip."""
+    from ..graph import Graph, Node
+    from .activation import ReLU6
+    from .add import Add
     in_channels = check_int("in_channels", in_channels)
     expansion = check_int("expansion", expansion)
     hidden = in_channels * expansion
@@ -202,7 +207,13 @@ def mobilenet_block(in_channels: int, height: int, width: int, expansion: int = 
     expand = pointwise(in_channels, height, width, hidden)
     dw = depthwise(hidden, height, width, kernel_size, padding="same", stride=stride)
     _, h, w = dw.output_shape
-    return Chain((expand, dw, pointwise(hidden, h, w, out_channels)), name="mobilenet block")
+    body = [("expand", expand), ("expand_relu6", ReLU6(hidden, height, width)), ("depthwise", dw),
+            ("depthwise_relu6", ReLU6(hidden, h, w)), ("project", pointwise(hidden, h, w, out_channels))]
+    if dw.stride != (1, 1) or out_channels != in_channels:
+        return Chain(tuple(spec for _, spec in body), name="mobilenet block")
+    nodes = [Node(name, spec, (previous,)) for (name, spec), previous in
+             zip(body, ["input"] + [name for name, _ in body[:-1]])]
+    return Graph(tuple(nodes) + (Node("add", Add(out_channels, h, w), ("project", "input")),), name="mobilenet block")
 
 
 # --- the panel ---------------------------------------------------------------------
