@@ -180,16 +180,21 @@ def _phases(stage, order_frames: np.ndarray) -> list[tuple[float, str]]:
         return []
     if stage.reduce == "elementwise":       # one sweep over the tensor (engine/inplace.py)
         return [(np.nan, f"every cell changes in place: {shape_text(spec.input_shape)}")]
+    if stage.reduce == "add":               # the skip's copy flies in, the sums pop in (engine/graph_schedule.py)
+        return [(np.nan, f"the skip is added cell by cell: {shape_text(spec.output_shape)}")]
+    if stage.reduce == "concat":
+        return [(np.nan, f"the two blocks join along the channels: {shape_text(spec.output_shape)}")]
     if stage.order != "filter":
         return [(np.nan, f"every filter at each of {shape_text(spec.output_grid[1:])} positions")]
     passes = steps.filter
     firsts = np.r_[0, np.flatnonzero(passes[1:] != passes[:-1]) + 1]
     count = len(firsts)
     word = "channel" if stage.weights is None else "filter"
+    target = "output feature" if spec.op == "linear" else "output channel"
     phases = []
     for k, first in enumerate(firsts.tolist()):
         start = np.nan if k == 0 else (order_frames[first - 1] + order_frames[first]) / 2
-        phases.append((start, f"{word} {k + 1} of {count} \u2192 output channel {int(passes[first])}"))
+        phases.append((start, f"{word} {k + 1} of {count} \u2192 {target} {int(passes[first])}"))
     return phases
 
 

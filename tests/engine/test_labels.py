@@ -191,3 +191,14 @@ def test_a_text_shows_in_its_intervals_only():
     text = labels.TextTrack("t", "caption", "x", np.zeros(3), 1.0, shown=np.array([[2.0, 5.0], [7.0, np.inf]]))
     assert [text.shown_at(f) for f in (1, 2, 4.9, 5, 6, 7, 1e9)] == [False, True, True, False, False, True, True]
     assert dataclasses.replace(text, align="LEFT").corners(VIEW).shape == (4, 3)
+
+
+@pytest.mark.parametrize("name, words", [("concat-skip", "join along the channels"),
+                                         ("mobilenet-block", "skip is added"), ("linear-16-4", "output feature 3")])
+def test_captions_say_what_two_input_and_dense_stages_do(name, words):
+    from animatedai_addon.engine.labels import captions
+    preset = load_preset_file(name)
+    the_plan = plan(preset.spec)
+    cues = captions(the_plan, build_timeline(the_plan, preset.timing, preset.look))
+    assert any(words in cue.text for cue in cues)
+    assert not any("channel -1" in cue.text for cue in cues)
