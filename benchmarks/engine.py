@@ -4,7 +4,8 @@ then peak memory per cube over kernels 1-255.
 Run: ``.venv/bin/python benchmarks/engine.py``. Prints the best of 3 for the plan, the timeline
 without per-cell input highlights (the instanced mode lights cells with the window box) and with
 them (the objects mode), the ratio of the two, and the memory the timeline's arrays take; then the
-operations beside Conv2d (a batch, Conv3d): plan and timeline time, cubes, microseconds per cube.
+operations beside Conv2d (a batch, Conv3d, bias, ReLU, BatchNorm2d, Flatten + Linear, a residual graph):
+plan and timeline time, cubes, microseconds per cube.
 
 ``--memory`` (or ``--memory-only``) adds the memory table: for each kernel size k in 1..255, a clip of
 about the same cube count (a transposed convolution with stride 2 and a same-padded convolution) is
@@ -30,7 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from animatedai_addon.engine.planning import plan  # noqa: E402
-from animatedai_addon.engine.spec import Conv2d, Conv3d  # noqa: E402
+from animatedai_addon.engine.spec import (BatchNorm2d, Chain, Conv2d, Conv3d, Flatten, Linear, ReLU,  # noqa: E402
+                                          mobilenet_block)
 from animatedai_addon.engine.timeline import Timeline, build_timeline  # noqa: E402
 
 SPEC = Conv2d(32, 64, 64, out_channels=32, kernel_size=3, padding="same")
@@ -72,21 +74,36 @@ def main() -> None:
 
 
 #: Operations beside Conv2d, each planned and timed the same way: a 3x3 same convolution over 8 channels of
-#: 32x32, the same over a batch of 8 (side by side), and a 3x3x3 Conv3d over 8 slices of it (the same cells).
+#: 32x32, the same over a batch of 8 (side by side), a 3x3x3 Conv3d over 8 slices of it (the same cells),
+#: with a bias; the elementwise stages on its output; a dense layer on it flattened; and a residual graph
+#: (MobileNetV2's inverted residual with its skip Add) on the same input.
 BESIDE = (("Conv2d", Conv2d(8, 32, 32, out_channels=8, kernel_size=3, padding="same")),
           ("Conv2d batch=8", Conv2d(8, 32, 32, out_channels=8, kernel_size=3, padding="same", batch=8)),
-          ("Conv3d", Conv3d(8, 8, 32, 32, out_channels=8, kernel_size=3, padding="same")))
+          ("Conv3d", Conv3d(8, 8, 32, 32, out_channels=8, kernel_size=3, padding="same")),
+          ("Conv2d bias", Conv2d(8, 32, 32, out_channels=8, kernel_size=3, padding="same", bias=True)),
+          ("ReLU", ReLU(8, 32, 32)),
+          ("BatchNorm2d", BatchNorm2d(8, 32, 32)),
+          ("Flatten+Linear", Chain((Flatten(8, 32, 32), Linear(8 * 32 * 32, 8)))),
+          ("MobileNetV2 graph", mobilenet_block(8, 32, 32)))
+
+
+def step_count(the_plan) -> int:
+    """Steps of a plan, a chain's (its stages') or a graph's (its nodes')."""
+    parts = getattr(the_plan, "stages", None) or getattr(the_plan, "plans", None)
+    if parts is None:
+        return len(the_plan.steps)
+    return sum(step_count(part) for part in (parts.values() if isinstance(parts, dict) else parts))
 
 
 def operations_table() -> None:
     """Plan and timeline time per operation beside Conv2d, and per cube (planning stays O(cubes))."""
-    print(f"\n{'operation':16} {'input':>18} {'steps':>8} {'cubes':>8} {'plan s':>7} {'timeline s':>10} "
+    print(f"\n{'operation':17} {'input':>17} {'steps':>8} {'cubes':>8} {'plan s':>7} {'timeline s':>10} "
           f"{'us/cube':>7}")
     for name, spec in BESIDE:
         plan_s, the_plan = best_of(lambda: plan(spec))
         timeline_s, timeline = best_of(lambda: build_timeline(the_plan, highlights=False))
         shape = "x".join(map(str, spec.input_torch_shape))
-        print(f"{name:16} {shape:>18} {len(the_plan.steps):>8,} {timeline.cube_count:>8,} {plan_s:7.3f} "
+        print(f"{name:17} {shape:>17} {step_count(the_plan):>8,} {timeline.cube_count:>8,} {plan_s:7.3f} "
               f"{timeline_s:10.3f} {(plan_s + timeline_s) / timeline.cube_count * 1e6:7.2f}")
 
 
