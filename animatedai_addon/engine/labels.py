@@ -268,9 +268,15 @@ def _shape_items(plan, timeline, view) -> list[tuple[str, str, float, tuple[floa
     names = {t.name: t for t in timeline.tensors}
     items = []
 
-    def hidden_from(i: int) -> float:      # a tensor a shuffle takes apart, or one replaced in place (ReLU,
-        # BatchNorm): its label goes when that stage starts
-        return float(spans[i, 0]) if i < len(stages) and stages[i].reduce in ("move", "elementwise") else np.inf
+    def hidden_from(i: int) -> float:
+        """When the label of stage i's input goes: when that stage starts if it takes the tensor apart (a
+        shuffle) or replaces it in place (ReLU, BatchNorm), else when it ends if more stages follow (a long
+        chain names the tensors of the stage at work, not every tensor at once), else never."""
+        if i >= len(stages):
+            return np.inf
+        if stages[i].reduce in ("move", "elementwise"):
+            return float(spans[i, 0])
+        return float(spans[i, 1]) if len(stages) > 1 else np.inf
 
     low, high = _rest_box(names["input"])
     across = lambda low, high: float(_picture((low + high) / 2, view)[0, 0])     # noqa: E731
@@ -359,17 +365,21 @@ def _above(timeline, view, picture, size: float, row: int) -> np.ndarray:
 
 
 def _rows(items, size: float) -> list[int]:
-    """A row per label, so that labels in one row do not overlap across the picture (items: (.., text,
-    across, ..))."""
-    ends: list[float] = []          # per row: where the last label ends
+    """A row per label, so that labels shown at the same time do not overlap across the picture (items: (..,
+    text, across, shown window, ..)): a label shown only after another has gone may take its place."""
+    placed: list[list[tuple[float, float, float, float]]] = []      # per row: (left, right, from, until)
     rows = [0] * len(items)
     for k in sorted(range(len(items)), key=lambda k: items[k][2]):
-        centre = items[k][2]
+        centre, (shown_from, until) = items[k][2], items[k][3]
         half = CHAR_WIDTH * size * len(items[k][1]) / 2 + size
-        row = next((r for r, end in enumerate(ends) if centre - half > end), len(ends))
-        if row == len(ends):
-            ends.append(-np.inf)
-        ends[row] = centre + half
+        left, right = centre - half, centre + half
+
+        def fits(row) -> bool:
+            return all(right <= l or left >= r or until <= f or shown_from >= u for l, r, f, u in row)
+        row = next((r for r, taken in enumerate(placed) if fits(taken)), len(placed))
+        if row == len(placed):
+            placed.append([])
+        placed[row].append((left, right, shown_from, until))
         rows[k] = row
     return rows
 
