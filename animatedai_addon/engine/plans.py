@@ -316,17 +316,23 @@ def _batched_cells(spec, out_cells: np.ndarray, src_cells: np.ndarray) -> tuple[
 def elementwise_plan(spec, values, function: Callable, weights, order: str) -> Plan:
     """One step per cell, which is replaced in place by ``function(values, channels)`` (src = out). Order
     "filter": channel by channel; "position": every channel of a position before the next position."""
-    cells = grid_cells(values.shape)
-    if order == "position":
-        cells = cells[np.lexsort((cells[:, 0], cells[:, 2], cells[:, 1]))]
-    count = len(cells)
-    steps = Steps(filter=np.full(count, -1, np.int32), out=cells, window=np.full((count, 2), -1, np.int32),
-                  src=cells.copy())
+    steps = cellwise_steps(values.shape, order)
     result = Plan(spec=spec, grid_input=values, weights=weights, grid_output=np.zeros(0), steps=steps, order=order,
                   reduce="elementwise", elementwise=function)
     result.grid_output = assemble_output(result)
     check_finite_output(result.grid_output)
     return result
+
+
+def cellwise_steps(shape, order: str) -> Steps:
+    """One step per cell of a grid of ``shape``, written where it is read (no filter, no window): channel by
+    channel ("filter" order) or every channel of a position before the next position ("position")."""
+    cells = grid_cells(shape)
+    if order == "position":
+        cells = cells[np.lexsort((cells[:, 0], cells[:, 2], cells[:, 1]))]
+    count = len(cells)
+    return Steps(filter=np.full(count, -1, np.int32), out=cells, window=np.full((count, 2), -1, np.int32),
+                 src=cells.copy())
 
 
 def grid_cells(shape) -> np.ndarray:

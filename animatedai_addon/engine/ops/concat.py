@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
 
 from ..operation import Operation
-from ..plans import Plan, Steps, assemble_output, grid_cells, no_weights
+from ..plans import Plan
 from ..specbase import Spec2d, check_cells, check_int, grid_shape
-from .pair import check_one_sample, input_pair, pair_order
+from .pair import check_one_sample, pair_plan
 
 
 @dataclass(frozen=True)
@@ -69,16 +68,7 @@ class Concat(Spec2d):
 
 
 def plan_concat(spec: Concat, input, weights, seed: int, order: str) -> Plan:
-    no_weights(spec, weights)
-    first, second = input_pair(spec, input, seed)
-    cells = pair_order(grid_cells(spec.output_grid), order)
-    count = len(cells)
-    steps = Steps(filter=np.full(count, -1, np.int32), out=cells, window=np.full((count, 2), -1, np.int32),
-                  src=cells.copy())
-    result = Plan(spec=spec, grid_input=first, weights=None, grid_output=np.zeros(0), steps=steps, order=order,
-                  reduce="concat", grid_other=second)
-    result.grid_output = assemble_output(result)
-    return result
+    return pair_plan(spec, input, weights, seed, order, "concat")
 
 
 OPERATIONS = (Operation("concat", Concat, plan_concat),)

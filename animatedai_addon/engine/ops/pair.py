@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SpecError
-from ..values import make_input
+from ..plans import Plan, assemble_output, cellwise_steps, no_weights
+from ..values import check_finite_output, make_input
 
 
 def check_one_sample(spec) -> None:
@@ -28,9 +29,13 @@ def input_pair(spec, input, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
-def pair_order(cells: np.ndarray, order: str) -> np.ndarray:
-    """Output cells (c, y, x) channel by channel ("filter") or position by position, every channel at one
-    position before the next ("position")."""
-    if order == "filter":
-        return cells[np.lexsort((cells[:, 2], cells[:, 1], cells[:, 0]))]
-    return cells[np.lexsort((cells[:, 0], cells[:, 2], cells[:, 1]))]
+def pair_plan(spec, input, weights, seed: int, order: str, reduce: str) -> Plan:
+    """Add's or Concat's plan (``reduce`` "add" or "concat"): one step per output cell, the second input kept
+    in ``Plan.grid_other``."""
+    no_weights(spec, weights)
+    first, second = input_pair(spec, input, seed)
+    result = Plan(spec=spec, grid_input=first, weights=None, grid_output=np.zeros(0),
+                  steps=cellwise_steps(spec.output_grid, order), order=order, reduce=reduce, grid_other=second)
+    # two values within float32's range may sum past it
+    result.grid_output = check_finite_output(assemble_output(result))
+    return result
