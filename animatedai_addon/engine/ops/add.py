@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-
 from ..operation import Operation
 from ..plans import Plan
 from ..specbase import Spec2d, grid_shape
