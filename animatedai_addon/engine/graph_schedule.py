@@ -18,16 +18,14 @@ Tracks are named after the nodes (``expand output``, ``add skip``); the graph's 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from . import inplace, palette
+from . import palette
 from .errors import SpecError
 from .graph import GRAPH_INPUT
 from .layout import StageLayout, layout_stages, pitch_of
 from .options import FRAME_START, check_look, check_timing
-from .schedule import _Builder, _cells, _View
+from .schedule import _Builder, _cells, _View, end_clip, one_input_stage
 from .tracks import BoxTrack
 
 
@@ -175,19 +173,10 @@ def build_graph_timeline(graph_plan, timing, look, highlights: bool = True):
             second = _second_input(builder, node, views)
             run = builder.add_stage if layout.kind == "add" else builder.concat_stage
             view, t = run(i, stage, layout, view, second, t)
-        elif layout.kind == "shuffle":
-            view, t = builder.shuffle_stage(i, stage, layout, view, t)
-        elif layout.kind == "elementwise":
-            view, t = inplace.sweep_stage(builder, i, stage, layout, view, t)
         else:
-            view, t = builder.windowed_stage(i, stage, layout, view, t)
+            view, t = one_input_stage(builder, i, stage, layout, view, t)
         views[node.name] = (view, builder.moved.get(view.track, 0))
-    t = max(t, builder.last_event()) + timing.outro_frames
-    if timing.loop:
-        frame_end = math.ceil(builder.loop_back(t))
-    else:
-        frame_end = math.ceil(max(t, builder.last_event()))
-    return builder.finish(frame_end, timing.easing, timing.pop_frames, timing.fps)
+    return end_clip(builder, t)
 
 
 def _second_input(builder: _GraphBuilder, node, views) -> _View:

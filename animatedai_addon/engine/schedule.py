@@ -704,7 +704,6 @@ def bounds(timeline: Timeline, look: Look) -> tuple[np.ndarray, np.ndarray]:
 def build_timeline(plan, timing: Timing = Timing(), look: Look = Look(), highlights: bool = True) -> Timeline:
     """When and where everything happens for a Plan or ChainPlan (see the module notes for the layout; a
     GraphPlan: :mod:`.graph_schedule`, both through :func:`.timeline.build_timeline`)."""
-    from . import inplace
     from .planning import ChainPlan, Plan
 
     timing, look = check_timing(timing), check_look(look)
@@ -724,12 +723,23 @@ def build_timeline(plan, timing: Timing = Timing(), look: Look = Look(), highlig
     view = builder.first_input()
     t = float(FRAME_START)
     for i, (stage, layout) in enumerate(zip(stages, layouts)):
-        if layout.kind == "shuffle":
-            view, t = builder.shuffle_stage(i, stage, layout, view, t)
-        elif layout.kind == "elementwise":
-            view, t = inplace.sweep_stage(builder, i, stage, layout, view, t)
-        else:
-            view, t = builder.windowed_stage(i, stage, layout, view, t)
+        view, t = one_input_stage(builder, i, stage, layout, view, t)
+    return end_clip(builder, t)
+
+
+def one_input_stage(builder: _Builder, i: int, stage, layout: StageLayout, view: _View, t: float):
+    """Schedule stage ``i`` that reads one tensor (``view``) from frame ``t``: (its output's view, its end)."""
+    from . import inplace        # it builds on this module's _Builder
+    if layout.kind == "shuffle":
+        return builder.shuffle_stage(i, stage, layout, view, t)
+    if layout.kind == "elementwise":
+        return inplace.sweep_stage(builder, i, stage, layout, view, t)
+    return builder.windowed_stage(i, stage, layout, view, t)
+
+
+def end_clip(builder: _Builder, t: float) -> Timeline:
+    """The timeline after the last stage ended at ``t``: the outro, and the way back to the start of a loop."""
+    timing = builder.timing
     t = max(t, builder.last_event()) + timing.outro_frames
     if timing.loop:
         frame_end = math.ceil(builder.loop_back(t))
