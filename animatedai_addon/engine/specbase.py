@@ -156,6 +156,16 @@ class Filters:
         """Every filter's kernel cubes, and its bias cube when there is a bias."""
         return self.out_channels * (self.reads_per_step() + int(getattr(self, "bias", False)))
 
+    # In PyTorch's words (engine/ops/torch_text.py); an operation counting otherwise overrides them.
+    def parameter_count(self) -> int:
+        """The filters' weights, and one bias per filter when ``bias``: torch's numel()."""
+        return self.filter_cubes()
+
+    def mac_count(self) -> int:
+        """Each output cell sums reads_per_step() products (the bias is an add: torch's flop counter leaves
+        it out)."""
+        return math.prod(self.output_shape) * self.reads_per_step()
+
 
 # --- labels -------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ is shown on the grid as (C, 1, L) (one row of cells per channel), by the one gri
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -117,16 +116,6 @@ class Conv1d(Filters, Spec1d):
         left, right = self.pads
         return torch_text.axis_lines(("L",), [torch_text.windowed_line(
             self.length, self.kernel_size, self.stride, self.dilation, left, right, self.output_shape[1])])
-
-    def parameter_count(self) -> int:
-        """The filters' weights, and one bias per filter when ``bias``."""
-        return self.filter_cubes()
-
-    def mac_count(self) -> int:
-        """Each output cell sums in_channels/groups · kernel_size products (the bias is an add: torch's
-        flop counter leaves it out)."""
-        return math.prod(self.output_shape) * self.reads_per_step()
-
 
 
 def plan_conv1d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -134,16 +133,6 @@ class Conv2d(Filters, Spec2d):
         return torch_text.axis_lines(("H", "W"), [
             torch_text.windowed_line(self.height, self.kernel_size[0], self.stride[0], self.dilation[0], t, b, oh),
             torch_text.windowed_line(self.width, self.kernel_size[1], self.stride[1], self.dilation[1], l, r, ow)])
-
-    def parameter_count(self) -> int:
-        """The filters' weights, and one bias per filter when ``bias``."""
-        return self.filter_cubes()
-
-    def mac_count(self) -> int:
-        """Each output cell sums in_channels/groups · kh · kw products (the bias is an add: torch's
-        flop counter leaves it out)."""
-        return math.prod(self.output_shape) * self.reads_per_step()
-
 
 
 def plan_conv2d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):

@@ -148,15 +148,6 @@ class Conv3d(Filters, Spec3d):
             for i, (n, k, s, d, out) in enumerate(zip(self.input_shape[1:], self.kernel_size, self.stride,
                                                       self.dilation, self.output_shape[1:]))])
 
-    def parameter_count(self) -> int:
-        """The filters' weights, and one bias per filter when ``bias``."""
-        return self.filter_cubes()
-
-    def mac_count(self) -> int:
-        """Each output cell sums in_channels/groups · kd · kh · kw products (the bias is an add: torch's flop
-        counter leaves it out)."""
-        return math.prod(self.output_shape) * self.reads_per_step()
-
 
 def plan_conv3d(spec, input=None, weights=None, seed: int = 0, order: str = "filter"):
     """Conv3d: each step is one filter at one window place (depth, row, column), summing

@@ -81,10 +81,6 @@ class ConvTranspose2d(Filters, Spec2d):
                                        self.output_padding[i], out)
             for i, (size, out) in enumerate(((self.height, oh), (self.width, ow)))])
 
-    def parameter_count(self) -> int:
-        """The filters' weights, and one bias per filter when ``bias``."""
-        return self.filter_cubes()
-
     def mac_count(self) -> int:
         """PyTorch's count: every input cell meets out_channels/groups · kh · kw weights (the zeros the clip
         shows between input cells cost nothing)."""
@@ -100,7 +96,6 @@ class ConvTranspose2d(Filters, Spec2d):
 
     def virtual_extent(self) -> tuple[int, int]:
         return tuple((size - 1) * s + 1 + before + after for size, s, before, after in self._edges())
-
 
 
 def transpose_kernel(weights: np.ndarray, groups: int) -> np.ndarray:
