@@ -4,7 +4,7 @@ This module imports no ``bpy`` (its tests run in plain Python, ``tests/engine/te
 
 * objects mode (``scene.writer``): per-cell keyframes of scale (pop-in), location (travels) and
   colour (highlights) as :class:`Keys`, laid out per F-curve as :class:`Channels`; cells with
-  identical keys found by hashing (:func:`first_identical`); a box's visibility keys.
+  identical keys found by hashing what they are made of (:func:`cell_signatures`); a box's visibility keys.
 * instanced mode (``scene.instanced``): the point attributes of a tensor (:func:`point_attributes`:
   appear/disappear, colours, travel and highlight slots, the flat cell index) and the lattice of
   cells a dilated window reads.
@@ -193,38 +193,6 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def key_hashes(keys: Keys, seed: int) -> np.ndarray:
-    """(K,) uint64: a hash of each cell's keys (frames, values, interpolation, order)."""
-    if len(keys.frames) == 0:
-        return np.zeros(0, np.uint64)
-    with np.errstate(over="ignore"):
-        h = _mix(np.full(len(keys.frames), seed, np.uint64) ^ keys.frames.view(np.uint64))
-        h = _mix(h ^ keys.interpolation.astype(np.uint64))
-        for d in range(keys.dims):
-            h = _mix(h ^ keys.values[:, d].astype(np.float32).view(np.uint32).astype(np.uint64))
-        position = np.arange(len(h), dtype=np.uint64) - np.repeat(keys.offsets[:-1], np.diff(keys.offsets)).astype(
-            np.uint64)
-        h = _mix(h + position * _GOLDEN)
-        return _mix(np.add.reduceat(h, keys.offsets[:-1]) ^ np.diff(keys.offsets).astype(np.uint64))
-
-
-def first_identical(n: int, kinds: list[Keys]) -> np.ndarray:
-    """For each of ``n`` cells, the first cell with exactly the same keys of every kind (itself if none).
-
-    Cells compare by two independent 64-bit hashes of all their keys (a false
-    match needs a 128-bit collision).
-    """
-    signature = np.zeros((n, 2), np.uint64)
-    with np.errstate(over="ignore"):
-        for tag, keys in enumerate(kinds, start=1):
-            for column in range(2):
-                h = np.zeros(n, np.uint64)
-                h[keys.cells] = key_hashes(keys, seed=2 * tag + column)
-                signature[:, column] = _mix(signature[:, column] * _GOLDEN + h)
-    _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
-    return first[np.ravel(inverse)]
-
-
 def _per_row_any(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """For each row ``offsets[k]:offsets[k + 1]`` (none empty), whether any flag in it is set."""
     if len(offsets) < 2:
@@ -293,6 +261,24 @@ class Channels:
         self.interpolation = keys.interpolation
         self.free = np.full(count, FREE, np.int32)
 
+    def digests(self) -> np.ndarray:
+        """(R, D) uint64: :func:`curve_digest` of each row's F-curve per channel, as
+        ``writer.fill_fcurves`` writes them (interpolation left BEZIER where it is not set)."""
+        offsets = self.keys.offsets
+        lengths = np.diff(offsets)
+        written = np.repeat(np.asarray(self.set_interpolation, bool), lengths)
+        kinds = np.where(written, self.interpolation, BEZIER).astype(np.int32)
+        out = np.empty((len(lengths), len(self.paths)), np.uint64)
+        position = (np.arange(len(kinds), dtype=np.int64) - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+        for dim in range(len(self.paths)):
+            out[:, dim] = row_digests(self.co[dim], offsets, kinds, position)
+            for row in np.flatnonzero(np.asarray(self.explicit[dim], bool) & np.asarray(self.has_bezier, bool)):
+                a, b = self.offsets[row], self.offsets[row + 1]
+                handles = (self.free[a:b], self.free[a:b], self.left[dim][2 * a:2 * b], self.right[dim][2 * a:2 * b])
+                row_kinds = self.interpolation[a:b] if self.set_interpolation[row] else None
+                out[row, dim] = np.frombuffer(curve_digest(self.co[dim][2 * a:2 * b], row_kinds, handles), np.uint64)[0]
+        return out
+
     def row_lookup(self, n_cells: int) -> np.ndarray:
         rows = np.full(n_cells, -1, np.int64)
         rows[self.keys.cells] = np.arange(len(self.keys.cells))
@@ -300,12 +286,14 @@ class Channels:
 
 
 def cell_channels(track: TensorTrack, pop_frames: float, easing: int, cube_size: float,
-                  frame_map: tuple[float, float] | None = None) -> tuple[Keys, list[Channels]]:
+                  frame_map: tuple[float, float] | None = None,
+                  color_channels: list[int] | None = None) -> tuple[Keys, list[Channels]]:
     """(the visibility keys, the kinds of keys some cell of ``track`` has, ready to write): scale (pop-in),
-    location (travels), colour (the RGBA channels highlights change)."""
+    location (travels), colour (the RGBA channels highlights change: by default
+    :func:`keyed_color_channels`)."""
     shown = visibility_keys(track.appear, track.disappear, pop_frames, easing)
     moves = move_keys(track, easing)
-    color_channels = keyed_color_channels(track)
+    color_channels = keyed_color_channels(track) if color_channels is None else color_channels
     lit = highlight_keys(track, color_channels) if color_channels else group_keys(
         np.zeros(0), np.zeros(0), np.zeros((0, 1)), np.zeros(0))
     kinds = [
@@ -314,6 +302,93 @@ def cell_channels(track: TensorTrack, pop_frames: float, easing: int, cube_size:
         Channels(lit, [("color", c, k) for k, c in enumerate(color_channels)], frame_map=frame_map),
     ]
     return shown, [k for k in kinds if len(k.keys)]
+
+
+def _row_hashes(n: int, row_cell: np.ndarray, columns: list[np.ndarray], seed: int) -> np.ndarray:
+    """(n,) uint64: per cell, a hash of its rows (sorted by cell) of float64 ``columns``, in order (0: no rows)."""
+    out = np.zeros(n, np.uint64)
+    if len(row_cell) == 0:
+        return out
+    row_cell = np.asarray(row_cell, np.int64)
+    first = np.r_[True, row_cell[1:] != row_cell[:-1]]
+    starts = np.flatnonzero(first)
+    rank = (np.arange(len(row_cell)) - np.repeat(starts, np.diff(np.r_[starts, len(row_cell)]))).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = np.full(len(row_cell), seed, np.uint64)
+        for column in columns:
+            h = _mix(h ^ np.ascontiguousarray(column, np.float64).view(np.uint64))
+        h = _mix(h + rank * _GOLDEN)
+        out[row_cell[starts]] = _mix(np.add.reduceat(h, starts) ^ np.uint64(seed))
+    return out
+
+
+def cell_signatures(track: TensorTrack, color_channels: list[int]) -> np.ndarray:
+    """(n, 2) uint64: per cell, two independent hashes of everything its keys are made of (a false match
+    needs a 128-bit collision): appear and disappear (scale), its travels and, if it travels, its rest
+    position (location), its highlight intervals and its colours in ``color_channels`` (colour).
+
+    Cells with equal signatures have the same keys of every kind (:func:`cell_channels`), found without
+    making the keys: a filter's cells are lit at every step, and hashing their intervals costs a fraction
+    of making and hashing their keys.
+    """
+    n = len(track)
+    everyone = np.arange(n)
+    move_cell = np.asarray(track.move_cell, np.int64)
+    to = np.asarray(track.move_to, np.float64).reshape(-1, 3)
+    position = np.asarray(track.position, np.float64)[move_cell]
+    lit_cell = np.asarray(track.highlight_cell, np.int64)
+    base = np.asarray(track.color, np.float64)[lit_cell][:, color_channels]
+    lit = np.asarray(track.highlight_color, np.float64)[lit_cell][:, color_channels]
+    parts = [
+        (everyone, [np.asarray(track.appear, np.float64), np.asarray(track.disappear, np.float64)]),
+        (move_cell, [track.move_start, track.move_end, *to.T, *position.T]),
+        (lit_cell, [track.highlight_start, track.highlight_end, *base.T, *lit.T] if color_channels else []),
+    ]
+    signature = np.zeros((n, 2), np.uint64)
+    with np.errstate(over="ignore"):
+        for tag, (rows, columns) in enumerate(parts, start=1):
+            if not columns:
+                continue
+            for lane in range(2):
+                h = _row_hashes(n, rows, columns, seed=2 * tag + lane)
+                signature[:, lane] = _mix(signature[:, lane] * _GOLDEN + h)
+    return signature
+
+
+@dataclass
+class CellKeys:
+    """What :func:`plan_cell_keys` decided for a tensor's cells, for ``writer.write_cell_objects``."""
+
+    hidden: np.ndarray              # (n,) bool: cells with scale keys (their rest scale is 0)
+    kinds: list[Channels]           # the kinds of keys written, for the cells in ``written`` only
+    rows: list[np.ndarray]          # per kind, (n,): each cell's row in it (its source's keys), -1: none
+    source: np.ndarray              # (n,) the first cell with exactly the same keys (itself if none)
+    animated: np.ndarray            # ascending indices of the cells with any keys
+
+
+def plan_cell_keys(track: TensorTrack, pop_frames: float, easing: int, cube_size: float,
+                   frame_map: tuple[float, float] | None = None, share_identical: bool = True) -> CellKeys:
+    """The keys of ``track``'s cells, made only for the cells whose keys are written: with
+    ``share_identical``, a cell with the same keys as an earlier one (:func:`cell_signatures`) plays that
+    one's (a twin); its keys are not made."""
+    n = len(track)
+    color_channels = keyed_color_channels(track)
+    if share_identical and n:
+        _, first, inverse = np.unique(cell_signatures(track, color_channels), axis=0,
+                                      return_index=True, return_inverse=True)
+        source = first[np.ravel(inverse)]
+    else:
+        source = np.arange(n)
+    own = np.zeros(n, bool)
+    own[source] = True
+    written = subset_track(track, own) if not own.all() else track
+    kinds = cell_channels(written, pop_frames, easing, cube_size, frame_map, color_channels)[1]
+    in_written = np.cumsum(own) - 1
+    rows = [k.row_lookup(len(written))[in_written[source]] for k in kinds]
+    animated = np.flatnonzero(np.any(np.stack(rows) >= 0, axis=0)) if rows else np.zeros(0, np.int64)
+    hidden = np.zeros(n, bool)
+    hidden[visibility_keys(track.appear, track.disappear, pop_frames, easing).cells] = True
+    return CellKeys(hidden, kinds, rows, source, animated)
 
 
 def box_visibility_keys(box: BoxTrack) -> tuple[np.ndarray, np.ndarray]:
@@ -519,22 +594,56 @@ def on_lattice(offset: np.ndarray, spacing, phase) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- digests
 
 
+def row_digests(co: np.ndarray, offsets, kinds: np.ndarray, position: np.ndarray | None = None) -> np.ndarray:
+    """(R,) uint64: the digests of R F-curves at once, curve r holding keys ``offsets[r]:offsets[r + 1]`` of
+    ``co`` ((2M,) float32 frame, value, ...) with interpolations ``kinds`` ((M,) int32): the bits of every
+    frame and value, each key's interpolation and place in its curve (``position``, if already known), and
+    the curve's length go in, one splitmix round a key (a few ns: 720k keys in ~20 ms)."""
+    offsets = np.asarray(offsets, np.int64)
+    rows = len(offsets) - 1
+    if rows <= 0:
+        return np.zeros(0, np.uint64)
+    lengths = np.diff(offsets)
+    if len(co) == 0:
+        return _mix(lengths.astype(np.uint64) ^ _LENGTH_SEED)
+    bits = np.ascontiguousarray(co, np.float32).view(np.uint32).astype(np.uint64)
+    if position is None:
+        position = (np.arange(len(bits) // 2, dtype=np.int64) - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = (bits[0::2] << np.uint64(32)) | bits[1::2]
+        h ^= np.asarray(kinds).astype(np.uint64) * _M2
+        h += position * _GOLDEN
+        sums = np.add.reduceat(_mix(h), np.minimum(offsets[:-1], len(h) - 1))
+        sums[lengths == 0] = 0
+        return _mix(sums ^ (lengths.astype(np.uint64) ^ _LENGTH_SEED))
+
+
+_LENGTH_SEED = np.uint64(0x243F6A8885A308D3)
+_LANE_SEEDS = np.array([0x13198A2E03707344, 0xA4093822299F31D0], np.uint64)
+
+
 def curve_digest(co, kinds=None, handles=None) -> bytes:
-    """16 bytes that change with any hand edit of one F-curve's keys.
+    """8 bytes that change with any hand edit of one F-curve's keys: :func:`row_digests` of the curve, and
+    with ``handles`` a hash of them.
 
     ``co``: (2N,) float32 frames and values; ``kinds``: each key's interpolation, None when every key is
     BEZIER (``keyframe_points.add``'s default); ``handles``: None when no segment is BEZIER or every
     handle is AUTO_CLAMPED (their places follow from the keys: dragging one in the Graph Editor makes it
     ALIGNED), else (left types, right types, left, right) with the places of the FREE or ALIGNED handles
     only. Put so, a writer computes the digest from what it wrote without reading Blender's handles
-    back; :func:`read_curve_digest` computes the same from what Blender holds.
+    back (:meth:`Channels.digests` for many curves at once); :func:`read_curve_digest` computes the same
+    from what Blender holds.
     """
-    digest = hashlib.blake2b(co, digest_size=16)
-    digest.update(b"B" if kinds is None else kinds)
+    co = np.ascontiguousarray(co, np.float32)
+    count = len(co) // 2
+    kinds = np.full(count, BEZIER, np.int32) if kinds is None else kinds
+    digest = row_digests(co, [0, count], kinds)
     if handles is not None:
+        extra = hashlib.blake2b(b"handles", digest_size=8)
         for part in handles:
-            digest.update(part)
-    return digest.digest()
+            extra.update(np.ascontiguousarray(part))
+        digest = digest ^ np.frombuffer(extra.digest(), np.uint64)
+    return digest.tobytes()
 
 
 def read_curve_digest(co, kinds, get_handles) -> bytes:
@@ -549,41 +658,63 @@ def read_curve_digest(co, kinds, get_handles) -> bytes:
             handles = (np.ascontiguousarray(left_types, np.int32), np.ascontiguousarray(right_types, np.int32),
                        np.ascontiguousarray(np.reshape(left, (-1, 2))[placed], np.float32),
                        np.ascontiguousarray(np.reshape(right, (-1, 2))[placed], np.float32))
-    every_bezier = (kinds == BEZIER).all()
-    return curve_digest(np.ascontiguousarray(co, np.float32),
-                        None if every_bezier else np.ascontiguousarray(kinds, np.int32), handles)
+    return curve_digest(co, np.asarray(kinds, np.int32), handles)
+
+
+def _lanes(text: str) -> np.ndarray:
+    return np.frombuffer(hashlib.blake2b(text.encode(), digest_size=16).digest(), np.uint64)
 
 
 class CurveDigests:
     """The digests of a clip's F-curves by what plays them, (action name, slot handle), and by channel,
     (data path, index): the same whether taken from what the writer wrote or read back from Blender,
-    in whatever order the curves come."""
+    in whatever order the curves come.
+
+    Kept as a sum (two 64-bit lanes) of one well-mixed term per curve, which hashes its owner, its
+    channel and its digest: adding a curve is one addition, and many curves are added in one numpy
+    call (:meth:`add_rows`) instead of a dict entry each; each curve is added once.
+    """
 
     def __init__(self):
-        self.owners: dict[tuple[str, int], dict[tuple[str, int], bytes]] = {}
+        self.total = np.zeros(2, np.uint64)
+        self.channels: dict[tuple[str, int], set[tuple[str, int]]] = {}
+        self._lanes: dict[str, np.ndarray] = {}
 
-    def bag(self, owner: tuple[str, int]) -> dict[tuple[str, int], bytes]:
-        """The digests of one (action name, slot handle), by (data path, index), to fill."""
-        owner = (owner[0], int(owner[1]))
-        curves = self.owners.get(owner)
-        if curves is None:
-            curves = self.owners[owner] = {}
-        return curves
+    def _table(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), 2) lanes of each text (hashed once per CurveDigests)."""
+        lanes = self._lanes
+        for text in set(texts) - lanes.keys():
+            lanes[text] = _lanes(text)
+        return np.stack([lanes[text] for text in texts])
 
     def add(self, owner: tuple[str, int], path: str, index: int, digest: bytes) -> None:
-        self.bag(owner)[(path, int(index))] = digest
+        """One curve of ``owner`` driving (``path``, ``index``)."""
+        self.add_rows([owner], [(path, int(index))], np.frombuffer(digest, np.uint64).reshape(1, 1))
+
+    def add_rows(self, owners: list[tuple[str, int]], channels: list[tuple[str, int]], digests: np.ndarray) -> None:
+        """Curves of R owners on the same D ``channels``: ``digests`` (R, D) as :func:`row_digests` gives."""
+        if not owners:
+            return
+        channels = [(path, int(index)) for path, index in channels]
+        names, handles = zip(*owners)
+        for owner in zip(names, map(int, handles)):
+            known = self.channels.get(owner)
+            if known is None:
+                self.channels[owner] = set(channels)
+            else:
+                known.update(channels)
+        actions, action_of = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+        with np.errstate(over="ignore"):
+            owner_lanes = _mix(self._table(["action " + a for a in actions])[np.ravel(action_of)]
+                               ^ (np.asarray(handles, np.uint64)[:, None] * _GOLDEN))
+            channel_lanes = self._table([f"channel {path} {index}" for path, index in channels])
+            digests = np.asarray(digests, np.uint64)[:, :, None]
+            terms = _mix(owner_lanes[:, None, :] ^ channel_lanes[None, :, :] ^ _mix(digests ^ _LANE_SEEDS))
+            self.total = self.total + terms.reshape(-1, 2).sum(axis=0, dtype=np.uint64)
 
     def driven(self) -> dict[tuple[str, int], set[tuple[str, int]]]:
         """The channels some F-curve drives, per (action name, slot handle)."""
-        return {owner: set(curves) for owner, curves in self.owners.items() if curves}
+        return {owner: set(channels) for owner, channels in self.channels.items() if channels}
 
     def hexdigest(self) -> str:
-        digest = hashlib.blake2b(digest_size=16)
-        for owner in sorted(self.owners):
-            curves = self.owners[owner]
-            if not curves:
-                continue
-            channels = sorted(curves)
-            digest.update(repr((owner, channels)).encode())
-            digest.update(b"".join([curves[channel] for channel in channels]))
-        return digest.hexdigest()
+        return self.total.astype("<u8").tobytes().hex()

@@ -98,10 +98,62 @@ def test_highlight_keys_have_a_base_key_before_the_first_interval():
     assert (got.interpolation == keys.CONSTANT).all()
 
 
-def test_identical_animations_are_found_and_only_those():
-    got = keys.group_keys([0, 0, 2, 2, 3, 3, 4], [1, 2, 1, 2, 1, 3, 1], [0, 1, 0, 1, 0, 1, 0], [0] * 7)
-    first = keys.first_identical(5, [got])
-    assert first.tolist()[:1] + first.tolist()[2:] == [0, 0, 3, 4]
+def first_identical_exact(n: int, kinds: list) -> np.ndarray:
+    """The oracle: for each cell, the first cell whose keys of every kind are exactly the same."""
+    first, out = {}, np.arange(n)
+    rows = [k.row_lookup(n) for k in kinds]
+    for cell in range(n):
+        signature = []
+        for kind, row in zip(kinds, rows):
+            r = row[cell]
+            a, b = (kind.offsets[r], kind.offsets[r + 1]) if r >= 0 else (0, 0)
+            signature.append((kind.keys.frames[a:b].tobytes(), kind.keys.values[a:b].astype(np.float32).tobytes(),
+                              kind.keys.interpolation[a:b].tobytes()))
+        out[cell] = first.setdefault(tuple(signature), cell)
+    return out
+
+
+@pytest.mark.parametrize("preset", ["conv-3x3-stride2-valid", "pixel-shuffle-2x2", "mobilenet-block"])
+def test_twins_found_from_signatures_are_the_cells_with_identical_keys(preset):
+    """plan_cell_keys finds twins without making their keys: the same twins as comparing every cell's keys,
+    and a twin's keys (its source's) are exactly the ones made for it alone."""
+    from animatedai_addon import api
+    request = api.resolve_spec(preset)
+    timeline = build_timeline(plan(request.spec), request.timing, request.look, highlights=True)
+    shared = 0
+    for t in timeline.tensors:
+        planned = keys.plan_cell_keys(t, timeline.pop_frames, keys.BEZIER, 0.8)
+        every = keys.cell_channels(t, timeline.pop_frames, keys.BEZIER, 0.8)[1]
+        expected = first_identical_exact(len(t), every)
+        animated = planned.animated
+        with_keys = np.any(np.stack([k.row_lookup(len(t)) for k in every]) >= 0, axis=0) if every else []
+        assert animated.tolist() == np.flatnonzero(with_keys).tolist()
+        assert planned.source[animated].tolist() == expected[animated].tolist()
+        shared += int((planned.source[animated] != animated).sum())
+        for kind, rows, full in zip(planned.kinds, planned.rows, every):
+            full_rows = full.row_lookup(len(t))
+            for cell in animated.tolist()[::7]:
+                a, b = (kind.offsets[rows[cell]], kind.offsets[rows[cell] + 1]) if rows[cell] >= 0 else (0, 0)
+                c, d = (full.offsets[full_rows[cell]], full.offsets[full_rows[cell] + 1]) \
+                    if full_rows[cell] >= 0 else (0, 0)
+                assert np.array_equal(kind.co[0][2 * a:2 * b], full.co[0][2 * c:2 * d])
+    assert shared > 0 or preset != "conv-3x3-stride2-valid"
+
+
+def test_cells_with_different_keys_never_share():
+    lit_cell = np.int32([0, 0, 1, 1, 2, 3])
+    lit_color = np.tile(LIT, (6, 1))
+    lit_color[3, 0] = 0.5
+    t = track("t", "input", (1, 2, 3), highlight_cell=lit_cell, highlight_start=np.float32([1, 5, 1, 5, 1, 1]),
+              highlight_end=np.float32([2, 6, 2, 7, 2, 2]), appear=np.float32([0, 0, 0, 0, 0, 3]),
+              highlight_color=lit_color)
+    planned = keys.plan_cell_keys(t, 2.0, keys.BEZIER, 1.0)
+    # 0 and 1 differ in one interval's end; 2 and 3 in their lit colour; 4 has no light; 5 appears later
+    assert planned.source.tolist()[:6] == [0, 1, 2, 3, 4, 5]
+    twin = track("t", "input", (1, 1, 2), highlight_cell=np.int32([0, 1]), highlight_start=np.float32([1, 1]),
+                 highlight_end=np.float32([2, 2]), appear=np.float32([0, 0]))
+    assert keys.plan_cell_keys(twin, 2.0, keys.BEZIER, 1.0).source.tolist() == [0, 0]
+    assert not keys.plan_cell_keys(twin, 2.0, keys.BEZIER, 1.0, share_identical=False).source.tolist() == [0, 0]
 
 
 # --------------------------------------------------------------------------------------------- instanced mode
@@ -219,13 +271,13 @@ def test_the_digest_of_written_keys_equals_the_one_read_back():
 
 def test_curve_digests_ignore_the_order_curves_come_in():
     a, b = keys.CurveDigests(), keys.CurveDigests()
-    entries = [(("act", 1), "location", 0, b"x" * 16), (("act", 1), "scale", 2, b"y" * 16),
-               (("other", 0), "color", 3, b"z" * 16)]
+    entries = [(("act", 1), "location", 0, b"x" * 8), (("act", 1), "scale", 2, b"y" * 8),
+               (("other", 0), "color", 3, b"z" * 8)]
     for entry in entries:
         a.add(*entry)
     for entry in reversed(entries):
         b.add(*entry)
     assert a.hexdigest() == b.hexdigest()
     assert a.driven() == {("act", 1): {("location", 0), ("scale", 2)}, ("other", 0): {("color", 3)}}
-    b.add(("other", 0), "color", 3, b"w" * 16)
+    b.add(("other", 0), "color", 3, b"w" * 8)
     assert a.hexdigest() != b.hexdigest()
