@@ -49,9 +49,8 @@ class GridFold:
 
     def names(self, prefix: str, cells: np.ndarray, shape) -> list[str]:
         """``prefix[c3,y1,x4]`` for each cell, showing the axes the tensor has."""
-        letters = self.axes
-        return [f"{prefix}[" + ",".join(f"{a}{i}" for a, i in zip(letters, index)) + "]"
-                for index in self.unfold(cells, shape)]
+        template = prefix.replace("{", "{{").replace("}", "}}") + "[" + ",".join(a + "{}" for a in self.axes) + "]"
+        return [template.format(*index) for index in self.unfold(cells, shape)]
 
 
 def fold_of(shape, batch: int = 1) -> GridFold:

@@ -217,16 +217,17 @@ def fingerprint(collection, uid: str, root=None, theirs: list | None = None,
     digest = hashlib.blake2b(digest_size=16)
     digest.update("\n".join(f"{name}|{key}" for name, key in zip(names, owners)).encode())
     digest.update(curves.hexdigest().encode())
-    driven = curves.driven()
     rows_of = {}
     for row, key in enumerate(owners):
         if key is not None:
             rows_of.setdefault(key, []).append(row)
     transforms = {attribute: np.concatenate(parts) if parts else np.zeros((0, 3), np.float32)
                   for attribute, parts in vectors.items()}
-    for key, rows in rows_of.items():
-        for path, index in driven.get(key, ()):
-            if path in transforms and 0 <= index < 3:
+    for channels, keyed_by in curves.channel_groups().items():
+        driven = [(path, index) for path, index in channels if path in transforms and 0 <= index < 3]
+        if driven:
+            rows = [row for key in keyed_by for row in rows_of.get(key, ())]
+            for path, index in driven:
                 transforms[path][rows, index] = 0.0
     for attribute in _TRANSFORMS:
         digest.update(np.ascontiguousarray(transforms[attribute]).tobytes())

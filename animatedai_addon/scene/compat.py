@@ -25,6 +25,9 @@ VERSION = tuple(bpy.app.version)
 SLOTTED_ACTIONS = VERSION >= (4, 4)
 #: ``Action.fcurves`` is gone (5.0+).
 LEGACY_FCURVES_REMOVED = VERSION >= (5, 0)
+#: ``ActionChannelbagFCurves.new_from_fcurve`` copies an F-curve with its keys (5.0+).
+CAN_COPY_FCURVES = hasattr(bpy.types, "ActionChannelbagFCurves") and \
+    "new_from_fcurve" in bpy.types.ActionChannelbagFCurves.bl_rna.functions
 #: ``ImageFormatSettings.media_type`` exists (5.0+).
 HAS_MEDIA_TYPE = VERSION >= (5, 0)
 
@@ -84,6 +87,7 @@ class ActionPool:
         self._slots_in_current = 0
         self._named: list = []          # per coming new_fcurves call: (action, slot) made early, or None
         self._calls = 0
+        self._strip = None              # (action, its keyframe strip) of the last copy_fcurves
 
     def name_slots(self, names) -> None:
         """Names for the slots of the next ``len(names)`` calls of ``new_fcurves`` (None: the default)."""
@@ -139,6 +143,37 @@ class ActionPool:
             self._slots_in_current += 1
             return curves
         return [action.fcurves.new(path, index=index) for path, index in channels]
+
+    def copy_fcurves(self, obj, templates: list) -> tuple[list, int]:
+        """(new F-curves animating ``obj``, how many of them come first without keys) where the rest are
+        copies of ``templates`` (other objects' F-curves on the same channels, in order), keys,
+        interpolation and handle types included: cheaper than keying each fresh (4.4+; before, or where
+        copies cannot be made, every curve is fresh, as :meth:`new_fcurves` makes them)."""
+        if not CAN_COPY_FCURVES:
+            return self.new_fcurves(obj, [(fc.data_path, fc.array_index) for fc in templates]), len(templates)
+        planned = self._named[self._calls] if self._calls < len(self._named) else None
+        self._calls += 1
+        if planned is not None:
+            from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
+            action, slot = planned
+            animation = obj.animation_data_create()
+            animation.action = action
+            animation.action_slot = slot
+            fresh = []
+            bag = action_ensure_channelbag_for_slot(action, slot)
+        else:
+            # the first curve made the plain way creates the object's slot and channel bag
+            action = self._action_with_room()
+            animation = obj.animation_data_create()
+            animation.action = action
+            first = templates[0]
+            fresh = [action.fcurve_ensure_for_datablock(obj, first.data_path, index=first.array_index)]
+            self._slots_in_current += 1
+            if self._strip is None or self._strip[0] is not action:
+                self._strip = (action, action.layers[0].strips[0])      # the action's one keyframe strip
+            bag = self._strip[1].channelbag(animation.action_slot)
+        copy = bag.fcurves.new_from_fcurve
+        return fresh + [copy(template) for template in templates[len(fresh):]], len(fresh)
 
     @staticmethod
     def share(obj, source) -> None:

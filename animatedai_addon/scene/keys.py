@@ -176,7 +176,9 @@ def keyed_color_channels(track: TensorTrack) -> list[int]:
     cell = np.asarray(track.highlight_cell, np.int64)
     if len(cell) == 0:
         return []
-    differs = np.asarray(track.color)[cell] != np.asarray(track.highlight_color)[cell]
+    lit = np.zeros(len(track), bool)
+    lit[cell] = True          # (a cell lit many times is compared once)
+    differs = np.asarray(track.color)[lit] != np.asarray(track.highlight_color)[lit]
     return [c for c in range(4) if differs[:, c].any()]
 
 
@@ -279,6 +281,27 @@ class Channels:
                 out[row, dim] = np.frombuffer(curve_digest(self.co[dim][2 * a:2 * b], row_kinds, handles), np.uint64)[0]
         return out
 
+    def row_shapes(self) -> list[int]:
+        """Per row, a 64-bit hash shared by the rows whose curves differ only in their frames and values (the
+        same number of keys, interpolations written, BEZIER segments and handles written per channel): a
+        curve of one can be copied and given the other's frames and values (``writer._animate_cells``)."""
+        offsets = self.keys.offsets
+        lengths = np.diff(offsets)
+        if len(lengths) == 0:
+            return []
+        position = (np.arange(len(self.interpolation), dtype=np.int64)
+                    - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+        with np.errstate(over="ignore"):
+            h = np.zeros(len(lengths), np.uint64)
+            if len(position):
+                per_key = _mix(self.interpolation.astype(np.uint64) + position * _GOLDEN)
+                h = np.add.reduceat(per_key, np.minimum(offsets[:-1], len(per_key) - 1))
+                h[lengths == 0] = 0
+            flags = [lengths, self.set_interpolation, self.has_bezier, *self.explicit]
+            for flag in flags:
+                h = _mix(h * _GOLDEN + np.asarray(flag, np.uint64))
+        return h.tolist()
+
     def row_lookup(self, n_cells: int) -> np.ndarray:
         rows = np.full(n_cells, -1, np.int64)
         rows[self.keys.cells] = np.arange(len(self.keys.cells))
@@ -336,13 +359,17 @@ def cell_signatures(track: TensorTrack, color_channels: list[int]) -> np.ndarray
     move_cell = np.asarray(track.move_cell, np.int64)
     to = np.asarray(track.move_to, np.float64).reshape(-1, 3)
     position = np.asarray(track.position, np.float64)[move_cell]
-    lit_cell = np.asarray(track.highlight_cell, np.int64)
-    base = np.asarray(track.color, np.float64)[lit_cell][:, color_channels]
-    lit = np.asarray(track.highlight_color, np.float64)[lit_cell][:, color_channels]
+    colors = [np.asarray(track.color, np.float64)[:, color_channels],
+              np.asarray(track.highlight_color, np.float64)[:, color_channels]]
+    lit = np.zeros(n, bool)
+    lit[np.asarray(track.highlight_cell, np.int64)] = True
     parts = [
-        (everyone, [np.asarray(track.appear, np.float64), np.asarray(track.disappear, np.float64)]),
+        (everyone, [track.appear, track.disappear]),
         (move_cell, [track.move_start, track.move_end, *to.T, *position.T]),
-        (lit_cell, [track.highlight_start, track.highlight_end, *base.T, *lit.T] if color_channels else []),
+        # a cell's colours only matter where it lights up; per cell, not per interval (a filter has ~1k each)
+        (everyone, [np.where(lit, c, 0.0) for color in colors for c in color.T] if color_channels else []),
+        (np.asarray(track.highlight_cell, np.int64), [track.highlight_start, track.highlight_end]
+         if color_channels else []),
     ]
     signature = np.zeros((n, 2), np.uint64)
     with np.errstate(over="ignore"):
@@ -677,7 +704,7 @@ class CurveDigests:
 
     def __init__(self):
         self.total = np.zeros(2, np.uint64)
-        self.channels: dict[tuple[str, int], set[tuple[str, int]]] = {}
+        self._groups: dict[tuple[tuple[str, int], ...], list[tuple[str, int]]] = {}   # channels -> owners
         self._lanes: dict[str, np.ndarray] = {}
 
     def _table(self, texts: list[str]) -> np.ndarray:
@@ -695,17 +722,13 @@ class CurveDigests:
         """Curves of R owners on the same D ``channels``: ``digests`` (R, D) as :func:`row_digests` gives."""
         if not owners:
             return
-        channels = [(path, int(index)) for path, index in channels]
+        channels = tuple((path, int(index)) for path, index in channels)
         names, handles = zip(*owners)
-        for owner in zip(names, map(int, handles)):
-            known = self.channels.get(owner)
-            if known is None:
-                self.channels[owner] = set(channels)
-            else:
-                known.update(channels)
-        actions, action_of = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+        self._groups.setdefault(channels, []).extend(zip(names, map(int, handles)))
+        actions = {}
+        action_of = np.fromiter((actions.setdefault(name, len(actions)) for name in names), np.int64, len(names))
         with np.errstate(over="ignore"):
-            owner_lanes = _mix(self._table(["action " + a for a in actions])[np.ravel(action_of)]
+            owner_lanes = _mix(self._table(["action " + a for a in actions])[action_of]
                                ^ (np.asarray(handles, np.uint64)[:, None] * _GOLDEN))
             channel_lanes = self._table([f"channel {path} {index}" for path, index in channels])
             digests = np.asarray(digests, np.uint64)[:, :, None]
@@ -714,7 +737,15 @@ class CurveDigests:
 
     def driven(self) -> dict[tuple[str, int], set[tuple[str, int]]]:
         """The channels some F-curve drives, per (action name, slot handle)."""
-        return {owner: set(channels) for owner, channels in self.channels.items() if channels}
+        out = {}
+        for channels, owners in self.channel_groups().items():
+            for owner in owners:
+                out.setdefault(owner, set()).update(channels)
+        return out
+
+    def channel_groups(self) -> dict[tuple[tuple[str, int], ...], list[tuple[str, int]]]:
+        """The same as :meth:`driven`, grouped: channels -> the owners that drive (at least) them."""
+        return self._groups
 
     def hexdigest(self) -> str:
         return self.total.astype("<u8").tobytes().hex()

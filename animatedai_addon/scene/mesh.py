@@ -136,15 +136,16 @@ def wire_box_geometry(size, thickness: float = BEAM_THICKNESS, sides: int = TUBE
 
 def _outward(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """``faces`` with each tube face wound so that its normal points away from its tube's axis."""
+    valid = faces >= 0
+    counts = valid.sum(axis=1)
+    p = vertices[np.where(valid, faces, 0)]                               # (F, width, 3)
+    normal = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    per_tube = len(vertices) // 12
+    centres = vertices.reshape(12, per_tube, 3).mean(axis=1)[faces[:, 0] // per_tube]
+    middle = (p * valid[:, :, None]).sum(axis=1) / counts[:, None]
     out = faces.copy()
-    for n, face in enumerate(faces):
-        idx = face[face >= 0]
-        p = vertices[idx]
-        normal = np.cross(p[1] - p[0], p[2] - p[0])
-        tube = idx[0] // (len(vertices) // 12)
-        centre = vertices[tube * (len(vertices) // 12):(tube + 1) * (len(vertices) // 12)].mean(axis=0)
-        if np.dot(normal, p.mean(axis=0) - centre) < 0:
-            out[n, :len(idx)] = idx[::-1]
+    for n in np.flatnonzero(np.einsum("ij,ij->i", normal, middle - centres) < 0):
+        out[n, :counts[n]] = faces[n, :counts[n]][::-1]
     return out
 
 

@@ -59,17 +59,21 @@ def tensor_collection_name(label: str, tensor: str) -> str:
 # --------------------------------------------------------------------------------------------- writing keys
 
 
-def fill_fcurves(channels: keys.Channels, fcurves, row: int) -> None:
+def fill_fcurves(channels: keys.Channels, fcurves, row: int, fresh: int | None = None) -> None:
     """Write row ``row`` (one cell) of ``channels`` into ``fcurves`` (one per channel path, in order); their
-    digests, for the clip's fingerprint, are ``channels.digests()[row]``."""
+    digests, for the clip's fingerprint, are ``channels.digests()[row]``. Only the first ``fresh`` curves
+    (default all) are new and empty; the others are copies of a row of the same shape
+    (:meth:`keys.Channels.row_shapes`), which already have the keys, interpolations and handle types."""
     a, b = channels.offsets[row], channels.offsets[row + 1]
     bezier = channels.has_bezier[row]
     interpolation = channels.interpolation[a:b] if channels.set_interpolation[row] else None
+    fresh = len(fcurves) if fresh is None else fresh
     for dim, fc in enumerate(fcurves):
         points = fc.keyframe_points
-        points.add(b - a)
+        if dim < fresh:
+            points.add(b - a)
         points.foreach_set("co", channels.co[dim][2 * a:2 * b])
-        if interpolation is not None:
+        if interpolation is not None and dim < fresh:
             points.foreach_set("interpolation", interpolation)
         if bezier and channels.explicit[dim][row]:
             free = channels.free[a:b]
@@ -379,13 +383,13 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
     new_object, link, take = bpy.data.objects.new, collection.objects.link, reuse.pop
     for i in order:
         obj = take(names[i], None)
-        if obj is None or obj.data != cube_mesh:
-            obj = new_object(names[i], cube_mesh)
+        objects[i] = obj if obj is not None and obj.data == cube_mesh else new_object(names[i], cube_mesh)
+    for i in order:
+        obj = objects[i]
         link(obj)
         obj.parent = parent
         _link_material(obj, material)
         made[i] = obj[TAG] = obj.name
-        objects[i] = obj
 
     # Static values (what the F-curves do not drive), in the collection's order (= link order).
     static_scale = np.full(n, cube_size)
@@ -406,34 +410,46 @@ def write_cell_objects(track: TensorTrack, *, collection, parent, cube_mesh, mat
 
 
 def _animate_cells(objects, owners, kinds, rows, source, animated, pool, written) -> None:
-    """Keys on the animated cells (a twin shares its source's slot); ``owners[i]``: what cell i plays."""
+    """Keys on the animated cells (a twin shares its source's slot); ``owners[i]``: what cell i plays.
+
+    The first cell of each shape of keys (:meth:`keys.Channels.row_shapes`) is keyed fresh; the next ones
+    copy its F-curves and take their own frames and values (a third fewer calls into Blender per cell)."""
     rows = [r.tolist() for r in rows]
+    shapes = [k.row_shapes() for k in kinds]
     source = source.tolist()
-    keyed = [[] for _ in kinds]        # per kind: the rows written, by the cells that own their slot
+    keyed = [[] for _ in kinds]        # per kind: (row written, by which cell) for the cells owning their slot
+    templates = {}
     for i in animated.tolist():
         obj = objects[i]
         if source[i] != i:
             pool.share(obj, objects[source[i]])
             owners[i] = owners[source[i]]
             continue
-        channels, fills = [], []
+        channels, fills, shape = [], [], []
         for k, (kind, row) in enumerate(zip(kinds, rows)):
             r = row[i]
             if r >= 0:
                 channels += kind.paths
                 fills.append((kind, r, len(kind.paths)))
-                keyed[k].append(r)
-        fcurves = pool.new_fcurves(obj, channels)
+                keyed[k].append((r, i))
+                shape.append((k, shapes[k][r]))
+        template = templates.get(shape := tuple(shape))
+        if template is None:
+            fcurves = templates[shape] = pool.new_fcurves(obj, channels)
+            fresh = len(fcurves)
+        else:
+            fcurves, fresh = pool.copy_fcurves(obj, template)
         if written is not None:
             owners[i] = animation_owner(obj)
         start = 0
         for kind, r, count in fills:
-            fill_fcurves(kind, fcurves[start:start + count], r)
+            fill_fcurves(kind, fcurves[start:start + count], r, max(0, min(count, fresh - start)))
             start += count
     if written is not None:
-        for kind, row, written_rows in zip(kinds, rows, keyed):
-            by_row = {r: owners[i] for i, r in enumerate(row) if r >= 0 and source[i] == i}
-            written.curves.add_rows([by_row[r] for r in written_rows], kind.paths, kind.digests()[written_rows])
+        for kind, pairs in zip(kinds, keyed):
+            if pairs:
+                written_rows, cells = zip(*pairs)
+                written.curves.add_rows([owners[i] for i in cells], kind.paths, kind.digests()[list(written_rows)])
 
 
 # --------------------------------------------------------------------------------------------- removing clips
