@@ -144,13 +144,13 @@ class ActionPool:
             return curves
         return [action.fcurves.new(path, index=index) for path, index in channels]
 
-    def copy_fcurves(self, obj, templates: list) -> tuple[list, int]:
+    def copy_fcurves(self, obj, templates: list, channels: list[tuple[str, int]]) -> tuple[list, int]:
         """(new F-curves animating ``obj``, how many of them come first without keys) where the rest are
-        copies of ``templates`` (other objects' F-curves on the same channels, in order), keys,
-        interpolation and handle types included: cheaper than keying each fresh (4.4+; before, or where
-        copies cannot be made, every curve is fresh, as :meth:`new_fcurves` makes them)."""
+        copies of ``templates`` (other objects' F-curves on ``channels``, in order), keys, interpolation
+        and handle types included: cheaper than keying each fresh (4.4+; before, or where copies cannot
+        be made, every curve is fresh, as :meth:`new_fcurves` makes them)."""
         if not CAN_COPY_FCURVES:
-            return self.new_fcurves(obj, [(fc.data_path, fc.array_index) for fc in templates]), len(templates)
+            return self.new_fcurves(obj, channels), len(templates)
         planned = self._named[self._calls] if self._calls < len(self._named) else None
         self._calls += 1
         if planned is not None:
@@ -166,8 +166,8 @@ class ActionPool:
             action = self._action_with_room()
             animation = obj.animation_data_create()
             animation.action = action
-            first = templates[0]
-            fresh = [action.fcurve_ensure_for_datablock(obj, first.data_path, index=first.array_index)]
+            path, index = channels[0]
+            fresh = [action.fcurve_ensure_for_datablock(obj, path, index=index)]
             self._slots_in_current += 1
             if self._strip is None or self._strip[0] is not action:
                 self._strip = (action, action.layers[0].strips[0])      # the action's one keyframe strip

@@ -438,7 +438,7 @@ def _animate_cells(objects, owners, kinds, rows, source, animated, pool, written
             fcurves = templates[shape] = pool.new_fcurves(obj, channels)
             fresh = len(fcurves)
         else:
-            fcurves, fresh = pool.copy_fcurves(obj, template)
+            fcurves, fresh = pool.copy_fcurves(obj, template, channels)
         if written is not None:
             owners[i] = animation_owner(obj)
         start = 0
