@@ -282,7 +282,7 @@ def generate(spec_or_preset_name, mode: str = "objects", *, timing=None, look=No
       ``location``: where its root empty stands (default: beside the scene's other clips, along +x).
       A regenerated clip keeps its place, start and speed unless given.
     * ``share_animation``: cells with identical keys share one action slot, named ``<cell> ×<count>``
-      (far fewer F-curves: 968 of the default clip's 1,049 animated cells); False gives each cell its own.
+      (far fewer F-curves: 512 of the default clip's 648 animated cells); False gives each cell its own.
     * ``closeup``: an output cell ``(c, *spatial)`` of the clip's last convolution: after the clip, the camera
       moves in on a board of the products weight × input behind that cell, their sum (the cell's value)
       shows, and the camera moves back (``GenerateResult.closeup``). Needs a scene camera.
