@@ -14,6 +14,7 @@ Every clip collection carries a record, the ID property ``animatedai`` (a dict):
 ``objects``        how many objects the add-on made for it
 ``fingerprint``    a hash of everything it wrote that a user can edit by hand: its objects'
                    transforms, which animation each plays, every key of that animation
+``fingerprint_format``  how the fingerprint is computed (:data:`FINGERPRINT_FORMAT`; absent: 1)
 ``x_range``        the clip's extent along x, relative to its root (clips are placed side by side)
 ``theirs``         names of the objects a user had put into its collections when it was written
 =================  ==========================================================================
@@ -37,6 +38,10 @@ import bpy
 import numpy as np
 
 from . import compat, keys, writer
+
+#: 2: F-curve digests summed per clip (``keys.CurveDigests``); a clip fingerprinted otherwise (format 1, an
+#: older add-on) cannot be told edited or not, and counts as edited: a regenerate keeps it.
+FINGERPRINT_FORMAT = 2
 
 TAG = writer.TAG
 #: The clip collection's string property holding its source as JSON (see :mod:`.source`).
@@ -290,6 +295,7 @@ def stamp(collection, written: writer.Written | None = None, **fields) -> dict:
     root = collection.objects.get(data.get("root", "")) if data.get("root") else None
     theirs = []
     data["fingerprint"], data["objects"] = fingerprint(collection, data["uid"], root, theirs, written)
+    data["fingerprint_format"] = FINGERPRINT_FORMAT
     data["theirs"] = sorted(o.name for o in theirs)
     _write_record(collection, data)
     return data
@@ -310,6 +316,8 @@ def edits(collection) -> list[str]:
         found.insert(0, f"{len(added)} object(s) added to its collections ({added[0].name!r}, ...)")
     if count != data.get("objects"):
         found.append(f"{data.get('objects')} objects made, {count} left")
+    elif data.get("fingerprint_format", 1) != FINGERPRINT_FORMAT:
+        found.append("written by an older version of the add-on, whose record cannot tell hand edits")
     elif digest != data.get("fingerprint"):
         found.append("keys or transforms changed")
     return found

@@ -288,6 +288,19 @@ def test_unedited_clip_is_not_reported_edited(shot):
     assert again.replaced and tuple(again.root.location) == (5.0, 0.0, 0.0)
 
 
+def test_a_clip_fingerprinted_by_an_older_add_on_counts_as_edited(shot):
+    """Its record cannot tell hand edits: a regenerate keeps it and writes the new clip beside it."""
+    result = api.generate(SMALL)
+    data = clips.record(result.collection)
+    del data["fingerprint_format"]
+    clips._write_record(result.collection, data)
+    assert clips.edits(result.collection) == [
+        "written by an older version of the add-on, whose record cannot tell hand edits"]
+    again = api.generate(SMALL)
+    assert not again.replaced and "older version" in again.message
+    assert clips.edits(again.collection) == []
+
+
 def _handle_types(collection):
     types = set()
     for action in clips.clip_actions(clips.clip_objects(collection)[0], clips.record(collection)["uid"]):
