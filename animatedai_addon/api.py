@@ -443,11 +443,7 @@ def _key_camera(scene, the_plan, timeline, look, closeup_plan, root_location, fr
 def _plan_closeup(the_plan, timeline, cell, look, stage):
     """The close-up on ``cell`` of the last convolution; its board joins the texts, its frames the clip."""
     from .engine import closeup
-    stages = list(the_plan.stages) if hasattr(the_plan, "stages") else [the_plan]
-    convolutions = [i for i, s in enumerate(stages) if s.weights is not None and s.reduce == "sum"]
-    if not convolutions:
-        raise SpecError("closeup", cell, "None: the clip has no convolution whose products to show")
-    made = closeup.plan_closeup(the_plan, timeline, cell, convolutions[-1], look, stage.camera_direction())
+    made = closeup.plan_closeup(the_plan, timeline, cell, look, stage.camera_direction())
     timeline.texts = list(timeline.texts) + made.texts
     timeline.frame_end = int(made.keys[-1])
     return made

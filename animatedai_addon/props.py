@@ -22,6 +22,7 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, FloatPrope
     IntProperty, IntVectorProperty, PointerProperty, StringProperty
 
 from .engine import registry
+from .engine.closeup import parse_cell
 from .engine import spec as specs
 from .engine.errors import SpecError
 from . import api
@@ -228,6 +229,13 @@ def settings_annotations(options: set) -> dict:
                                         **o),
         "start_frame": IntProperty(name="Start Frame", default=1, min=-1_048_574, max=1_048_574, soft_min=0,
                                    soft_max=10_000, description="The scene frame the clip starts at", **o),
+        "use_closeup": BoolProperty(name="Close-up", default=False,
+                                    description="After the clip, the camera moves in on one output cell of the "
+                                                "last convolution: each product weight × input behind it, "
+                                                "then their sum (the cell's value), and moves back", **o),
+        "closeup_cell": StringProperty(name="Close-up Cell", default="0,0,0",
+                                       description="The output cell the close-up shows, PyTorch's index: C,Y,X "
+                                                   "(C,X for a Conv1d, C,D,Y,X for a Conv3d)", **o),
         "share_animation": BoolProperty(name="Share Animation", default=True,
                                         description="Cells whose whole animation is the same share one action slot "
                                                     "(far fewer F-curves; editing one cell's keys edits its twins)",
@@ -324,7 +332,8 @@ class SettingsMixin:
                        set_scene=self.set_scene, use_template_camera=self.use_template_camera,
                        use_template_world=self.use_template_world,
                        start_frame=self.start_frame if self.use_start_frame else None,
-                       share_animation=self.share_animation, if_edited=self.if_edited)
+                       share_animation=self.share_animation, if_edited=self.if_edited,
+                       closeup=parse_cell(self.closeup_cell) if self.use_closeup else None)
         return Request(spec, options, cubes, mode)
 
     def apply_preset(self, preset) -> None:

@@ -17,7 +17,7 @@ from animatedai_addon import api, farm
 from animatedai_addon.engine import presets
 from animatedai_addon.engine.errors import SpecError
 from animatedai_addon.rendering import (DEFAULT_PRESET, RenderJob, blend_path, check_frames_in_clip, check_job,
-                                        frames_dir, video_path)
+                                        clip_range, frames_dir, video_path)
 
 
 # --------------------------------------------------------------------------------------------- render options
@@ -43,6 +43,10 @@ def add_render_arguments(parser, clip_arguments: bool = True) -> None:
         which = parser.add_mutually_exclusive_group()
         which.add_argument("--preset", metavar="NAME", help=f"a bundled preset (default: {DEFAULT_PRESET})")
         which.add_argument("--spec", metavar="FILE.toml", help="a preset/spec TOML file")
+        parser.add_argument("--closeup", default=None, metavar="C,Y,X",
+                            help="after the clip, the camera moves in on this output cell of the clip's last "
+                                 "convolution: each product weight x input, then their sum, the cell's value "
+                                 "(C,X for a Conv1d, C,D,Y,X for a Conv3d; e.g. 0,2,3)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a spec, timing or look value (repeatable): kernel_size=5, "
                              "timing.frames_per_step=1, look.gap=0.2; for a chain stages.1.kernel_size=5 and "
@@ -82,12 +86,14 @@ def job_from_args(args, preset: str | None = None, out: str | None = None) -> Re
                     resolution=parse_resolution(args.resolution), fps=_whole_text("fps", args.fps),
                     frames=parse_frames(args.frames) if args.frames else None,
                     out=out or args.out or "out", formats=args.formats, device=args.device, mode=args.mode,
-                    wait=bool(getattr(args, "wait", False)))
+                    wait=bool(getattr(args, "wait", False)), closeup=getattr(args, "closeup", None))
     if not (out or args.out):
         job = job.replace(out=str(Path("out") / job.clip))
     check_job(job, api)
     if job.frames:
         check_frames_in_clip(job, api)
+    elif job.closeup is not None:
+        clip_range(job, api)                    # checks the close-up's cell before Blender starts
     return job
 
 

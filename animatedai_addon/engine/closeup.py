@@ -75,6 +75,8 @@ def dot_product(plan, cell, stage: int = -1) -> DotProduct:
 #: Frames of the close-up after the clip's last frame: the camera moves in, holds while the products and then
 #: their sum show, and moves back out.
 MOVE_FRAMES, HOLD_FRAMES = 24, 72
+#: Frames the close-up adds after the clip's last frame (its camera leaves one frame after it).
+CLOSEUP_FRAMES = 1 + 2 * MOVE_FRAMES + HOLD_FRAMES
 #: Most products a close-up shows (one text each).
 MAX_PRODUCTS = 256
 #: Product text height, in cube sizes, and the air between the board and the nearest cube, in text sizes.
@@ -114,15 +116,41 @@ def _depth_reach(timeline, w: np.ndarray, cube: float) -> float:
     return max(reach)
 
 
-def plan_closeup(plan, timeline, cell, stage: int, look, view) -> CloseUp:
-    """The close-up on output ``cell`` of ``stage``: after the clip's last frame, a board facing the camera in
-    front of every cube, centred on the window's input cells, lists each product weight × input (a row per
-    input channel and kernel row) and then their sum (plus the bias) = the cell's value."""
-    found = dot_product(plan, cell, stage)
-    stage_plan = (list(plan.stages) if hasattr(plan, "stages") else [plan])[found.stage]
+def closeup_stage(plan, cell) -> int:
+    """The stage a close-up on ``cell`` shows: the clip's last convolution (SpecError naming ``closeup`` when the
+    clip has none, or ``cell`` is not one of its output cells, or its window reads too many cells to list)."""
+    stages = list(plan.stages) if hasattr(plan, "stages") else [plan]
+    convolutions = [i for i, s in enumerate(stages) if s.weights is not None and s.reduce == "sum"]
+    if not convolutions:
+        raise SpecError("closeup", cell, "None: the clip has no convolution whose products to show")
+    found = dot_product(plan, cell, convolutions[-1])
     if len(found.inputs) > MAX_PRODUCTS:
         raise SpecError("closeup", cell, f"a cell whose window reads at most {MAX_PRODUCTS} cells (one text "
                         f"each); this one reads {len(found.inputs)}")
+    return convolutions[-1]
+
+
+def parse_cell(text) -> tuple[int, ...]:
+    """``"0,2,3"`` (or a sequence of whole numbers) as a cell index, or SpecError naming ``closeup``."""
+    parts = text.replace(" ", "").split(",") if isinstance(text, str) else text
+    try:
+        cell = tuple(int(p) for p in parts) if parts is not None else ()
+    except (TypeError, ValueError):
+        cell = ()
+    if not 1 <= len(cell) <= 4 or any(i < 0 for i in cell) or (not isinstance(text, str) and any(
+            isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in parts)):
+        raise SpecError("closeup", text, "an output cell C,Y,X of whole numbers >= 0 (C,X for a Conv1d, C,D,Y,X "
+                        "for a Conv3d), e.g. 0,2,3")
+    return cell
+
+
+def plan_closeup(plan, timeline, cell, look, view) -> CloseUp:
+    """The close-up on output ``cell`` of the clip's last convolution (:func:`closeup_stage`): after the clip's
+    last frame, a board facing the camera (``view``: towards it) in front of every cube, centred on the window's
+    input cells, lists each product weight × input (a row per input channel and kernel row) and then their sum
+    (plus the bias) = the cell's value."""
+    found = dot_product(plan, cell, closeup_stage(plan, cell))
+    stage_plan = (list(plan.stages) if hasattr(plan, "stages") else [plan])[found.stage]
     right, up = view_basis(view)
     w = np.asarray(view, float) / np.linalg.norm(view)
     input_name = "input" if found.stage == 0 else f"stage{found.stage - 1} output"

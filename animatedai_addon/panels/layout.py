@@ -74,6 +74,11 @@ def draw_scene(layout, settings):
     sub = row.row(align=True)
     sub.active = settings.use_start_frame
     sub.prop(settings, "start_frame", text="")
+    row = layout.row(heading="Close-up", align=True)
+    row.prop(settings, "use_closeup", text="")
+    sub = row.row(align=True)
+    sub.active = settings.use_closeup
+    sub.prop(settings, "closeup_cell", text="")
     layout.prop(settings, "share_animation")
     layout.prop(settings, "if_edited")
 
@@ -97,7 +102,10 @@ def status_lines(settings, context=None, width: int = 40) -> tuple[bool, list[st
     lines = [f"{spec.label}", f"{_shape(spec.input_shape)} -> {_shape(spec.output_shape)}",
              f"{cubes:,} cubes, {request.mode} mode"]
     if cubes <= DURATION_PREVIEW_CUBES:
-        frames = clip_frames(spec, options["timing"], options["look"], options["order"])
+        try:
+            frames = clip_frames(spec, options["timing"], options["look"], options["order"], options["closeup"])
+        except SpecError as exc:            # a close-up cell the clip does not have
+            return True, textwrap.wrap(str(exc), width)
         lines.append(f"{frames:,} frames, {frames / fps:.1f} s at {fps} FPS")
     playable = 1.0 / (cubes * OBJECTS_SECONDS_PER_CUBE)
     if request.mode == "objects" and playable < fps:
@@ -107,12 +115,19 @@ def status_lines(settings, context=None, width: int = 40) -> tuple[bool, list[st
 
 
 @functools.lru_cache(maxsize=8)
-def clip_frames(spec, timing, look, order: str) -> int:
-    """Frames of the clip (inclusive range), from its timeline (the input's values do not change it)."""
+def clip_frames(spec, timing, look, order: str, closeup: tuple | None = None) -> int:
+    """Frames of the clip (inclusive range), from its timeline (the input's values do not change it), its
+    close-up on output cell ``closeup`` included (SpecError when the clip has no such cell)."""
+    from ..engine import closeup as closeups
     from ..engine.planning import plan
     from ..engine.timeline import build_timeline
-    timeline = build_timeline(plan(spec, order=order), timing, look, highlights=False)
-    return int(timeline.frame_end) - int(timeline.frame_start) + 1
+    the_plan = plan(spec, order=order)
+    timeline = build_timeline(the_plan, timing, look, highlights=False)
+    frames = int(timeline.frame_end) - int(timeline.frame_start) + 1
+    if closeup is not None:
+        closeups.closeup_stage(the_plan, closeup)
+        frames += closeups.CLOSEUP_FRAMES
+    return frames
 
 
 def _shape(shape) -> str:

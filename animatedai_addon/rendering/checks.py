@@ -41,14 +41,23 @@ def check_job(job: RenderJob, api: ClipAPI):
 
 
 def clip_range(job: RenderJob, api: ClipAPI) -> tuple[int, int]:
-    """The clip's inclusive frame range, from the engine (no Blender needed)."""
-    from ..engine import build_timeline, plan
-    from ..engine.timeline import check_clip_length
+    """The clip's inclusive frame range, from the engine (no Blender needed), the job's close-up included
+    (its cell checked here)."""
+    from ..engine import build_timeline, closeup, plan
+    from ..engine.timeline import MAX_FRAME, check_clip_length
     preset = load_job_preset(job)
     api.check_budget(preset.spec, look=preset.look, mode="instanced")     # the cubes, before planning
-    timeline = build_timeline(plan(preset.spec), preset.timing, preset.look, highlights=False)
+    the_plan = plan(preset.spec)
+    timeline = build_timeline(the_plan, preset.timing, preset.look, highlights=False)
     check_clip_length(timeline)
-    return int(timeline.frame_start), int(timeline.frame_end)
+    last = int(timeline.frame_end)
+    if job.closeup is not None:
+        closeup.closeup_stage(the_plan, job.closeup)
+        last += closeup.CLOSEUP_FRAMES
+        if last > MAX_FRAME:
+            raise SpecError("closeup", ",".join(map(str, job.closeup)),
+                            f"a clip short enough for its close-up: it would end at frame {last} > {MAX_FRAME}")
+    return int(timeline.frame_start), last
 
 
 def check_frames_in_clip(job: RenderJob, api: ClipAPI) -> None:

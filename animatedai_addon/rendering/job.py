@@ -42,6 +42,7 @@ class RenderJob:
     mode: str = "objects"                     # objects | instanced | auto
     persistent_data: bool = True              # Cycles keeps the scene between frames
     wait: bool = False                        # wait for another job rendering into ``out`` instead of failing
+    closeup: tuple[int, ...] | None = None    # an output cell of the last convolution: its dot product after the clip
 
     def __post_init__(self):
         for name, value in normalised_fields(self).items():
@@ -116,11 +117,13 @@ def normalised_fields(job: RenderJob) -> dict:
         raise SpecError("out", job.out, "an output folder")
     if not isinstance(job.wait, bool):
         raise SpecError("wait", job.wait, "True or False")
+    from ..engine.closeup import parse_cell
+    closeup = None if job.closeup is None else parse_cell(job.closeup)
     return dict(preset=preset, spec_file=spec_file, overrides=overrides, template=template,
                 engine=_choice("engine", job.engine, ENGINES), samples=_whole("samples", job.samples, 1, 65536),
                 resolution=resolution, fps=job.fps, frames=frames, out=str(job.out), formats=formats,
                 device=_choice("device", job.device, DEVICES), mode=_choice("mode", job.mode, MODES),
-                persistent_data=bool(job.persistent_data), wait=job.wait)
+                persistent_data=bool(job.persistent_data), wait=job.wait, closeup=closeup)
 
 
 def as_job(job=None, **kwargs) -> RenderJob:

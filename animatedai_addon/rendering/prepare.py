@@ -33,7 +33,7 @@ def prepare_scene(job: RenderJob, api: ClipAPI, fresh: bool | None = None):
     template = job.template or preset.template
     result = api.generate(preset.spec, mode=job.mode, timing=preset.timing, look=preset.look, input=preset.input,
                           template=template, scene=scene, set_scene=True, use_template_camera=True,
-                          use_template_world=True)
+                          use_template_world=True, closeup=job.closeup)
     set_render_settings(scene, job)                        # after generate: a template's look, then our choices
     scene[JOB_PROPERTY] = job_key(job)
     claim_output_folder(job)

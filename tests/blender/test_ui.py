@@ -13,7 +13,7 @@ from animatedai_addon.panels import layout as panel_layout  # noqa: E402
 from animatedai_addon.engine import presets  # noqa: E402
 from animatedai_addon.engine.errors import SpecError  # noqa: E402
 from animatedai_addon.engine.timeline import count_cubes  # noqa: E402
-from animatedai_addon.scene import writer  # noqa: E402
+from animatedai_addon.scene import clip as clips, writer  # noqa: E402
 from .conftest import count_datablocks  # noqa: E402
 
 pytestmark = pytest.mark.blender
@@ -307,6 +307,7 @@ BAD_SETTINGS = {
     "upscale factor not dividing the channels": (lambda tmp: dict(operation="pixel_shuffle", in_channels=8,
                                                                   upscale_factor=3), "upscale_factor=3"),
     "npy of the wrong shape": (_wrong_shape_npy, "input="),
+    "close-up cell not a cell": (lambda tmp: dict(use_closeup=True, closeup_cell="1;0"), "closeup="),
 }
 
 
@@ -399,6 +400,30 @@ def test_status_line_shows_duration_and_cubes_before_generate(settings):
     frames = result.frame_end - result.frame_start + 1
     assert f"{frames:,} frames, {frames / 30:.1f} s at 30 FPS" in text
     assert not any("instanced" in t for t in text)                       # a small clip plays fine
+
+
+def test_closeup_from_the_panel(settings):
+    """Scene ▸ Close-up: Generate ends the clip with the camera's move to the cell's products, the status line
+    counts its frames, and a cell the clip does not have shows red there and cancels Generate untouched."""
+    small_conv(settings, template="studio", use_closeup=True, closeup_cell="1, 0,1")
+    assert settings.to_request().options["closeup"] == (1, 0, 1)
+    text = [t for t, _ in _draw_main_panel().labels]
+    assert bpy.ops.animatedai.generate() == {'FINISHED'}
+    clip = bpy.data.collections[clip_collections()[0]]
+    record = clips.record(clip)
+    assert any(o.name.endswith("closeup sum") for o in clip.all_objects)
+    alone = api.generate(settings.build_spec(), timing=settings.build_timing(), look=settings.build_look(),
+                         template="studio", closeup=(1, 0, 1), scene=bpy.data.scenes.new("another"))
+    frames = alone.frame_end - alone.frame_start + 1
+    assert alone.closeup is not None and record["version"] == 1
+    assert any(t.startswith(f"{frames:,} frames") for t in text), text
+    settings.closeup_cell = "5,0,0"                         # 2 output channels
+    layout = _draw_main_panel()
+    assert layout.labels[0][1] and "closeup=" in " ".join(t for t, _ in layout.labels)
+    before = count_datablocks()
+    with pytest.raises(RuntimeError, match="closeup="):
+        bpy.ops.animatedai.generate('EXEC_DEFAULT', True)
+    assert count_datablocks() == before
 
 
 def test_status_line_advises_instanced_mode_where_objects_would_play_slowly(settings):
