@@ -195,6 +195,12 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+def _positions(offsets) -> np.ndarray:
+    """(offsets[-1],) uint64: each element's place within its row ``offsets[k]:offsets[k + 1]``."""
+    offsets = np.asarray(offsets, np.int64)
+    return (np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], np.diff(offsets))).astype(np.uint64)
+
+
 def _per_row_any(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """For each row ``offsets[k]:offsets[k + 1]`` (none empty), whether any flag in it is set."""
     if len(offsets) < 2:
@@ -271,7 +277,7 @@ class Channels:
         written = np.repeat(np.asarray(self.set_interpolation, bool), lengths)
         kinds = np.where(written, self.interpolation, BEZIER).astype(np.int32)
         out = np.empty((len(lengths), len(self.paths)), np.uint64)
-        position = (np.arange(len(kinds), dtype=np.int64) - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+        position = _positions(offsets)
         for dim in range(len(self.paths)):
             out[:, dim] = row_digests(self.co[dim], offsets, kinds, position)
             for row in np.flatnonzero(np.asarray(self.explicit[dim], bool) & np.asarray(self.has_bezier, bool)):
@@ -289,8 +295,7 @@ class Channels:
         lengths = np.diff(offsets)
         if len(lengths) == 0:
             return []
-        position = (np.arange(len(self.interpolation), dtype=np.int64)
-                    - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+        position = _positions(offsets)
         with np.errstate(over="ignore"):
             h = np.zeros(len(lengths), np.uint64)
             if len(position):
@@ -335,7 +340,7 @@ def _row_hashes(n: int, row_cell: np.ndarray, columns: list[np.ndarray], seed: i
     row_cell = np.asarray(row_cell, np.int64)
     first = np.r_[True, row_cell[1:] != row_cell[:-1]]
     starts = np.flatnonzero(first)
-    rank = (np.arange(len(row_cell)) - np.repeat(starts, np.diff(np.r_[starts, len(row_cell)]))).astype(np.uint64)
+    rank = _positions(np.r_[starts, len(row_cell)])
     with np.errstate(over="ignore"):
         h = np.full(len(row_cell), seed, np.uint64)
         for column in columns:
@@ -635,7 +640,7 @@ def row_digests(co: np.ndarray, offsets, kinds: np.ndarray, position: np.ndarray
         return _mix(lengths.astype(np.uint64) ^ _LENGTH_SEED)
     bits = np.ascontiguousarray(co, np.float32).view(np.uint32).astype(np.uint64)
     if position is None:
-        position = (np.arange(len(bits) // 2, dtype=np.int64) - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+        position = _positions(offsets)
     with np.errstate(over="ignore"):
         h = (bits[0::2] << np.uint64(32)) | bits[1::2]
         h ^= np.asarray(kinds).astype(np.uint64) * _M2
